@@ -1,0 +1,299 @@
+//! Roles scoped to a subtree of the organisation, and THE authorization decision.
+//!
+//! Every page and API handler asks [`decide`]; nothing else grants access. The caller supplies
+//! the target's ancestor chain (the unit itself and every unit above it in the current tree), so
+//! the decision is pure and testable without a database.
+
+use serde::{Deserialize, Serialize};
+
+use crate::people::FieldGroup;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Quản trị Bộ
+    MinistryAdmin,
+    /// Quản trị Sở
+    ProvinceAdmin,
+    /// Quản trị xã/phường (formerly Phòng GDĐT)
+    CommuneAdmin,
+    /// Quản trị trường (hiệu trưởng)
+    SchoolAdmin,
+    /// Giảng viên sư phạm chủ chốt; scope: the university, reaching the provinces it covers
+    KeyLecturer,
+    /// GV/CBQL cốt cán: sees the groups assigned to them
+    CoreTeacher,
+    /// Đơn vị vận hành LMS: account support
+    LmsOperator,
+}
+
+impl Role {
+    pub const ALL: [Role; 7] = [
+        Role::MinistryAdmin,
+        Role::ProvinceAdmin,
+        Role::CommuneAdmin,
+        Role::SchoolAdmin,
+        Role::KeyLecturer,
+        Role::CoreTeacher,
+        Role::LmsOperator,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::MinistryAdmin => "ministry_admin",
+            Role::ProvinceAdmin => "province_admin",
+            Role::CommuneAdmin => "commune_admin",
+            Role::SchoolAdmin => "school_admin",
+            Role::KeyLecturer => "key_lecturer",
+            Role::CoreTeacher => "core_teacher",
+            Role::LmsOperator => "lms_operator",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+    fn is_admin(self) -> bool {
+        matches!(self, Role::MinistryAdmin | Role::ProvinceAdmin | Role::CommuneAdmin | Role::SchoolAdmin)
+    }
+    /// Administrative rank: an admin may grant only roles of lower rank inside their scope.
+    fn rank(self) -> u8 {
+        match self {
+            Role::MinistryAdmin => 5,
+            Role::ProvinceAdmin => 4,
+            Role::CommuneAdmin => 3,
+            Role::SchoolAdmin => 2,
+            Role::KeyLecturer | Role::CoreTeacher | Role::LmsOperator => 1,
+        }
+    }
+}
+
+/// A role at a unit: the role applies to that unit's whole subtree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub role: Role,
+    pub unit_id: i64,
+    /// For a key lecturer: the provinces their university covers (filled by the store).
+    #[serde(default)]
+    pub reach: Vec<i64>,
+}
+
+/// Who is asking.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Principal {
+    pub account_id: i64,
+    pub person_id: Option<i64>,
+    pub grants: Vec<Grant>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// See a unit and its subtree.
+    ViewUnit,
+    /// Restructure (merge, rename, move) or create units under the target.
+    ManageUnit,
+    /// See a person's record.
+    ViewPerson,
+    /// Change a group of a person's fields.
+    EditPerson(FieldGroup),
+    /// Issue activation codes, unlock accounts.
+    ManageAccount,
+    /// Read the audit log of a subtree.
+    ViewAudit,
+    /// Grant a role at the target unit.
+    GrantRole(Role),
+    /// Edit module titles of the catalog.
+    EditCatalog,
+}
+
+/// What the action is aimed at.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    /// The target unit (or the person's current units) and all their ancestors.
+    pub units: Vec<i64>,
+    /// The person concerned, if any.
+    pub person_id: Option<i64>,
+}
+
+impl Target {
+    pub fn unit(chain: Vec<i64>) -> Self {
+        Target { units: chain, person_id: None }
+    }
+    pub fn person(person_id: i64, chain: Vec<i64>) -> Self {
+        Target { units: chain, person_id: Some(person_id) }
+    }
+    pub fn global() -> Self {
+        Target::default()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// 403: the caller may know the target exists but may not do this.
+    Forbidden,
+    /// 404: the target's existence is itself private to the caller.
+    NotFound,
+}
+
+fn covers(g: &Grant, t: &Target) -> bool {
+    g.role == Role::MinistryAdmin
+        || t.units.contains(&g.unit_id)
+        || (g.role == Role::KeyLecturer && g.reach.iter().any(|u| t.units.contains(u)))
+}
+
+/// The one authorization decision of BDTX.
+pub fn decide(p: &Principal, action: Action, t: &Target) -> Decision {
+    let has = |pred: &dyn Fn(&Grant) -> bool| p.grants.iter().any(|g| pred(g) && covers(g, t));
+    let is_self = t.person_id.is_some() && t.person_id == p.person_id;
+    let allow = |b: bool, otherwise: Decision| if b { Decision::Allow } else { otherwise };
+    match action {
+        Action::ViewUnit => allow(
+            has(&|g| g.role.is_admin() || matches!(g.role, Role::KeyLecturer | Role::LmsOperator)),
+            Decision::Forbidden,
+        ),
+        Action::ManageUnit => allow(
+            has(&|g| matches!(g.role, Role::MinistryAdmin | Role::ProvinceAdmin)),
+            Decision::Forbidden,
+        ),
+        Action::ViewPerson => allow(
+            is_self || has(&|g| g.role.is_admin() || matches!(g.role, Role::KeyLecturer | Role::LmsOperator)),
+            Decision::NotFound,
+        ),
+        Action::EditPerson(group) => {
+            if decide(p, Action::ViewPerson, t) != Decision::Allow {
+                return Decision::NotFound;
+            }
+            let ok = match group {
+                FieldGroup::Contact => {
+                    is_self || has(&|g| g.role.is_admin() || g.role == Role::LmsOperator)
+                }
+                FieldGroup::Professional => has(&|g| g.role.is_admin()),
+                FieldGroup::Identity => has(&|g| g.role.is_admin() && g.role != Role::SchoolAdmin),
+            };
+            allow(ok, Decision::Forbidden)
+        }
+        Action::ManageAccount => {
+            if decide(p, Action::ViewPerson, t) != Decision::Allow {
+                return Decision::NotFound;
+            }
+            allow(has(&|g| g.role.is_admin() || g.role == Role::LmsOperator), Decision::Forbidden)
+        }
+        Action::ViewAudit => allow(has(&|g| g.role.is_admin()), Decision::Forbidden),
+        Action::GrantRole(role) => allow(
+            has(&|g| g.role.is_admin() && (g.role == Role::MinistryAdmin || g.role.rank() > role.rank())),
+            Decision::Forbidden,
+        ),
+        Action::EditCatalog => allow(p.grants.iter().any(|g| g.role == Role::MinistryAdmin), Decision::Forbidden),
+    }
+}
+
+impl Principal {
+    pub fn can(&self, action: Action, t: &Target) -> bool {
+        decide(self, action, t) == Decision::Allow
+    }
+    /// Units at which this principal may browse the tree (roots of their visible subtrees).
+    pub fn browse_roots(&self) -> Vec<i64> {
+        let mut roots = Vec::new();
+        for g in &self.grants {
+            if g.role.is_admin() || matches!(g.role, Role::LmsOperator) {
+                roots.push(g.unit_id);
+            }
+            if g.role == Role::KeyLecturer {
+                roots.extend(&g.reach);
+            }
+        }
+        roots.sort();
+        roots.dedup();
+        roots
+    }
+    pub fn has_role(&self, r: Role) -> bool {
+        self.grants.iter().any(|g| g.role == r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Decision::*;
+
+    // Tree: ministry 1 > province 2 > commune 3 > cluster 4 > school 5; province 20 > school 50;
+    // university 9 covers province 2.
+    const SCHOOL5: &[i64] = &[5, 4, 3, 2, 1];
+    const SCHOOL50: &[i64] = &[50, 20, 1];
+
+    fn principal(role: Role, unit: i64, person: Option<i64>) -> Principal {
+        let reach = if role == Role::KeyLecturer { vec![2] } else { vec![] };
+        Principal { account_id: 1, person_id: person, grants: vec![Grant { role, unit_id: unit, reach }] }
+    }
+    fn learner(person: i64) -> Principal {
+        Principal { account_id: 2, person_id: Some(person), grants: vec![] }
+    }
+
+    #[test]
+    fn every_role_is_denied_outside_its_scope() {
+        let cases = [
+            principal(Role::ProvinceAdmin, 2, None),
+            principal(Role::CommuneAdmin, 3, None),
+            principal(Role::SchoolAdmin, 5, None),
+            principal(Role::KeyLecturer, 9, None),
+            principal(Role::LmsOperator, 2, None),
+            principal(Role::CoreTeacher, 5, Some(7)),
+            learner(7),
+        ];
+        let other = Target::person(99, SCHOOL50.to_vec());
+        for p in &cases {
+            assert_eq!(decide(p, Action::ViewPerson, &other), NotFound, "{p:?}");
+            assert_eq!(decide(p, Action::EditPerson(FieldGroup::Contact), &other), NotFound, "{p:?}");
+            assert_eq!(decide(p, Action::ManageAccount, &other), NotFound, "{p:?}");
+            assert_eq!(decide(p, Action::ViewUnit, &Target::unit(SCHOOL50.to_vec())), Forbidden, "{p:?}");
+            assert_eq!(decide(p, Action::ManageUnit, &Target::unit(SCHOOL50.to_vec())), Forbidden, "{p:?}");
+            assert_eq!(decide(p, Action::ViewAudit, &Target::unit(SCHOOL50.to_vec())), Forbidden, "{p:?}");
+            assert_eq!(decide(p, Action::EditCatalog, &Target::global()), Forbidden, "{p:?}");
+        }
+    }
+
+    #[test]
+    fn ministry_admin_sees_everything() {
+        let p = principal(Role::MinistryAdmin, 1, None);
+        assert_eq!(decide(&p, Action::ViewPerson, &Target::person(99, SCHOOL50.to_vec())), Allow);
+        assert_eq!(decide(&p, Action::ManageUnit, &Target::unit(SCHOOL50.to_vec())), Allow);
+        assert_eq!(decide(&p, Action::EditCatalog, &Target::global()), Allow);
+    }
+
+    #[test]
+    fn field_groups_by_role() {
+        let t = Target::person(8, SCHOOL5.to_vec());
+        let school = principal(Role::SchoolAdmin, 5, None);
+        assert_eq!(decide(&school, Action::EditPerson(FieldGroup::Professional), &t), Allow);
+        assert_eq!(decide(&school, Action::EditPerson(FieldGroup::Identity), &t), Forbidden);
+        let commune = principal(Role::CommuneAdmin, 3, None);
+        assert_eq!(decide(&commune, Action::EditPerson(FieldGroup::Identity), &t), Allow);
+        let op = principal(Role::LmsOperator, 2, None);
+        assert_eq!(decide(&op, Action::EditPerson(FieldGroup::Contact), &t), Allow);
+        assert_eq!(decide(&op, Action::EditPerson(FieldGroup::Professional), &t), Forbidden);
+        let lecturer = principal(Role::KeyLecturer, 9, None);
+        assert_eq!(decide(&lecturer, Action::ViewPerson, &t), Allow);
+        assert_eq!(decide(&lecturer, Action::EditPerson(FieldGroup::Contact), &t), Forbidden);
+    }
+
+    #[test]
+    fn learner_sees_and_edits_only_own_contact() {
+        let me = learner(8);
+        let t = Target::person(8, SCHOOL5.to_vec());
+        assert_eq!(decide(&me, Action::ViewPerson, &t), Allow);
+        assert_eq!(decide(&me, Action::EditPerson(FieldGroup::Contact), &t), Allow);
+        assert_eq!(decide(&me, Action::EditPerson(FieldGroup::Identity), &t), Forbidden);
+        assert_eq!(decide(&me, Action::ViewPerson, &Target::person(9, SCHOOL5.to_vec())), NotFound);
+        assert_eq!(decide(&me, Action::ViewUnit, &Target::unit(SCHOOL5.to_vec())), Forbidden);
+    }
+
+    #[test]
+    fn granting_needs_higher_rank() {
+        let t = Target::unit(SCHOOL5.to_vec());
+        let prov = principal(Role::ProvinceAdmin, 2, None);
+        assert_eq!(decide(&prov, Action::GrantRole(Role::SchoolAdmin), &t), Allow);
+        assert_eq!(decide(&prov, Action::GrantRole(Role::ProvinceAdmin), &t), Forbidden);
+        let school = principal(Role::SchoolAdmin, 5, None);
+        assert_eq!(decide(&school, Action::GrantRole(Role::CoreTeacher), &t), Allow);
+        assert_eq!(decide(&school, Action::GrantRole(Role::SchoolAdmin), &t), Forbidden);
+    }
+}

@@ -1,0 +1,18 @@
+//! BDTX domain rules: pure types and decisions with no I/O (no database, no HTTP).
+//!
+//! - [`text`]: Vietnamese text cleaning, accent folding, name sort keys.
+//! - [`org`]: organisation units, their kinds and school levels, restructuring rules.
+//! - [`people`]: people, identity keys and field validation.
+//! - [`authz`]: roles scoped to a subtree and the single authorization decision.
+//! - [`catalog`]: the module catalog shipped as data.
+//! - [`dates`]: dd/mm/yyyy parsing and Asia/Ho_Chi_Minh formatting.
+
+pub mod authz;
+pub mod catalog;
+pub mod dates;
+pub mod error;
+pub mod org;
+pub mod people;
+pub mod text;
+
+pub use error::{FieldError, Invalid};

@@ -1,0 +1,344 @@
+//! People: one record per real person. Identity is the national ID (CCCD, 12 digits; old
+//! 9-digit CMND accepted) when known, else the folded name + date of birth + phone or e-mail.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Checker, Invalid};
+use crate::org::{Level, levels_to_string, parse_levels};
+use crate::text::{clean, fold};
+
+pub const MAX_NAME: usize = 100;
+pub const MAX_TEXT: usize = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Position {
+    Teacher,
+    Principal,
+    VicePrincipal,
+    Officer,
+    Lecturer,
+    Staff,
+}
+
+impl Position {
+    pub const ALL: [Position; 6] = [
+        Position::Teacher,
+        Position::Principal,
+        Position::VicePrincipal,
+        Position::Officer,
+        Position::Lecturer,
+        Position::Staff,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Position::Teacher => "teacher",
+            Position::Principal => "principal",
+            Position::VicePrincipal => "vice_principal",
+            Position::Officer => "officer",
+            Position::Lecturer => "lecturer",
+            Position::Staff => "staff",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+    /// Managers (CBQL) as opposed to teachers.
+    pub fn is_manager(self) -> bool {
+        matches!(self, Position::Principal | Position::VicePrincipal)
+    }
+}
+
+/// A person's fields as submitted (form or JSON), all optional strings before validation.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PersonDraft {
+    pub full_name: Option<String>,
+    pub birth_date: Option<String>,
+    pub gender: Option<String>,
+    pub national_id: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub position: Option<String>,
+    pub levels: Option<String>,
+    pub main_subject: Option<String>,
+    pub other_subjects: Option<String>,
+}
+
+/// Which group of fields a change touches; roles may edit some groups only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FieldGroup {
+    /// Name, birth date, gender, national ID.
+    Identity,
+    /// Position, levels, subjects.
+    Professional,
+    /// Phone, e-mail.
+    Contact,
+}
+
+impl PersonDraft {
+    pub fn groups(&self) -> Vec<FieldGroup> {
+        let mut g = Vec::new();
+        if self.full_name.is_some() || self.birth_date.is_some() || self.gender.is_some() || self.national_id.is_some() {
+            g.push(FieldGroup::Identity);
+        }
+        if self.position.is_some() || self.levels.is_some() || self.main_subject.is_some() || self.other_subjects.is_some() {
+            g.push(FieldGroup::Professional);
+        }
+        if self.phone.is_some() || self.email.is_some() {
+            g.push(FieldGroup::Contact);
+        }
+        g
+    }
+}
+
+/// A validated, cleaned person.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PersonFields {
+    pub full_name: String,
+    pub birth_date: Option<NaiveDate>,
+    pub gender: Option<String>,
+    pub national_id: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub position: Position,
+    pub levels: Vec<Level>,
+    pub main_subject: Option<String>,
+    pub other_subjects: Vec<String>,
+}
+
+impl PersonFields {
+    pub fn levels_string(&self) -> String {
+        levels_to_string(&self.levels)
+    }
+    /// The key that makes "one record per real person" a unique constraint.
+    pub fn identity_key(&self) -> String {
+        identity_key(
+            self.national_id.as_deref(),
+            &self.full_name,
+            self.birth_date,
+            self.phone.as_deref().or(self.email.as_deref()),
+        )
+    }
+}
+
+pub fn identity_key(national_id: Option<&str>, full_name: &str, birth: Option<NaiveDate>, contact: Option<&str>) -> String {
+    match national_id {
+        Some(id) => format!("id:{id}"),
+        None => format!(
+            "nd:{}|{}|{}",
+            fold(full_name),
+            birth.map(crate::dates::iso).unwrap_or_default(),
+            contact.map(|c| c.to_lowercase()).unwrap_or_default()
+        ),
+    }
+}
+
+/// Vietnamese mobile/landline: 0xxxxxxxxx (10 digits) or +84xxxxxxxxx, separators ignored.
+/// Returns the canonical 0-prefixed form.
+pub fn normalize_phone(s: &str) -> Option<String> {
+    let digits: String = s.chars().filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')')).collect();
+    let local = if let Some(rest) = digits.strip_prefix("+84") {
+        format!("0{rest}")
+    } else if let Some(rest) = digits.strip_prefix("84").filter(|r| r.len() == 9) {
+        format!("0{rest}")
+    } else {
+        digits
+    };
+    let ok = local.starts_with('0') && (10..=11).contains(&local.len()) && local.chars().all(|c| c.is_ascii_digit());
+    ok.then_some(local)
+}
+
+/// National ID: 12 digits (CCCD) or the old 9-digit CMND (accepted; flagged by `is_legacy_id`).
+pub fn normalize_national_id(s: &str) -> Option<String> {
+    let d: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    (matches!(d.len(), 9 | 12) && d.chars().all(|c| c.is_ascii_digit())).then_some(d)
+}
+
+pub fn is_legacy_id(id: &str) -> bool {
+    id.len() == 9
+}
+
+fn valid_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else { return false };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s.chars().any(|c| c.is_whitespace() || c == '<' || c == '>')
+}
+
+fn opt(s: &Option<String>) -> Option<String> {
+    s.as_deref().map(clean).filter(|s| !s.is_empty())
+}
+
+/// Validate a draft on top of `base` (the current record when editing, `None` when creating).
+/// Every problem is reported at once; nothing is half-applied.
+pub fn validate(draft: &PersonDraft, base: Option<&PersonFields>) -> Result<PersonFields, Invalid> {
+    let mut c = Checker::default();
+    let full_name = match (opt(&draft.full_name), base) {
+        (Some(n), _) => n,
+        (None, Some(b)) if draft.full_name.is_none() => b.full_name.clone(),
+        _ => {
+            c.add("full_name", "required");
+            String::new()
+        }
+    };
+    if full_name.chars().count() > MAX_NAME {
+        c.add("full_name", "too_long");
+    }
+    if !full_name.is_empty() && full_name.chars().any(|ch| ch.is_ascii_digit() || ch.is_control()) {
+        c.add("full_name", "invalid");
+    }
+    let birth_date = match &draft.birth_date {
+        Some(s) if s.trim().is_empty() => None,
+        Some(s) => match crate::dates::parse_date(s) {
+            Some(d) if d < crate::dates::today() => Some(d),
+            _ => {
+                c.add("birth_date", "invalid_date");
+                None
+            }
+        },
+        None => base.and_then(|b| b.birth_date),
+    };
+    let gender = match &draft.gender {
+        Some(s) => match s.trim() {
+            "" => None,
+            "M" | "F" => Some(s.trim().to_string()),
+            _ => {
+                c.add("gender", "invalid");
+                None
+            }
+        },
+        None => base.and_then(|b| b.gender.clone()),
+    };
+    let national_id = match &draft.national_id {
+        Some(s) if s.trim().is_empty() => None,
+        Some(s) => match normalize_national_id(s) {
+            Some(id) => Some(id),
+            None => {
+                c.add("national_id", "invalid_national_id");
+                None
+            }
+        },
+        None => base.and_then(|b| b.national_id.clone()),
+    };
+    let phone = match &draft.phone {
+        Some(s) if s.trim().is_empty() => None,
+        Some(s) => match normalize_phone(s) {
+            Some(p) => Some(p),
+            None => {
+                c.add("phone", "invalid_phone");
+                None
+            }
+        },
+        None => base.and_then(|b| b.phone.clone()),
+    };
+    let email = match &draft.email {
+        Some(s) if s.trim().is_empty() => None,
+        Some(s) => {
+            let e = clean(s).to_lowercase();
+            if e.len() > MAX_TEXT || !valid_email(&e) {
+                c.add("email", "invalid_email");
+            }
+            Some(e)
+        }
+        None => base.and_then(|b| b.email.clone()),
+    };
+    let position = match &draft.position {
+        Some(s) => Position::parse(s.trim()).unwrap_or_else(|| {
+            c.add("position", "invalid");
+            Position::Teacher
+        }),
+        None => base.map(|b| b.position).unwrap_or(Position::Teacher),
+    };
+    let levels = match &draft.levels {
+        Some(s) => parse_levels(s).unwrap_or_else(|_| {
+            c.add("levels", "invalid_level");
+            Vec::new()
+        }),
+        None => base.map(|b| b.levels.clone()).unwrap_or_default(),
+    };
+    let main_subject = match &draft.main_subject {
+        Some(_) => opt(&draft.main_subject),
+        None => base.and_then(|b| b.main_subject.clone()),
+    };
+    if main_subject.as_ref().is_some_and(|s| s.chars().count() > MAX_TEXT) {
+        c.add("main_subject", "too_long");
+    }
+    let other_subjects = match &draft.other_subjects {
+        Some(s) => s.split([',', ';']).map(clean).filter(|s| !s.is_empty()).collect(),
+        None => base.map(|b| b.other_subjects.clone()).unwrap_or_default(),
+    };
+    if other_subjects.iter().any(|s: &String| s.chars().count() > MAX_TEXT) || other_subjects.len() > 20 {
+        c.add("other_subjects", "too_long");
+    }
+    c.finish()?;
+    Ok(PersonFields {
+        full_name,
+        birth_date,
+        gender,
+        national_id,
+        phone,
+        email,
+        position,
+        levels,
+        main_subject,
+        other_subjects,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draft(name: &str) -> PersonDraft {
+        PersonDraft { full_name: Some(name.into()), ..Default::default() }
+    }
+
+    #[test]
+    fn phones() {
+        assert_eq!(normalize_phone("+84 912 345 678").as_deref(), Some("0912345678"));
+        assert_eq!(normalize_phone("0912.345.678").as_deref(), Some("0912345678"));
+        assert_eq!(normalize_phone("12345"), None);
+    }
+
+    #[test]
+    fn national_ids() {
+        assert_eq!(normalize_national_id("001 085 012345").as_deref(), Some("001085012345"));
+        assert!(is_legacy_id(&normalize_national_id("123456789").unwrap()));
+        assert_eq!(normalize_national_id("12345"), None);
+    }
+
+    #[test]
+    fn validate_collects_all_errors() {
+        let mut d = draft("");
+        d.birth_date = Some("31/02/1990".into());
+        d.email = Some("không-phải-email".into());
+        d.levels = Some("TH, ĐH".into());
+        let e = validate(&d, None).unwrap_err();
+        let fields: Vec<_> = e.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["full_name", "birth_date", "email", "levels"]);
+    }
+
+    #[test]
+    fn identity_by_national_id_else_name_birth_contact() {
+        let mut d = draft("  Nguyễn   Văn An ");
+        d.birth_date = Some("02/09/1985".into());
+        d.phone = Some("+84912345678".into());
+        let p = validate(&d, None).unwrap();
+        assert_eq!(p.full_name, "Nguyễn Văn An");
+        assert_eq!(p.identity_key(), "nd:nguyen van an|1985-09-02|0912345678");
+        d.national_id = Some("001085012345".into());
+        assert_eq!(validate(&d, None).unwrap().identity_key(), "id:001085012345");
+    }
+
+    #[test]
+    fn edit_keeps_untouched_fields() {
+        let base = validate(&PersonDraft { email: Some("an@example.vn".into()), ..draft("Nguyễn Văn An") }, None).unwrap();
+        let e = validate(&PersonDraft { phone: Some("0912345678".into()), ..Default::default() }, Some(&base)).unwrap();
+        assert_eq!(e.full_name, "Nguyễn Văn An");
+        assert_eq!(e.email.as_deref(), Some("an@example.vn"));
+        assert_eq!(e.phone.as_deref(), Some("0912345678"));
+    }
+}
