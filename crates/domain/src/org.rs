@@ -93,7 +93,10 @@ impl Level {
 /// Parse "TH, THCS" into a sorted, de-duplicated list; an unknown level is an error.
 pub fn parse_levels(s: &str) -> Result<Vec<Level>, String> {
     let mut out = Vec::new();
-    for part in s.split([',', ';', ' ', '+']).filter(|p| !p.trim().is_empty()) {
+    for part in s
+        .split([',', ';', ' ', '+'])
+        .filter(|p| !p.trim().is_empty())
+    {
         match Level::parse(part) {
             Some(l) => {
                 if !out.contains(&l) {
@@ -108,7 +111,11 @@ pub fn parse_levels(s: &str) -> Result<Vec<Level>, String> {
 }
 
 pub fn levels_to_string(levels: &[Level]) -> String {
-    levels.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(",")
+    levels
+        .iter()
+        .map(|l| l.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// What the rules need to know about a unit taking part in a restructuring.
@@ -127,10 +134,41 @@ impl UnitSpan {
     }
 }
 
-/// A merge (several units become one, new or existing) or a rename (one unit becomes a new
-/// one with another name): both close the sources on `effective` and make the target their
-/// successor. Records dated before `effective` keep pointing at the sources.
+/// The restructurings that close units: all close the sources on `effective` and make the
+/// target their successor; records dated before `effective` keep pointing at the sources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Restructure {
+    /// Several units of one kind become one, new or existing (sáp nhập).
+    Merge,
+    /// One unit continues as a new unit with another name (đổi tên).
+    Rename,
+    /// Units are abolished and what they held goes to a unit of another kind, e.g. the district
+    /// offices abolished on 1 July 2025 (giải thể).
+    Dissolve,
+}
+
+impl Restructure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Restructure::Merge => "merge",
+            Restructure::Rename => "rename",
+            Restructure::Dissolve => "dissolve",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Restructure::Merge,
+            Restructure::Rename,
+            Restructure::Dissolve,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
 pub fn check_merge(
+    kind: Restructure,
     sources: &[UnitSpan],
     target_existing: Option<&UnitSpan>,
     target_kind: UnitKind,
@@ -139,6 +177,13 @@ pub fn check_merge(
     let mut c = Checker::default();
     if sources.is_empty() {
         c.add("sources", "required");
+    }
+    match kind {
+        Restructure::Rename if sources.len() > 1 || target_existing.is_some() => {
+            c.add("sources", "rename_one_to_new")
+        }
+        Restructure::Dissolve if target_existing.is_none() => c.add("target", "required"),
+        _ => {}
     }
     let mut seen = std::collections::HashSet::new();
     for s in sources {
@@ -150,7 +195,11 @@ pub fn check_merge(
         } else if effective <= s.valid_from {
             c.add("effective", "overlap");
         }
-        if s.kind != target_kind {
+        if kind == Restructure::Dissolve {
+            if s.kind == target_kind {
+                c.add("target", "kind_mismatch");
+            }
+        } else if s.kind != target_kind {
             c.add("sources", "kind_mismatch");
         }
         if s.kind == UnitKind::Ministry {
@@ -201,25 +250,53 @@ mod tests {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
     fn span(id: i64, kind: UnitKind, from: &str, to: Option<&str>) -> UnitSpan {
-        UnitSpan { id, kind, valid_from: d(from), valid_to: to.map(d) }
+        UnitSpan {
+            id,
+            kind,
+            valid_from: d(from),
+            valid_to: to.map(d),
+        }
     }
 
     #[test]
     fn merge_accepts_open_units_of_same_kind() {
         let a = span(1, UnitKind::Province, "2008-01-01", None);
         let b = span(2, UnitKind::Province, "2008-01-01", None);
-        assert!(check_merge(&[a, b], None, UnitKind::Province, d("2025-07-01")).is_ok());
+        assert!(
+            check_merge(
+                Restructure::Merge,
+                &[a, b],
+                None,
+                UnitKind::Province,
+                d("2025-07-01")
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn merge_rejects_overlap_closed_and_cycle() {
         let a = span(1, UnitKind::Commune, "2025-07-01", None);
         let closed = span(2, UnitKind::Commune, "2000-01-01", Some("2025-07-01"));
-        let e = check_merge(&[a.clone(), closed], None, UnitKind::Commune, d("2025-07-01")).unwrap_err();
+        let e = check_merge(
+            Restructure::Merge,
+            &[a.clone(), closed],
+            None,
+            UnitKind::Commune,
+            d("2025-07-01"),
+        )
+        .unwrap_err();
         let codes: Vec<_> = e.errors.iter().map(|e| e.code).collect();
         assert!(codes.contains(&"overlap"), "{codes:?}");
         assert!(codes.contains(&"already_closed"), "{codes:?}");
-        let e = check_merge(&[a.clone()], Some(&a), UnitKind::Commune, d("2026-07-01")).unwrap_err();
+        let e = check_merge(
+            Restructure::Merge,
+            &[a.clone()],
+            Some(&a),
+            UnitKind::Commune,
+            d("2026-07-01"),
+        )
+        .unwrap_err();
         assert_eq!(e.errors[0].code, "cycle");
     }
 
@@ -229,14 +306,23 @@ mod tests {
         let school = span(11, UnitKind::School, "2000-01-01", None);
         let e = check_move(&commune, &school, &[11], d("2026-01-01"), d("2025-07-01")).unwrap_err();
         let codes: Vec<_> = e.errors.iter().map(|e| e.code).collect();
-        assert!(codes.contains(&"cycle") && codes.contains(&"kind_not_allowed"), "{codes:?}");
+        assert!(
+            codes.contains(&"cycle") && codes.contains(&"kind_not_allowed"),
+            "{codes:?}"
+        );
         assert!(check_move(&school, &commune, &[], d("2026-01-01"), d("2025-07-01")).is_ok());
     }
 
     #[test]
     fn levels_parse() {
-        assert_eq!(parse_levels("thcs, TH").unwrap(), vec![Level::TH, Level::THCS]);
-        assert_eq!(parse_levels("TH+THCS+TH").unwrap(), vec![Level::TH, Level::THCS]);
+        assert_eq!(
+            parse_levels("thcs, TH").unwrap(),
+            vec![Level::TH, Level::THCS]
+        );
+        assert_eq!(
+            parse_levels("TH+THCS+TH").unwrap(),
+            vec![Level::TH, Level::THCS]
+        );
         assert_eq!(parse_levels("ĐH").unwrap_err(), "ĐH");
     }
 }

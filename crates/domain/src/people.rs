@@ -79,10 +79,18 @@ pub enum FieldGroup {
 impl PersonDraft {
     pub fn groups(&self) -> Vec<FieldGroup> {
         let mut g = Vec::new();
-        if self.full_name.is_some() || self.birth_date.is_some() || self.gender.is_some() || self.national_id.is_some() {
+        if self.full_name.is_some()
+            || self.birth_date.is_some()
+            || self.gender.is_some()
+            || self.national_id.is_some()
+        {
             g.push(FieldGroup::Identity);
         }
-        if self.position.is_some() || self.levels.is_some() || self.main_subject.is_some() || self.other_subjects.is_some() {
+        if self.position.is_some()
+            || self.levels.is_some()
+            || self.main_subject.is_some()
+            || self.other_subjects.is_some()
+        {
             g.push(FieldGroup::Professional);
         }
         if self.phone.is_some() || self.email.is_some() {
@@ -122,7 +130,12 @@ impl PersonFields {
     }
 }
 
-pub fn identity_key(national_id: Option<&str>, full_name: &str, birth: Option<NaiveDate>, contact: Option<&str>) -> String {
+pub fn identity_key(
+    national_id: Option<&str>,
+    full_name: &str,
+    birth: Option<NaiveDate>,
+    contact: Option<&str>,
+) -> String {
     match national_id {
         Some(id) => format!("id:{id}"),
         None => format!(
@@ -137,7 +150,10 @@ pub fn identity_key(national_id: Option<&str>, full_name: &str, birth: Option<Na
 /// Vietnamese mobile/landline: 0xxxxxxxxx (10 digits) or +84xxxxxxxxx, separators ignored.
 /// Returns the canonical 0-prefixed form.
 pub fn normalize_phone(s: &str) -> Option<String> {
-    let digits: String = s.chars().filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')')).collect();
+    let digits: String = s
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')'))
+        .collect();
     let local = if let Some(rest) = digits.strip_prefix("+84") {
         format!("0{rest}")
     } else if let Some(rest) = digits.strip_prefix("84").filter(|r| r.len() == 9) {
@@ -145,7 +161,9 @@ pub fn normalize_phone(s: &str) -> Option<String> {
     } else {
         digits
     };
-    let ok = local.starts_with('0') && (10..=11).contains(&local.len()) && local.chars().all(|c| c.is_ascii_digit());
+    let ok = local.starts_with('0')
+        && (10..=11).contains(&local.len())
+        && local.chars().all(|c| c.is_ascii_digit());
     ok.then_some(local)
 }
 
@@ -160,7 +178,9 @@ pub fn is_legacy_id(id: &str) -> bool {
 }
 
 fn valid_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else { return false };
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && domain.contains('.')
         && !domain.starts_with('.')
@@ -187,7 +207,11 @@ pub fn validate(draft: &PersonDraft, base: Option<&PersonFields>) -> Result<Pers
     if full_name.chars().count() > MAX_NAME {
         c.add("full_name", "too_long");
     }
-    if !full_name.is_empty() && full_name.chars().any(|ch| ch.is_ascii_digit() || ch.is_control()) {
+    if !full_name.is_empty()
+        && full_name
+            .chars()
+            .any(|ch| ch.is_ascii_digit() || ch.is_control())
+    {
         c.add("full_name", "invalid");
     }
     let birth_date = match &draft.birth_date {
@@ -263,14 +287,25 @@ pub fn validate(draft: &PersonDraft, base: Option<&PersonFields>) -> Result<Pers
         Some(_) => opt(&draft.main_subject),
         None => base.and_then(|b| b.main_subject.clone()),
     };
-    if main_subject.as_ref().is_some_and(|s| s.chars().count() > MAX_TEXT) {
+    if main_subject
+        .as_ref()
+        .is_some_and(|s| s.chars().count() > MAX_TEXT)
+    {
         c.add("main_subject", "too_long");
     }
     let other_subjects = match &draft.other_subjects {
-        Some(s) => s.split([',', ';']).map(clean).filter(|s| !s.is_empty()).collect(),
+        Some(s) => s
+            .split([',', ';'])
+            .map(clean)
+            .filter(|s| !s.is_empty())
+            .collect(),
         None => base.map(|b| b.other_subjects.clone()).unwrap_or_default(),
     };
-    if other_subjects.iter().any(|s: &String| s.chars().count() > MAX_TEXT) || other_subjects.len() > 20 {
+    if other_subjects
+        .iter()
+        .any(|s: &String| s.chars().count() > MAX_TEXT)
+        || other_subjects.len() > 20
+    {
         c.add("other_subjects", "too_long");
     }
     c.finish()?;
@@ -293,19 +328,31 @@ mod tests {
     use super::*;
 
     fn draft(name: &str) -> PersonDraft {
-        PersonDraft { full_name: Some(name.into()), ..Default::default() }
+        PersonDraft {
+            full_name: Some(name.into()),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn phones() {
-        assert_eq!(normalize_phone("+84 912 345 678").as_deref(), Some("0912345678"));
-        assert_eq!(normalize_phone("0912.345.678").as_deref(), Some("0912345678"));
+        assert_eq!(
+            normalize_phone("+84 912 345 678").as_deref(),
+            Some("0912345678")
+        );
+        assert_eq!(
+            normalize_phone("0912.345.678").as_deref(),
+            Some("0912345678")
+        );
         assert_eq!(normalize_phone("12345"), None);
     }
 
     #[test]
     fn national_ids() {
-        assert_eq!(normalize_national_id("001 085 012345").as_deref(), Some("001085012345"));
+        assert_eq!(
+            normalize_national_id("001 085 012345").as_deref(),
+            Some("001085012345")
+        );
         assert!(is_legacy_id(&normalize_national_id("123456789").unwrap()));
         assert_eq!(normalize_national_id("12345"), None);
     }
@@ -330,13 +377,30 @@ mod tests {
         assert_eq!(p.full_name, "Nguyễn Văn An");
         assert_eq!(p.identity_key(), "nd:nguyen van an|1985-09-02|0912345678");
         d.national_id = Some("001085012345".into());
-        assert_eq!(validate(&d, None).unwrap().identity_key(), "id:001085012345");
+        assert_eq!(
+            validate(&d, None).unwrap().identity_key(),
+            "id:001085012345"
+        );
     }
 
     #[test]
     fn edit_keeps_untouched_fields() {
-        let base = validate(&PersonDraft { email: Some("an@example.vn".into()), ..draft("Nguyễn Văn An") }, None).unwrap();
-        let e = validate(&PersonDraft { phone: Some("0912345678".into()), ..Default::default() }, Some(&base)).unwrap();
+        let base = validate(
+            &PersonDraft {
+                email: Some("an@example.vn".into()),
+                ..draft("Nguyễn Văn An")
+            },
+            None,
+        )
+        .unwrap();
+        let e = validate(
+            &PersonDraft {
+                phone: Some("0912345678".into()),
+                ..Default::default()
+            },
+            Some(&base),
+        )
+        .unwrap();
         assert_eq!(e.full_name, "Nguyễn Văn An");
         assert_eq!(e.email.as_deref(), Some("an@example.vn"));
         assert_eq!(e.phone.as_deref(), Some("0912345678"));

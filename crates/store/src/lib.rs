@@ -1,1 +1,237 @@
+//! BDTX storage: one API over two concrete pools, SQLite (default: a school or a province) and
+//! PostgreSQL (the nation). The database is chosen by URL at run time.
+//!
+//! Every statement is written once with `$n` placeholders, which both backends accept, and run by
+//! [`on!`] against whichever pool is configured; backend-specific SQL is marked `BACKEND:`.
+//! Handlers never build SQL: they call the functions of this crate.
 
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+pub mod accounts;
+pub mod audit;
+pub mod catalog;
+pub mod demo;
+pub mod password;
+pub mod people;
+pub mod units;
+
+pub use bdtx_domain as domain;
+
+/// A connection pool to the configured database.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Run the same body against whichever pool `$db` holds; the body is type-checked once per
+/// backend, so a statement that does not suit both fails to compile, not at run time.
+#[macro_export]
+macro_rules! on {
+    ($db:expr, $p:ident => $body:expr) => {
+        match $db {
+            $crate::Db::Sqlite($p) => $body,
+            $crate::Db::Postgres($p) => $body,
+        }
+    };
+}
+
+/// Begin a transaction that intends to write. BACKEND: SQLite takes the write lock up front
+/// (`BEGIN IMMEDIATE`) so concurrent writers wait on `busy_timeout` instead of failing.
+pub trait BeginWrite {
+    type Db: sqlx::Database;
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send;
+}
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error>> + Send
+    {
+        self.begin_with("BEGIN IMMEDIATE")
+    }
+}
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error>> + Send
+    {
+        self.begin()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Invalid(#[from] bdtx_domain::Invalid),
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule was hit; the string names the field ("identity", "username", …).
+    #[error("conflict on {0}")]
+    Conflict(&'static str),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Other(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Map a unique-constraint violation to a named conflict; pass everything else through.
+pub(crate) fn conflict(e: sqlx::Error, what: &'static str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(what),
+        _ => StoreError::Db(e),
+    }
+}
+
+pub const DEFAULT_URL: &str = "sqlite://data/bdtx.db";
+
+impl Db {
+    /// Connect to `sqlite://path` (created if missing) or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Db> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await?;
+            Ok(Db::Postgres(pool))
+        } else if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            if let Some(dir) = opts.get_filename().parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| StoreError::Other(format!("{}: {e}", dir.display())))?;
+                }
+            }
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(opts)
+                .await?;
+            Ok(Db::Sqlite(pool))
+        } else {
+            Err(StoreError::Other(format!(
+                "unsupported database URL (expected sqlite://… or postgres://…): {}",
+                redact_url(url)
+            )))
+        }
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Apply pending schema migrations, then load the shipped module catalog if it is missing.
+    pub async fn migrate(&self) -> Result<()> {
+        match self {
+            Db::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await?,
+            Db::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await?,
+        }
+        self.load_catalog().await?;
+        Ok(())
+    }
+
+    pub async fn ping(&self) -> Result<()> {
+        on!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// A consistent copy of the whole database. BACKEND: SQLite writes a new database file with
+    /// `VACUUM INTO`; PostgreSQL runs `pg_dump` (custom format) against the same URL.
+    pub async fn backup(&self, dest: &std::path::Path, url: &str) -> Result<()> {
+        if dest.exists() {
+            return Err(StoreError::Other(format!(
+                "{} already exists; refusing to overwrite",
+                dest.display()
+            )));
+        }
+        match self {
+            Db::Sqlite(p) => {
+                let path = dest
+                    .to_str()
+                    .ok_or_else(|| StoreError::Other("backup path is not UTF-8".into()))?;
+                sqlx::query("VACUUM INTO $1").bind(path).execute(p).await?;
+            }
+            Db::Postgres(_) => {
+                let out = tokio::process::Command::new("pg_dump")
+                    .arg("--format=custom")
+                    .arg("--file")
+                    .arg(dest)
+                    .arg(url)
+                    .output()
+                    .await
+                    .map_err(|e| StoreError::Other(format!("pg_dump: {e}")))?;
+                if !out.status.success() {
+                    return Err(StoreError::Other(format!(
+                        "pg_dump failed: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        on!(self, p => p.close().await)
+    }
+}
+
+/// Hide the password of a database URL for logs and messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+pub(crate) fn now() -> i64 {
+    bdtx_domain::dates::now_unix()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            super::redact_url("postgres://bdtx:s3cret@db:5432/x"),
+            "postgres://bdtx:***@db:5432/x"
+        );
+        assert_eq!(
+            super::redact_url("sqlite://data/bdtx.db"),
+            "sqlite://data/bdtx.db"
+        );
+    }
+}
+
+#[doc(hidden)]
+pub fn now_pub() -> i64 {
+    now()
+}

@@ -1,0 +1,301 @@
+//! Accounts (one per person), role grants, sessions, activation codes and login lockout.
+
+use rand::Rng;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use bdtx_domain::authz::{Grant, Principal, Role};
+
+use crate::{BeginWrite, Db, Result, StoreError, conflict, now, on, password};
+
+/// Failed logins before an account locks, and for how long.
+pub const MAX_FAILED: i64 = 5;
+pub const LOCK_SECONDS: i64 = 15 * 60;
+pub const SESSION_SECONDS: i64 = 12 * 3600;
+pub const ACTIVATION_SECONDS: i64 = 30 * 24 * 3600;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Account {
+    pub id: i64,
+    pub username: String,
+    pub person_id: Option<i64>,
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+    pub failed_logins: i64,
+    pub locked_until: Option<i64>,
+    pub disabled: bool,
+    pub created_at: i64,
+    pub last_login_at: Option<i64>,
+}
+
+impl Account {
+    pub fn activated(&self) -> bool {
+        self.password_hash.is_some()
+    }
+}
+
+/// Result of a login attempt. The caller shows one message for unknown user and wrong password.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LoginOutcome {
+    Ok(i64),
+    BadCredentials,
+    Locked { until: i64 },
+    NotActivated,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Session {
+    pub account_id: i64,
+    pub csrf: String,
+    pub expires_at: i64,
+}
+
+/// Random URL-safe token of `bytes` random bytes.
+pub fn random_token(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    rand::rng().fill(&mut b[..]);
+    hex::encode(b)
+}
+
+/// Activation codes are short enough to read over the phone: 10 characters without look-alikes.
+fn activation_code() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..10)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+pub fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+const ACCOUNT_COLS: &str = "id, username, person_id, password_hash, failed_logins, locked_until, disabled, created_at, last_login_at";
+
+impl Db {
+    /// Create an account; `password_hash` is `None` for an account waiting for activation.
+    pub async fn create_account(
+        &self,
+        username: &str,
+        person_id: Option<i64>,
+        password_hash: Option<String>,
+    ) -> Result<i64> {
+        let username = username.trim().to_lowercase();
+        if username.is_empty() || username.len() > 64 || username.chars().any(|c| c.is_whitespace())
+        {
+            return Err(bdtx_domain::Invalid::one("username", "invalid").into());
+        }
+        Ok(on!(self, p => sqlx::query_scalar(
+            "INSERT INTO accounts (username, person_id, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+            .bind(&username).bind(person_id).bind(&password_hash).bind(now())
+            .fetch_one(p).await).map_err(|e| conflict(e, "username"))?)
+    }
+
+    pub async fn account(&self, id: i64) -> Result<Option<Account>> {
+        let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = $1");
+        Ok(
+            on!(self, p => sqlx::query_as::<_, Account>(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await)?,
+        )
+    }
+
+    pub async fn account_by_username(&self, username: &str) -> Result<Option<Account>> {
+        let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE username = $1");
+        Ok(
+            on!(self, p => sqlx::query_as::<_, Account>(sqlx::AssertSqlSafe(sql)).bind(username.trim().to_lowercase()).fetch_optional(p).await)?,
+        )
+    }
+
+    pub async fn account_of_person(&self, person_id: i64) -> Result<Option<Account>> {
+        let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE person_id = $1");
+        Ok(
+            on!(self, p => sqlx::query_as::<_, Account>(sqlx::AssertSqlSafe(sql)).bind(person_id).fetch_optional(p).await)?,
+        )
+    }
+
+    /// Check a password, counting failures: after [`MAX_FAILED`] the account locks for
+    /// [`LOCK_SECONDS`], and even the right password is refused until then.
+    pub async fn login(&self, username: &str, pw: &str) -> Result<LoginOutcome> {
+        let Some(acc) = self.account_by_username(username).await? else {
+            // Spend the same time as a real check so usernames cannot be probed by timing.
+            let _ = password::verify_async(pw.to_string(), DUMMY_HASH.to_string()).await;
+            return Ok(LoginOutcome::BadCredentials);
+        };
+        let t = now();
+        if let Some(until) = acc.locked_until.filter(|u| *u > t) {
+            return Ok(LoginOutcome::Locked { until });
+        }
+        if acc.disabled {
+            return Ok(LoginOutcome::BadCredentials);
+        }
+        let Some(hash) = acc.password_hash.clone() else {
+            return Ok(LoginOutcome::NotActivated);
+        };
+        if password::verify_async(pw.to_string(), hash).await {
+            on!(self, p => sqlx::query("UPDATE accounts SET failed_logins = 0, locked_until = NULL, last_login_at = $2 WHERE id = $1")
+                .bind(acc.id).bind(t).execute(p).await.map(|r| r.rows_affected()))?;
+            Ok(LoginOutcome::Ok(acc.id))
+        } else {
+            let failed = acc.failed_logins + 1;
+            let lock = (failed >= MAX_FAILED).then_some(t + LOCK_SECONDS);
+            on!(self, p => sqlx::query("UPDATE accounts SET failed_logins = $2, locked_until = $3 WHERE id = $1")
+                .bind(acc.id).bind(if lock.is_some() { 0 } else { failed }).bind(lock).execute(p).await.map(|r| r.rows_affected()))?;
+            Ok(match lock {
+                Some(until) => LoginOutcome::Locked { until },
+                None => LoginOutcome::BadCredentials,
+            })
+        }
+    }
+
+    /// Issue a fresh activation code for an account (replacing any earlier one) and return it
+    /// in clear once; only its hash is stored. No password is hashed here.
+    pub async fn issue_activation(
+        &self,
+        actor: Option<i64>,
+        account_id: i64,
+        unit: Option<i64>,
+    ) -> Result<String> {
+        let code = activation_code();
+        on!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let n = sqlx::query("UPDATE accounts SET activation_hash = $2, activation_expires = $3 WHERE id = $1")
+                .bind(account_id).bind(sha256_hex(&code)).bind(now() + ACTIVATION_SECONDS)
+                .execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            crate::audit_insert!(tx, actor, "account.activation_issued", "account", account_id, unit, None::<String>, None::<String>);
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        })?;
+        Ok(code)
+    }
+
+    /// Set the password with a valid activation code; the code is then spent.
+    pub async fn activate(&self, username: &str, code: &str, new_password: &str) -> Result<bool> {
+        let Some(acc) = self.account_by_username(username).await? else {
+            return Ok(false);
+        };
+        let code = code.trim().to_uppercase();
+        let ok: Option<i64> = on!(self, p => sqlx::query_scalar(
+            "SELECT id FROM accounts WHERE id = $1 AND activation_hash = $2 AND activation_expires > $3")
+            .bind(acc.id).bind(sha256_hex(&code)).bind(now()).fetch_optional(p).await)?;
+        if ok.is_none() {
+            return Ok(false);
+        }
+        let hash = password::hash_async(new_password.to_string()).await;
+        on!(self, p => sqlx::query(
+            "UPDATE accounts SET password_hash = $2, activation_hash = NULL, activation_expires = NULL, failed_logins = 0, locked_until = NULL WHERE id = $1")
+            .bind(acc.id).bind(&hash).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(true)
+    }
+
+    pub async fn set_password(&self, account_id: i64, new_password: &str) -> Result<()> {
+        let hash = password::hash_async(new_password.to_string()).await;
+        on!(self, p => sqlx::query("UPDATE accounts SET password_hash = $2 WHERE id = $1").bind(account_id).bind(&hash).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Lift a lockout (support action).
+    pub async fn unlock_account(
+        &self,
+        actor: Option<i64>,
+        account_id: i64,
+        unit: Option<i64>,
+    ) -> Result<()> {
+        on!(self, p => {
+            let mut tx = p.begin_write().await?;
+            sqlx::query("UPDATE accounts SET failed_logins = 0, locked_until = NULL WHERE id = $1").bind(account_id).execute(&mut *tx).await?;
+            crate::audit_insert!(tx, actor, "account.unlock", "account", account_id, unit, None::<String>, None::<String>);
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    pub async fn grant_role(
+        &self,
+        actor: Option<i64>,
+        account_id: i64,
+        role: Role,
+        unit_id: i64,
+    ) -> Result<()> {
+        let detail =
+            serde_json::json!({"account": account_id, "role": role.as_str(), "unit": unit_id})
+                .to_string();
+        on!(self, p => {
+            let mut tx = p.begin_write().await?;
+            sqlx::query("INSERT INTO role_grants (account_id, role, unit_id, granted_by, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(account_id).bind(role.as_str()).bind(unit_id).bind(actor).bind(now())
+                .execute(&mut *tx).await.map_err(|e| conflict(e, "role"))?;
+            crate::audit_insert!(tx, actor, "role.grant", "account", account_id, Some(unit_id), None::<String>, Some(detail.clone()));
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Grants with their unit names, for display.
+    pub async fn grants_named(&self, account_id: i64) -> Result<Vec<(String, i64, String)>> {
+        Ok(on!(self, p => sqlx::query_as(
+            "SELECT g.role, g.unit_id, u.name FROM role_grants g JOIN units u ON u.id = g.unit_id WHERE g.account_id = $1 ORDER BY g.id")
+            .bind(account_id).fetch_all(p).await)?)
+    }
+
+    /// Everything authorization needs to know about an account.
+    pub async fn principal(&self, account_id: i64) -> Result<Option<Principal>> {
+        let Some(acc) = self.account(account_id).await? else {
+            return Ok(None);
+        };
+        if acc.disabled {
+            return Ok(None);
+        }
+        let rows: Vec<(String, i64)> = on!(self, p => sqlx::query_as("SELECT role, unit_id FROM role_grants WHERE account_id = $1 ORDER BY id")
+            .bind(account_id).fetch_all(p).await)?;
+        let mut grants = Vec::new();
+        for (role, unit_id) in rows {
+            let Some(role) = Role::parse(&role) else {
+                continue;
+            };
+            let reach = if role == Role::KeyLecturer {
+                on!(self, p => sqlx::query_scalar("SELECT province_id FROM university_coverage WHERE university_id = $1")
+                    .bind(unit_id).fetch_all(p).await)?
+            } else {
+                Vec::new()
+            };
+            grants.push(Grant {
+                role,
+                unit_id,
+                reach,
+            });
+        }
+        Ok(Some(Principal {
+            account_id,
+            person_id: acc.person_id,
+            grants,
+        }))
+    }
+
+    /// Start a session; returns the token for the cookie (only its hash is stored) and the
+    /// CSRF token bound to the session.
+    pub async fn create_session(&self, account_id: i64) -> Result<(String, String)> {
+        let token = random_token(32);
+        let csrf = random_token(16);
+        let t = now();
+        on!(self, p => sqlx::query("INSERT INTO sessions (token_hash, account_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(sha256_hex(&token)).bind(account_id).bind(&csrf).bind(t).bind(t + SESSION_SECONDS).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok((token, csrf))
+    }
+
+    pub async fn session(&self, token: &str) -> Result<Option<Session>> {
+        Ok(on!(self, p => sqlx::query_as::<_, Session>(
+            "SELECT account_id, csrf, expires_at FROM sessions WHERE token_hash = $1 AND expires_at > $2")
+            .bind(sha256_hex(token)).bind(now()).fetch_optional(p).await)?)
+    }
+
+    pub async fn delete_session(&self, token: &str) -> Result<()> {
+        on!(self, p => sqlx::query("DELETE FROM sessions WHERE token_hash = $1 OR expires_at <= $2")
+            .bind(sha256_hex(token)).bind(now()).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+}
+
+/// A valid argon2id hash of a random string, verified against when the username is unknown.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Xq6Ru1Vb7dxkq3gZjx5XAlYzVw1wJm3IV5xB9rW8o5U";
