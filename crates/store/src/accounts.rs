@@ -14,7 +14,7 @@ pub const LOCK_SECONDS: i64 = 15 * 60;
 pub const SESSION_SECONDS: i64 = 12 * 3600;
 pub const ACTIVATION_SECONDS: i64 = 30 * 24 * 3600;
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Account {
     pub id: i64,
     pub username: String,

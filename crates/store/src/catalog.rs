@@ -8,7 +8,7 @@ use bdtx_domain::text::clean;
 
 use crate::{BeginWrite, Db, Result, StoreError, now, on};
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Module {
     pub code: String,
     pub family: String,

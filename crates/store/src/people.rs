@@ -3,13 +3,13 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use bdtx_domain::dates::{iso, today};
+use bdtx_domain::dates::iso;
 use bdtx_domain::people::{PersonFields, Position};
 use bdtx_domain::text::{fold, like_escape, name_sort_key};
 
 use crate::{BeginWrite, Db, Result, StoreError, conflict, now, on};
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Person {
     pub id: i64,
     pub full_name: String,
@@ -55,7 +55,7 @@ impl Person {
 }
 
 /// A row of a people list.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct PersonRow {
     pub id: i64,
     pub full_name: String,
@@ -67,7 +67,7 @@ pub struct PersonRow {
 }
 
 /// A stay of a person at a unit.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Stay {
     pub unit_id: i64,
     pub unit_name: String,
@@ -75,7 +75,7 @@ pub struct Stay {
     pub valid_to: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct CoreStatus {
     pub module_code: String,
     pub subject: String,
@@ -181,22 +181,22 @@ impl Db {
     /// or the last one for someone who has left. Authorization decides on this chain.
     pub async fn person_chain(&self, person_id: i64) -> Result<Vec<i64>> {
         let stays = self.stays(person_id).await?;
-        let mut chain = Vec::new();
-        let current: Vec<&Stay> = stays.iter().filter(|s| s.valid_to.is_none()).collect();
-        let picks: Vec<(i64, NaiveDate)> = if current.is_empty() {
-            stays
-                .first()
-                .and_then(|s| {
-                    let to = NaiveDate::parse_from_str(s.valid_to.as_deref()?, "%Y-%m-%d").ok()?;
-                    Some((s.unit_id, to.pred_opt()?))
-                })
-                .into_iter()
-                .collect()
+        let current: Vec<i64> = stays
+            .iter()
+            .filter(|s| s.valid_to.is_none())
+            .map(|s| s.unit_id)
+            .collect();
+        let picks = if current.is_empty() {
+            stays.first().map(|s| vec![s.unit_id]).unwrap_or_default()
         } else {
-            current.iter().map(|s| (s.unit_id, today())).collect()
+            current
         };
-        for (unit, at) in picks {
-            for id in self.ancestors(unit, at).await? {
+        let mut chain = Vec::new();
+        for unit_id in picks {
+            let Some(unit) = self.unit(unit_id).await? else {
+                continue;
+            };
+            for id in self.unit_chain(&unit).await? {
                 if !chain.contains(&id) {
                     chain.push(id);
                 }

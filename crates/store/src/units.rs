@@ -11,7 +11,7 @@ use bdtx_domain::{Invalid, error::Checker};
 
 use crate::{BeginWrite, Db, Result, StoreError, conflict, now, on};
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Unit {
     pub id: i64,
     pub code: String,
@@ -24,7 +24,7 @@ pub struct Unit {
 }
 
 /// A unit placed in a tree at some date.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct TreeNode {
     pub id: i64,
     pub code: String,
@@ -168,15 +168,52 @@ impl Db {
         Ok(ids)
     }
 
-    /// The chain used to authorize actions on a unit: its ancestors today, or, for a unit that
-    /// no longer exists, its ancestors on its last day.
+    /// The chain used to authorize actions on a unit: its ancestors today; for a unit that no
+    /// longer exists, its ancestors on its last day plus the chain of its successor, so whoever
+    /// now manages the merged unit also sees the history it came from.
     pub async fn unit_chain(&self, unit: &Unit) -> Result<Vec<i64>> {
-        let s = span(unit)?;
-        let at = match s.valid_to {
-            Some(t) => t.pred_opt().unwrap_or(t),
-            None => bdtx_domain::dates::today(),
-        };
-        self.ancestors(unit.id, at).await
+        let mut chain = Vec::new();
+        let mut current = Some(unit.clone());
+        let mut hops = 0;
+        while let Some(u) = current.take() {
+            let s = span(&u)?;
+            let at = match s.valid_to {
+                Some(t) => t.pred_opt().unwrap_or(t),
+                None => bdtx_domain::dates::today(),
+            };
+            for id in self.ancestors(u.id, at).await? {
+                if !chain.contains(&id) {
+                    chain.push(id);
+                }
+            }
+            hops += 1;
+            if let (Some(next), true) = (u.successor_id, hops < 20) {
+                current = self.unit(next).await?;
+            }
+        }
+        Ok(chain)
+    }
+
+    /// The units that stood for `root` at date `at`: the root itself if it existed then, else
+    /// the units it was formed from (recursively), e.g. the former provinces before a merger.
+    pub async fn stand_ins_at(&self, root: i64, at: NaiveDate) -> Result<Vec<Unit>> {
+        let mut out = Vec::new();
+        let mut todo = vec![root];
+        let mut seen = std::collections::HashSet::new();
+        while let Some(id) = todo.pop() {
+            if !seen.insert(id) {
+                continue;
+            }
+            let Some(u) = self.unit(id).await? else {
+                continue;
+            };
+            if span(&u)?.valid_at(at) {
+                out.push(u);
+            } else {
+                todo.extend(self.predecessors(id).await?.into_iter().map(|p| p.id));
+            }
+        }
+        Ok(out)
     }
 
     /// All units below `root` (not including it) at `at`, depth-first in Vietnamese name order,

@@ -1,1 +1,189 @@
+//! BDTX web: server-rendered pages (Vietnamese first) and the JSON API under `/api/v1/`, side by
+//! side over the same service functions. Handlers never build SQL and never decide access on
+//! their own: they call [`service`], which asks [`access`].
 
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use bdtx_store::Db;
+
+pub mod access;
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod i18n;
+pub mod pages;
+pub mod service;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Mark cookies `Secure` (on unless serving plain HTTP on a loopback address).
+    pub secure_cookies: bool,
+    /// Login attempts per minute from one address.
+    pub login_per_minute: u32,
+}
+
+impl Config {
+    pub fn for_listen(addr: &SocketAddr) -> Config {
+        Config {
+            secure_cookies: !addr.ip().is_loopback(),
+            login_per_minute: 20,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub cfg: Arc<Config>,
+    pub login_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    pub metrics: PrometheusHandle,
+}
+
+fn metrics_handle() -> PrometheusHandle {
+    static H: OnceLock<PrometheusHandle> = OnceLock::new();
+    H.get_or_init(|| {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        // Several apps may live in one test process; only the first installs the global recorder.
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
+    .clone()
+}
+
+impl AppState {
+    pub fn new(db: Db, cfg: Config) -> AppState {
+        let per_minute = NonZeroU32::new(cfg.login_per_minute.max(1)).expect("non-zero");
+        AppState {
+            db,
+            login_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
+            cfg: Arc::new(cfg),
+            metrics: metrics_handle(),
+        }
+    }
+}
+
+static CSS: &str = include_str!("../static/app.css");
+
+async fn css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        CSS,
+    )
+}
+
+async fn healthz(State(st): State<AppState>) -> Response {
+    match st.db.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({"status": "ok", "database": st.db.backend()})),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({"status": "unavailable"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn metrics_endpoint(State(st): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        st.metrics.render(),
+    )
+}
+
+/// Count and time every request by route template (never by raw path, which holds ids).
+async fn track(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
+    let start = Instant::now();
+    let res = next.run(req).await;
+    let status = res.status().as_u16().to_string();
+    metrics::counter!("bdtx_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
+    metrics::histogram!("bdtx_http_request_duration_seconds", "method" => method, "route" => route)
+        .record(start.elapsed().as_secs_f64());
+    res
+}
+
+/// The whole application.
+pub fn app(st: AppState) -> Router {
+    let (api_router, openapi) = api::router(st.clone());
+    Router::new()
+        .merge(pages::router(st.clone()))
+        .merge(api_router)
+        .merge(api::docs(openapi))
+        .route("/static/app.css", get(css))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_endpoint))
+        .layer(middleware::from_fn_with_state(
+            st.clone(),
+            auth::session_layer,
+        ))
+        .layer(middleware::from_fn(track))
+        .layer(RequestBodyLimitLayer::new(2 * 1024 * 1024))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .with_state(st)
+}
+
+/// Serve until the process is stopped (Ctrl-C / SIGTERM finish in-flight requests).
+pub async fn serve(listener: tokio::net::TcpListener, st: AppState) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app(st).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

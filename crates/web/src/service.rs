@@ -1,0 +1,521 @@
+//! What the pages and the API both do: each function authorizes (through [`crate::access`]),
+//! calls the store and returns plain data. Pages render it as HTML, the API as JSON.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use bdtx_domain::authz::{Action, Principal, Target};
+use bdtx_domain::dates::{parse_date, today};
+use bdtx_domain::org::{Restructure, UnitKind};
+use bdtx_domain::people::{FieldGroup, PersonDraft, PersonFields, validate};
+use bdtx_store::audit::AuditEntry;
+use bdtx_store::catalog::Module;
+use bdtx_store::people::{CoreStatus, PeopleQuery, Person, PersonRow, Stay};
+use bdtx_store::units::{NewUnit, TreeNode, Unit};
+
+use crate::AppState;
+use crate::access::{person_target, require, unit_target};
+use crate::error::AppError;
+
+pub const PAGE_SIZE: i64 = 50;
+
+/// Parse an optional user date (dd/mm/yyyy or ISO); empty means today.
+pub fn date_or_today(s: Option<&str>, field: &str) -> Result<NaiveDate, AppError> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(today()),
+        Some(s) => parse_date(s).ok_or_else(|| AppError::invalid(field, "invalid_date")),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TreeRoot {
+    pub unit: Unit,
+    /// Units below the root at the date, depth-first in Vietnamese name order.
+    pub nodes: Vec<TreeNode>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TreeView {
+    /// ISO date the tree is shown at.
+    pub at: String,
+    pub roots: Vec<TreeRoot>,
+}
+
+/// The organisation tree at a date, from the caller's roots (or one root they may see).
+pub async fn tree(
+    st: &AppState,
+    p: &Principal,
+    root: Option<i64>,
+    at: NaiveDate,
+    depth: i64,
+) -> Result<TreeView, AppError> {
+    let roots = match root {
+        Some(r) => {
+            let (_, t) = unit_target(st, r).await?;
+            require(p, Action::ViewUnit, &t)?;
+            vec![r]
+        }
+        None if p.has_role(bdtx_domain::authz::Role::MinistryAdmin) => st
+            .db
+            .roots(today())
+            .await?
+            .into_iter()
+            .map(|u| u.id)
+            .collect(),
+        None => p.browse_roots(),
+    };
+    if roots.is_empty() {
+        return Err(AppError::Forbidden);
+    }
+    let mut out = Vec::new();
+    for r in roots {
+        for unit in st.db.stand_ins_at(r, at).await? {
+            let nodes = st.db.subtree(unit.id, at, depth.clamp(1, 6)).await?;
+            out.push(TreeRoot { unit, nodes });
+        }
+    }
+    Ok(TreeView {
+        at: bdtx_domain::dates::iso(at),
+        roots: out,
+    })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ParentLink {
+    pub parent_id: i64,
+    pub parent_name: String,
+    pub valid_from: String,
+    pub valid_to: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnitView {
+    pub unit: Unit,
+    /// Names from the top of the tree down to the unit's parent (today, or on its last day).
+    pub breadcrumb: Vec<UnitRef>,
+    pub parents: Vec<ParentLink>,
+    pub predecessors: Vec<Unit>,
+    pub successor: Option<Unit>,
+    pub children: Vec<TreeNode>,
+    pub can_manage: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnitRef {
+    pub id: i64,
+    pub name: String,
+}
+
+pub async fn unit_view(
+    st: &AppState,
+    p: &Principal,
+    id: i64,
+    at: NaiveDate,
+) -> Result<UnitView, AppError> {
+    let (unit, target) = unit_target(st, id).await?;
+    require(p, Action::ViewUnit, &target)?;
+    let mut breadcrumb = Vec::new();
+    let day = unit
+        .valid_to
+        .as_deref()
+        .and_then(|d| parse_date(d))
+        .and_then(|d| d.pred_opt())
+        .unwrap_or_else(today);
+    for a in st.db.ancestors(id, day).await?.into_iter().skip(1).rev() {
+        if let Some(u) = st.db.unit(a).await? {
+            breadcrumb.push(UnitRef {
+                id: u.id,
+                name: u.name,
+            });
+        }
+    }
+    let parents = st
+        .db
+        .unit_parents(id)
+        .await?
+        .into_iter()
+        .map(
+            |(parent_id, parent_name, valid_from, valid_to)| ParentLink {
+                parent_id,
+                parent_name,
+                valid_from,
+                valid_to,
+            },
+        )
+        .collect();
+    let successor = match unit.successor_id {
+        Some(s) => st.db.unit(s).await?,
+        None => None,
+    };
+    Ok(UnitView {
+        predecessors: st.db.predecessors(id).await?,
+        children: st.db.subtree(id, at, 1).await?,
+        can_manage: p.can(Action::ManageUnit, &target),
+        unit,
+        breadcrumb,
+        parents,
+        successor,
+    })
+}
+
+/// A restructuring as a form or JSON body sends it.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct RestructureInput {
+    /// merge (into an existing unit), merge_new (with others into a new unit), rename, move, dissolve
+    pub kind: String,
+    /// Effective date, dd/mm/yyyy or yyyy-mm-dd.
+    pub effective: String,
+    /// For merge_new: codes of the other units merging, comma separated.
+    #[serde(default)]
+    pub others: Option<String>,
+    /// For merge, dissolve: code of the receiving unit; for move: code of the new parent.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// For merge_new and rename: the new unit's code and name.
+    #[serde(default)]
+    pub new_code: Option<String>,
+    #[serde(default)]
+    pub new_name: Option<String>,
+}
+
+async fn unit_by_code_managed(
+    st: &AppState,
+    p: &Principal,
+    code: Option<&str>,
+    field: &str,
+) -> Result<Unit, AppError> {
+    let code = code
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| AppError::invalid(field, "required"))?;
+    let u = st
+        .db
+        .unit_by_code(code)
+        .await?
+        .ok_or_else(|| AppError::invalid(field, "not_found"))?;
+    let chain = st.db.unit_chain(&u).await?;
+    require(p, Action::ManageUnit, &Target::unit(chain))?;
+    Ok(u)
+}
+
+/// Apply a restructuring of unit `id`; returns the id of the resulting unit.
+pub async fn restructure(
+    st: &AppState,
+    p: &Principal,
+    id: i64,
+    input: &RestructureInput,
+) -> Result<i64, AppError> {
+    let (unit, target) = unit_target(st, id).await?;
+    require(p, Action::ManageUnit, &target)?;
+    let effective = parse_date(&input.effective)
+        .ok_or_else(|| AppError::invalid("effective", "invalid_date"))?;
+    let kind = UnitKind::parse(&unit.kind).ok_or_else(|| AppError::Internal("unit kind".into()))?;
+    let actor = Some(p.account_id);
+    let new_unit = |code: &Option<String>, name: &Option<String>| NewUnit {
+        code: code.clone().unwrap_or_default(),
+        kind,
+        name: name.clone().unwrap_or_default(),
+        levels: bdtx_domain::org::parse_levels(&unit.levels).unwrap_or_default(),
+        parent_id: None,
+        valid_from: effective,
+        valid_to: None,
+    };
+    let result = match input.kind.as_str() {
+        "merge" => {
+            let into = unit_by_code_managed(st, p, input.target.as_deref(), "target").await?;
+            st.db
+                .merge_units(
+                    actor,
+                    Restructure::Merge,
+                    &[id],
+                    Some(into.id),
+                    None,
+                    effective,
+                )
+                .await?
+        }
+        "dissolve" => {
+            let into = unit_by_code_managed(st, p, input.target.as_deref(), "target").await?;
+            st.db
+                .merge_units(
+                    actor,
+                    Restructure::Dissolve,
+                    &[id],
+                    Some(into.id),
+                    None,
+                    effective,
+                )
+                .await?
+        }
+        "merge_new" => {
+            let mut sources = vec![id];
+            for code in input
+                .others
+                .as_deref()
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+            {
+                sources.push(unit_by_code_managed(st, p, Some(code), "sources").await?.id);
+            }
+            st.db
+                .merge_units(
+                    actor,
+                    Restructure::Merge,
+                    &sources,
+                    None,
+                    Some(new_unit(&input.new_code, &input.new_name)),
+                    effective,
+                )
+                .await?
+        }
+        "rename" => {
+            st.db
+                .merge_units(
+                    actor,
+                    Restructure::Rename,
+                    &[id],
+                    None,
+                    Some(new_unit(&input.new_code, &input.new_name)),
+                    effective,
+                )
+                .await?
+        }
+        "move" => {
+            let parent = unit_by_code_managed(st, p, input.target.as_deref(), "parent").await?;
+            st.db.move_unit(actor, id, parent.id, effective).await?;
+            id
+        }
+        _ => return Err(AppError::invalid("kind", "invalid")),
+    };
+    Ok(result)
+}
+
+/// People the caller may see, matching the query, in Vietnamese order.
+pub async fn search_people(
+    st: &AppState,
+    p: &Principal,
+    q: &str,
+    within: Option<i64>,
+    page: i64,
+) -> Result<Vec<PersonRow>, AppError> {
+    if q.chars().count() > 100 {
+        return Err(AppError::invalid("q", "too_long"));
+    }
+    let within = match within {
+        Some(u) => {
+            // Listing a unit's people: the unit is not secret, so a refusal is a 403.
+            let (_, t) = unit_target(st, u).await?;
+            if !p.can(Action::ViewPerson, &t) {
+                return Err(AppError::Forbidden);
+            }
+            Some(u)
+        }
+        None if p.has_role(bdtx_domain::authz::Role::MinistryAdmin) => None,
+        None => {
+            // The first subtree the caller may list; learners and core teachers only see themselves.
+            let mut root = None;
+            for r in p.browse_roots() {
+                let (_, t) = unit_target(st, r).await?;
+                if p.can(Action::ViewPerson, &t) {
+                    root = Some(r);
+                    break;
+                }
+            }
+            Some(root.ok_or(AppError::Forbidden)?)
+        }
+    };
+    let rows = st
+        .db
+        .search_people(&PeopleQuery {
+            q: q.to_string(),
+            within,
+            limit: PAGE_SIZE + 1,
+            offset: page.max(0) * PAGE_SIZE,
+        })
+        .await?;
+    Ok(rows)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountInfo {
+    pub username: String,
+    pub activated: bool,
+    pub locked_until: Option<i64>,
+    pub last_login_at: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PersonPerms {
+    pub edit_identity: bool,
+    pub edit_professional: bool,
+    pub edit_contact: bool,
+    pub manage_account: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PersonView {
+    pub person: Person,
+    pub stays: Vec<Stay>,
+    pub core: Vec<CoreStatus>,
+    pub account: Option<AccountInfo>,
+    pub can: PersonPerms,
+}
+
+pub async fn person_view(st: &AppState, p: &Principal, id: i64) -> Result<PersonView, AppError> {
+    let (person, t) = person_target(st, id).await?;
+    require(p, Action::ViewPerson, &t)?;
+    let account = st.db.account_of_person(id).await?.map(|a| AccountInfo {
+        activated: a.activated(),
+        username: a.username,
+        locked_until: a
+            .locked_until
+            .filter(|u| *u > bdtx_domain::dates::now_unix()),
+        last_login_at: a.last_login_at,
+    });
+    Ok(PersonView {
+        stays: st.db.stays(id).await?,
+        core: st.db.core_status(id).await?,
+        account,
+        can: PersonPerms {
+            edit_identity: p.can(Action::EditPerson(FieldGroup::Identity), &t),
+            edit_professional: p.can(Action::EditPerson(FieldGroup::Professional), &t),
+            edit_contact: p.can(Action::EditPerson(FieldGroup::Contact), &t),
+            manage_account: p.can(Action::ManageAccount, &t),
+        },
+        person,
+    })
+}
+
+fn changed_groups(a: &PersonFields, b: &PersonFields) -> Vec<FieldGroup> {
+    let mut g = Vec::new();
+    if a.full_name != b.full_name
+        || a.birth_date != b.birth_date
+        || a.gender != b.gender
+        || a.national_id != b.national_id
+    {
+        g.push(FieldGroup::Identity);
+    }
+    if a.position != b.position
+        || a.levels != b.levels
+        || a.main_subject != b.main_subject
+        || a.other_subjects != b.other_subjects
+    {
+        g.push(FieldGroup::Professional);
+    }
+    if a.phone != b.phone || a.email != b.email {
+        g.push(FieldGroup::Contact);
+    }
+    g
+}
+
+/// Change a person: every changed group of fields must be allowed to the caller.
+pub async fn edit_person(
+    st: &AppState,
+    p: &Principal,
+    id: i64,
+    draft: &PersonDraft,
+) -> Result<Person, AppError> {
+    let (person, t) = person_target(st, id).await?;
+    require(p, Action::ViewPerson, &t)?;
+    let before = person.fields();
+    let after = validate(draft, Some(&before))?;
+    let groups = changed_groups(&before, &after);
+    for g in &groups {
+        require(p, Action::EditPerson(*g), &t)?;
+    }
+    if !groups.is_empty() {
+        st.db.update_person(Some(p.account_id), id, &after).await?;
+    }
+    st.db.person(id).await?.ok_or(AppError::NotFound)
+}
+
+/// Issue an activation code for the person's account (creating the account if missing).
+pub async fn issue_activation(
+    st: &AppState,
+    p: &Principal,
+    id: i64,
+) -> Result<(String, String), AppError> {
+    let (person, t) = person_target(st, id).await?;
+    require(p, Action::ManageAccount, &t)?;
+    let account = match st.db.account_of_person(id).await? {
+        Some(a) => a,
+        None => {
+            let username = person
+                .national_id
+                .clone()
+                .unwrap_or_else(|| format!("p{id}"));
+            let aid = st.db.create_account(&username, Some(id), None).await?;
+            st.db.account(aid).await?.ok_or(AppError::NotFound)?
+        }
+    };
+    let unit = t.units.first().copied();
+    let code = st
+        .db
+        .issue_activation(Some(p.account_id), account.id, unit)
+        .await?;
+    Ok((account.username, code))
+}
+
+pub async fn unlock(st: &AppState, p: &Principal, id: i64) -> Result<(), AppError> {
+    let (_, t) = person_target(st, id).await?;
+    require(p, Action::ManageAccount, &t)?;
+    let account = st
+        .db
+        .account_of_person(id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    st.db
+        .unlock_account(Some(p.account_id), account.id, t.units.first().copied())
+        .await?;
+    Ok(())
+}
+
+/// The audit log of a subtree the caller administers (the whole log for the Ministry).
+pub async fn audit(
+    st: &AppState,
+    p: &Principal,
+    unit: Option<i64>,
+    before: Option<i64>,
+) -> Result<Vec<AuditEntry>, AppError> {
+    let root = match unit {
+        Some(u) => {
+            let (_, t) = unit_target(st, u).await?;
+            require(p, Action::ViewAudit, &t)?;
+            Some(u)
+        }
+        None if p.has_role(bdtx_domain::authz::Role::MinistryAdmin) => None,
+        None => {
+            let mut root = None;
+            for r in p.browse_roots() {
+                let (_, t) = unit_target(st, r).await?;
+                if p.can(Action::ViewAudit, &t) {
+                    root = Some(r);
+                    break;
+                }
+            }
+            Some(root.ok_or(AppError::Forbidden)?)
+        }
+    };
+    Ok(st.db.audit_list(root, before, PAGE_SIZE).await?)
+}
+
+pub async fn modules(st: &AppState, family: Option<&str>) -> Result<Vec<Module>, AppError> {
+    Ok(st.db.modules(family.filter(|f| !f.is_empty())).await?)
+}
+
+pub async fn edit_module(
+    st: &AppState,
+    p: &Principal,
+    code: &str,
+    title_vi: &str,
+    title_en: &str,
+) -> Result<Module, AppError> {
+    require(p, Action::EditCatalog, &Target::global())?;
+    st.db
+        .update_module_titles(Some(p.account_id), code, title_vi, title_en)
+        .await?;
+    st.db.module(code).await?.ok_or(AppError::NotFound)
+}
