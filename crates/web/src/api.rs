@@ -20,7 +20,7 @@ use bdtx_store::catalog::Module;
 use bdtx_store::people::{Person, PersonRow};
 
 use crate::AppState;
-use crate::auth::{self, Auth, client_ip, lang_of};
+use crate::auth::{self, Auth, api_lang_of, client_ip};
 use crate::error::{ApiError, ApiErrorBody, ApiFieldError, AppError, Json, Path, Query};
 use crate::i18n::T;
 use crate::service::{self, PersonView, RestructureInput, TreeView, UnitView, date_or_today};
@@ -71,7 +71,7 @@ pub fn docs(api: utoipa::openapi::OpenApi) -> Router<AppState> {
 
 /// Render an error as the structured JSON body, in the language the client asked for.
 pub fn error_json(headers: &axum::http::HeaderMap, err: &AppError) -> Response {
-    let t = T(lang_of(headers));
+    let t = T(api_lang_of(headers));
     let fields = err
         .fields()
         .into_iter()

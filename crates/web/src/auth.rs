@@ -314,8 +314,14 @@ impl LoginError {
     }
 }
 
-/// The language of a request: the `bdtx_lang` cookie, else `Accept-Language`, else Vietnamese.
+/// The language of a page: the `bdtx_lang` cookie, else Vietnamese (whatever the phone's locale).
 pub fn lang_of(headers: &HeaderMap) -> crate::i18n::Lang {
+    let jar = CookieJar::from_headers(headers);
+    crate::i18n::Lang::from_cookie(jar.get(LANG_COOKIE).map(|c| c.value()))
+}
+
+/// The language of an API message: the cookie, else `Accept-Language: en…`, else Vietnamese.
+pub fn api_lang_of(headers: &HeaderMap) -> crate::i18n::Lang {
     let jar = CookieJar::from_headers(headers);
     if let Some(c) = jar.get(LANG_COOKIE) {
         return crate::i18n::Lang::from_cookie(Some(c.value()));
