@@ -12,11 +12,7 @@ use bdtx_store::units::NewUnit;
 use bdtx_store::{Db, redact_url};
 
 #[derive(Parser)]
-#[command(
-    name = "bdtx",
-    version,
-    about = "BDTX: continuous professional development of Vietnam's teachers"
-)]
+#[command(name = "bdtx", version, about = "BDTX: continuous professional development of Vietnam's teachers")]
 struct Cli {
     /// sqlite://path (created if missing) or postgres://user:pass@host/db
     #[arg(long, env = "BDTX_DATABASE_URL", default_value = bdtx_store::DEFAULT_URL, global = true)]
@@ -83,22 +79,13 @@ async fn main() -> Result<()> {
     match cli.command {
         Command::Migrate => {
             db.migrate().await?;
-            println!(
-                "Đã cập nhật cấu trúc dữ liệu ({}) / schema up to date.",
-                db.backend()
-            );
+            println!("Đã cập nhật cấu trúc dữ liệu ({}) / schema up to date.", db.backend());
         }
-        Command::Demo {
-            teachers_per_school,
-        } => {
+        Command::Demo { teachers_per_school } => {
             db.migrate().await?;
             seed_demo(&db, teachers_per_school).await?;
         }
-        Command::Serve {
-            listen,
-            demo,
-            secure_cookies,
-        } => {
+        Command::Serve { listen, demo, secure_cookies } => {
             db.migrate().await?;
             if demo {
                 if db.unit_by_code("BGDDT").await?.is_some() {
@@ -114,29 +101,18 @@ async fn main() -> Result<()> {
             if let Some(s) = secure_cookies {
                 cfg.secure_cookies = s;
             }
-            let listener = tokio::net::TcpListener::bind(listen)
-                .await
-                .with_context(|| format!("listening on {listen}"))?;
+            let listener =
+                tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
             tracing::info!(database = %redact_url(&cli.database_url), backend = db.backend(), "BDTX listening on http://{listen}");
             println!("BDTX đang chạy tại http://{listen}  (Ctrl-C để dừng)");
             bdtx_web::serve(listener, bdtx_web::AppState::new(db.clone(), cfg)).await?;
             db.close().await;
         }
-        Command::CreateAdmin {
-            username,
-            role,
-            unit,
-            password_env,
-        } => {
+        Command::CreateAdmin { username, role, unit, password_env } => {
             db.migrate().await?;
             let role = Role::parse(&role).with_context(|| format!("unknown role {role}"))?;
             let unit_id = match unit {
-                Some(code) => {
-                    db.unit_by_code(&code)
-                        .await?
-                        .with_context(|| format!("no unit with code {code}"))?
-                        .id
-                }
+                Some(code) => db.unit_by_code(&code).await?.with_context(|| format!("no unit with code {code}"))?.id,
                 None => match db.unit_by_code("BGDDT").await? {
                     Some(u) => u.id,
                     None => {
@@ -178,13 +154,7 @@ async fn main() -> Result<()> {
 
 async fn seed_demo(db: &Db, teachers_per_school: usize) -> Result<()> {
     let started = std::time::Instant::now();
-    let logins = bdtx_store::demo::seed(
-        db,
-        bdtx_store::demo::DemoSize {
-            teachers_per_school,
-        },
-    )
-    .await?;
+    let logins = bdtx_store::demo::seed(db, bdtx_store::demo::DemoSize { teachers_per_school }).await?;
     println!(
         "Đã tạo dữ liệu mẫu tỉnh Ninh Bình trong {:.1}s. Tài khoản mẫu (mật khẩu: {}):",
         started.elapsed().as_secs_f64(),

@@ -52,10 +52,7 @@ impl Role {
         Self::ALL.into_iter().find(|r| r.as_str() == s)
     }
     fn is_admin(self) -> bool {
-        matches!(
-            self,
-            Role::MinistryAdmin | Role::ProvinceAdmin | Role::CommuneAdmin | Role::SchoolAdmin
-        )
+        matches!(self, Role::MinistryAdmin | Role::ProvinceAdmin | Role::CommuneAdmin | Role::SchoolAdmin)
     }
     /// Administrative rank: an admin may grant only roles of lower rank inside their scope.
     fn rank(self) -> u8 {
@@ -118,16 +115,10 @@ pub struct Target {
 
 impl Target {
     pub fn unit(chain: Vec<i64>) -> Self {
-        Target {
-            units: chain,
-            person_id: None,
-        }
+        Target { units: chain, person_id: None }
     }
     pub fn person(person_id: i64, chain: Vec<i64>) -> Self {
-        Target {
-            units: chain,
-            person_id: Some(person_id),
-        }
+        Target { units: chain, person_id: Some(person_id) }
     }
     pub fn global() -> Self {
         Target::default()
@@ -159,15 +150,11 @@ pub fn decide(p: &Principal, action: Action, t: &Target) -> Decision {
             has(&|g| g.role.is_admin() || matches!(g.role, Role::KeyLecturer | Role::LmsOperator)),
             Decision::Forbidden,
         ),
-        Action::ManageUnit => allow(
-            has(&|g| matches!(g.role, Role::MinistryAdmin | Role::ProvinceAdmin)),
-            Decision::Forbidden,
-        ),
+        Action::ManageUnit => {
+            allow(has(&|g| matches!(g.role, Role::MinistryAdmin | Role::ProvinceAdmin)), Decision::Forbidden)
+        }
         Action::ViewPerson => allow(
-            is_self
-                || has(&|g| {
-                    g.role.is_admin() || matches!(g.role, Role::KeyLecturer | Role::LmsOperator)
-                }),
+            is_self || has(&|g| g.role.is_admin() || matches!(g.role, Role::KeyLecturer | Role::LmsOperator)),
             Decision::NotFound,
         ),
         Action::EditPerson(group) => {
@@ -175,9 +162,7 @@ pub fn decide(p: &Principal, action: Action, t: &Target) -> Decision {
                 return Decision::NotFound;
             }
             let ok = match group {
-                FieldGroup::Contact => {
-                    is_self || has(&|g| g.role.is_admin() || g.role == Role::LmsOperator)
-                }
+                FieldGroup::Contact => is_self || has(&|g| g.role.is_admin() || g.role == Role::LmsOperator),
                 FieldGroup::Professional => has(&|g| g.role.is_admin()),
                 FieldGroup::Identity => has(&|g| g.role.is_admin() && g.role != Role::SchoolAdmin),
             };
@@ -187,22 +172,14 @@ pub fn decide(p: &Principal, action: Action, t: &Target) -> Decision {
             if decide(p, Action::ViewPerson, t) != Decision::Allow {
                 return Decision::NotFound;
             }
-            allow(
-                has(&|g| g.role.is_admin() || g.role == Role::LmsOperator),
-                Decision::Forbidden,
-            )
+            allow(has(&|g| g.role.is_admin() || g.role == Role::LmsOperator), Decision::Forbidden)
         }
         Action::ViewAudit => allow(has(&|g| g.role.is_admin()), Decision::Forbidden),
         Action::GrantRole(role) => allow(
-            has(&|g| {
-                g.role.is_admin() && (g.role == Role::MinistryAdmin || g.role.rank() > role.rank())
-            }),
+            has(&|g| g.role.is_admin() && (g.role == Role::MinistryAdmin || g.role.rank() > role.rank())),
             Decision::Forbidden,
         ),
-        Action::EditCatalog => allow(
-            p.grants.iter().any(|g| g.role == Role::MinistryAdmin),
-            Decision::Forbidden,
-        ),
+        Action::EditCatalog => allow(p.grants.iter().any(|g| g.role == Role::MinistryAdmin), Decision::Forbidden),
     }
 }
 
@@ -241,27 +218,11 @@ mod tests {
     const SCHOOL50: &[i64] = &[50, 20, 1];
 
     fn principal(role: Role, unit: i64, person: Option<i64>) -> Principal {
-        let reach = if role == Role::KeyLecturer {
-            vec![2]
-        } else {
-            vec![]
-        };
-        Principal {
-            account_id: 1,
-            person_id: person,
-            grants: vec![Grant {
-                role,
-                unit_id: unit,
-                reach,
-            }],
-        }
+        let reach = if role == Role::KeyLecturer { vec![2] } else { vec![] };
+        Principal { account_id: 1, person_id: person, grants: vec![Grant { role, unit_id: unit, reach }] }
     }
     fn learner(person: i64) -> Principal {
-        Principal {
-            account_id: 2,
-            person_id: Some(person),
-            grants: vec![],
-        }
+        Principal { account_id: 2, person_id: Some(person), grants: vec![] }
     }
 
     #[test]
@@ -278,50 +239,20 @@ mod tests {
         let other = Target::person(99, SCHOOL50.to_vec());
         for p in &cases {
             assert_eq!(decide(p, Action::ViewPerson, &other), NotFound, "{p:?}");
-            assert_eq!(
-                decide(p, Action::EditPerson(FieldGroup::Contact), &other),
-                NotFound,
-                "{p:?}"
-            );
+            assert_eq!(decide(p, Action::EditPerson(FieldGroup::Contact), &other), NotFound, "{p:?}");
             assert_eq!(decide(p, Action::ManageAccount, &other), NotFound, "{p:?}");
-            assert_eq!(
-                decide(p, Action::ViewUnit, &Target::unit(SCHOOL50.to_vec())),
-                Forbidden,
-                "{p:?}"
-            );
-            assert_eq!(
-                decide(p, Action::ManageUnit, &Target::unit(SCHOOL50.to_vec())),
-                Forbidden,
-                "{p:?}"
-            );
-            assert_eq!(
-                decide(p, Action::ViewAudit, &Target::unit(SCHOOL50.to_vec())),
-                Forbidden,
-                "{p:?}"
-            );
-            assert_eq!(
-                decide(p, Action::EditCatalog, &Target::global()),
-                Forbidden,
-                "{p:?}"
-            );
+            assert_eq!(decide(p, Action::ViewUnit, &Target::unit(SCHOOL50.to_vec())), Forbidden, "{p:?}");
+            assert_eq!(decide(p, Action::ManageUnit, &Target::unit(SCHOOL50.to_vec())), Forbidden, "{p:?}");
+            assert_eq!(decide(p, Action::ViewAudit, &Target::unit(SCHOOL50.to_vec())), Forbidden, "{p:?}");
+            assert_eq!(decide(p, Action::EditCatalog, &Target::global()), Forbidden, "{p:?}");
         }
     }
 
     #[test]
     fn ministry_admin_sees_everything() {
         let p = principal(Role::MinistryAdmin, 1, None);
-        assert_eq!(
-            decide(
-                &p,
-                Action::ViewPerson,
-                &Target::person(99, SCHOOL50.to_vec())
-            ),
-            Allow
-        );
-        assert_eq!(
-            decide(&p, Action::ManageUnit, &Target::unit(SCHOOL50.to_vec())),
-            Allow
-        );
+        assert_eq!(decide(&p, Action::ViewPerson, &Target::person(99, SCHOOL50.to_vec())), Allow);
+        assert_eq!(decide(&p, Action::ManageUnit, &Target::unit(SCHOOL50.to_vec())), Allow);
         assert_eq!(decide(&p, Action::EditCatalog, &Target::global()), Allow);
     }
 
@@ -329,34 +260,16 @@ mod tests {
     fn field_groups_by_role() {
         let t = Target::person(8, SCHOOL5.to_vec());
         let school = principal(Role::SchoolAdmin, 5, None);
-        assert_eq!(
-            decide(&school, Action::EditPerson(FieldGroup::Professional), &t),
-            Allow
-        );
-        assert_eq!(
-            decide(&school, Action::EditPerson(FieldGroup::Identity), &t),
-            Forbidden
-        );
+        assert_eq!(decide(&school, Action::EditPerson(FieldGroup::Professional), &t), Allow);
+        assert_eq!(decide(&school, Action::EditPerson(FieldGroup::Identity), &t), Forbidden);
         let commune = principal(Role::CommuneAdmin, 3, None);
-        assert_eq!(
-            decide(&commune, Action::EditPerson(FieldGroup::Identity), &t),
-            Allow
-        );
+        assert_eq!(decide(&commune, Action::EditPerson(FieldGroup::Identity), &t), Allow);
         let op = principal(Role::LmsOperator, 2, None);
-        assert_eq!(
-            decide(&op, Action::EditPerson(FieldGroup::Contact), &t),
-            Allow
-        );
-        assert_eq!(
-            decide(&op, Action::EditPerson(FieldGroup::Professional), &t),
-            Forbidden
-        );
+        assert_eq!(decide(&op, Action::EditPerson(FieldGroup::Contact), &t), Allow);
+        assert_eq!(decide(&op, Action::EditPerson(FieldGroup::Professional), &t), Forbidden);
         let lecturer = principal(Role::KeyLecturer, 9, None);
         assert_eq!(decide(&lecturer, Action::ViewPerson, &t), Allow);
-        assert_eq!(
-            decide(&lecturer, Action::EditPerson(FieldGroup::Contact), &t),
-            Forbidden
-        );
+        assert_eq!(decide(&lecturer, Action::EditPerson(FieldGroup::Contact), &t), Forbidden);
     }
 
     #[test]
@@ -364,48 +277,20 @@ mod tests {
         let me = learner(8);
         let t = Target::person(8, SCHOOL5.to_vec());
         assert_eq!(decide(&me, Action::ViewPerson, &t), Allow);
-        assert_eq!(
-            decide(&me, Action::EditPerson(FieldGroup::Contact), &t),
-            Allow
-        );
-        assert_eq!(
-            decide(&me, Action::EditPerson(FieldGroup::Identity), &t),
-            Forbidden
-        );
-        assert_eq!(
-            decide(
-                &me,
-                Action::ViewPerson,
-                &Target::person(9, SCHOOL5.to_vec())
-            ),
-            NotFound
-        );
-        assert_eq!(
-            decide(&me, Action::ViewUnit, &Target::unit(SCHOOL5.to_vec())),
-            Forbidden
-        );
+        assert_eq!(decide(&me, Action::EditPerson(FieldGroup::Contact), &t), Allow);
+        assert_eq!(decide(&me, Action::EditPerson(FieldGroup::Identity), &t), Forbidden);
+        assert_eq!(decide(&me, Action::ViewPerson, &Target::person(9, SCHOOL5.to_vec())), NotFound);
+        assert_eq!(decide(&me, Action::ViewUnit, &Target::unit(SCHOOL5.to_vec())), Forbidden);
     }
 
     #[test]
     fn granting_needs_higher_rank() {
         let t = Target::unit(SCHOOL5.to_vec());
         let prov = principal(Role::ProvinceAdmin, 2, None);
-        assert_eq!(
-            decide(&prov, Action::GrantRole(Role::SchoolAdmin), &t),
-            Allow
-        );
-        assert_eq!(
-            decide(&prov, Action::GrantRole(Role::ProvinceAdmin), &t),
-            Forbidden
-        );
+        assert_eq!(decide(&prov, Action::GrantRole(Role::SchoolAdmin), &t), Allow);
+        assert_eq!(decide(&prov, Action::GrantRole(Role::ProvinceAdmin), &t), Forbidden);
         let school = principal(Role::SchoolAdmin, 5, None);
-        assert_eq!(
-            decide(&school, Action::GrantRole(Role::CoreTeacher), &t),
-            Allow
-        );
-        assert_eq!(
-            decide(&school, Action::GrantRole(Role::SchoolAdmin), &t),
-            Forbidden
-        );
+        assert_eq!(decide(&school, Action::GrantRole(Role::CoreTeacher), &t), Allow);
+        assert_eq!(decide(&school, Action::GrantRole(Role::SchoolAdmin), &t), Forbidden);
     }
 }

@@ -21,13 +21,7 @@ pub struct CatalogModule {
     pub source: String,
 }
 
-pub const FAMILIES: [&str; 5] = [
-    "teacher_4660",
-    "manager_4660",
-    "gvpt_2019",
-    "content_2012",
-    "elective_2012",
-];
+pub const FAMILIES: [&str; 5] = ["teacher_4660", "manager_4660", "gvpt_2019", "content_2012", "elective_2012"];
 
 pub fn shipped() -> Vec<CatalogModule> {
     serde_yaml_ng::from_str(MODULES_YAML).expect("shipped catalog parses (checked by tests)")
@@ -50,10 +44,7 @@ mod tests {
             assert!(codes.contains(&format!("GVPT{n:02}")), "GVPT{n:02}");
         }
         let periods = |c: &str| m.iter().find(|x| x.code == c).and_then(|x| x.periods);
-        assert_eq!(
-            (periods("ND1"), periods("ND2"), periods("ND3")),
-            (Some(30), Some(30), Some(60))
-        );
+        assert_eq!((periods("ND1"), periods("ND2"), periods("ND3")), (Some(30), Some(30), Some(60)));
         assert!(codes.contains("MN44") && codes.contains("TH45") && codes.contains("THCS41"));
         assert!(codes.contains("GV4660-02") && codes.contains("QL4660-09"));
     }

@@ -36,10 +36,7 @@ pub fn today() -> NaiveDate {
 /// Unix seconds → "dd/mm/yyyy HH:MM" in Asia/Ho_Chi_Minh.
 pub fn show_instant(unix: i64) -> String {
     match DateTime::<Utc>::from_timestamp(unix, 0) {
-        Some(t) => t
-            .with_timezone(&Ho_Chi_Minh)
-            .format("%d/%m/%Y %H:%M")
-            .to_string(),
+        Some(t) => t.with_timezone(&Ho_Chi_Minh).format("%d/%m/%Y %H:%M").to_string(),
         None => String::new(),
     }
 }

@@ -18,12 +18,7 @@ pub struct Invalid {
 
 impl Invalid {
     pub fn one(field: &str, code: &'static str) -> Self {
-        Invalid {
-            errors: vec![FieldError {
-                field: field.to_string(),
-                code,
-            }],
-        }
+        Invalid { errors: vec![FieldError { field: field.to_string(), code }] }
     }
 }
 
@@ -35,18 +30,9 @@ pub struct Checker {
 
 impl Checker {
     pub fn add(&mut self, field: &str, code: &'static str) {
-        self.errors.push(FieldError {
-            field: field.to_string(),
-            code,
-        });
+        self.errors.push(FieldError { field: field.to_string(), code });
     }
     pub fn finish(self) -> Result<(), Invalid> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(Invalid {
-                errors: self.errors,
-            })
-        }
+        if self.errors.is_empty() { Ok(()) } else { Err(Invalid { errors: self.errors }) }
     }
 }

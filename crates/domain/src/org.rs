@@ -93,10 +93,7 @@ impl Level {
 /// Parse "TH, THCS" into a sorted, de-duplicated list; an unknown level is an error.
 pub fn parse_levels(s: &str) -> Result<Vec<Level>, String> {
     let mut out = Vec::new();
-    for part in s
-        .split([',', ';', ' ', '+'])
-        .filter(|p| !p.trim().is_empty())
-    {
+    for part in s.split([',', ';', ' ', '+']).filter(|p| !p.trim().is_empty()) {
         match Level::parse(part) {
             Some(l) => {
                 if !out.contains(&l) {
@@ -111,11 +108,7 @@ pub fn parse_levels(s: &str) -> Result<Vec<Level>, String> {
 }
 
 pub fn levels_to_string(levels: &[Level]) -> String {
-    levels
-        .iter()
-        .map(|l| l.as_str())
-        .collect::<Vec<_>>()
-        .join(",")
+    levels.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(",")
 }
 
 /// What the rules need to know about a unit taking part in a restructuring.
@@ -157,13 +150,7 @@ impl Restructure {
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Restructure::Merge,
-            Restructure::Rename,
-            Restructure::Dissolve,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        [Restructure::Merge, Restructure::Rename, Restructure::Dissolve].into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -179,9 +166,7 @@ pub fn check_merge(
         c.add("sources", "required");
     }
     match kind {
-        Restructure::Rename if sources.len() > 1 || target_existing.is_some() => {
-            c.add("sources", "rename_one_to_new")
-        }
+        Restructure::Rename if sources.len() > 1 || target_existing.is_some() => c.add("sources", "rename_one_to_new"),
         Restructure::Dissolve if target_existing.is_none() => c.add("target", "required"),
         _ => {}
     }
@@ -250,53 +235,27 @@ mod tests {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
     fn span(id: i64, kind: UnitKind, from: &str, to: Option<&str>) -> UnitSpan {
-        UnitSpan {
-            id,
-            kind,
-            valid_from: d(from),
-            valid_to: to.map(d),
-        }
+        UnitSpan { id, kind, valid_from: d(from), valid_to: to.map(d) }
     }
 
     #[test]
     fn merge_accepts_open_units_of_same_kind() {
         let a = span(1, UnitKind::Province, "2008-01-01", None);
         let b = span(2, UnitKind::Province, "2008-01-01", None);
-        assert!(
-            check_merge(
-                Restructure::Merge,
-                &[a, b],
-                None,
-                UnitKind::Province,
-                d("2025-07-01")
-            )
-            .is_ok()
-        );
+        assert!(check_merge(Restructure::Merge, &[a, b], None, UnitKind::Province, d("2025-07-01")).is_ok());
     }
 
     #[test]
     fn merge_rejects_overlap_closed_and_cycle() {
         let a = span(1, UnitKind::Commune, "2025-07-01", None);
         let closed = span(2, UnitKind::Commune, "2000-01-01", Some("2025-07-01"));
-        let e = check_merge(
-            Restructure::Merge,
-            &[a.clone(), closed],
-            None,
-            UnitKind::Commune,
-            d("2025-07-01"),
-        )
-        .unwrap_err();
+        let e = check_merge(Restructure::Merge, &[a.clone(), closed], None, UnitKind::Commune, d("2025-07-01"))
+            .unwrap_err();
         let codes: Vec<_> = e.errors.iter().map(|e| e.code).collect();
         assert!(codes.contains(&"overlap"), "{codes:?}");
         assert!(codes.contains(&"already_closed"), "{codes:?}");
-        let e = check_merge(
-            Restructure::Merge,
-            &[a.clone()],
-            Some(&a),
-            UnitKind::Commune,
-            d("2026-07-01"),
-        )
-        .unwrap_err();
+        let e =
+            check_merge(Restructure::Merge, &[a.clone()], Some(&a), UnitKind::Commune, d("2026-07-01")).unwrap_err();
         assert_eq!(e.errors[0].code, "cycle");
     }
 
@@ -306,23 +265,14 @@ mod tests {
         let school = span(11, UnitKind::School, "2000-01-01", None);
         let e = check_move(&commune, &school, &[11], d("2026-01-01"), d("2025-07-01")).unwrap_err();
         let codes: Vec<_> = e.errors.iter().map(|e| e.code).collect();
-        assert!(
-            codes.contains(&"cycle") && codes.contains(&"kind_not_allowed"),
-            "{codes:?}"
-        );
+        assert!(codes.contains(&"cycle") && codes.contains(&"kind_not_allowed"), "{codes:?}");
         assert!(check_move(&school, &commune, &[], d("2026-01-01"), d("2025-07-01")).is_ok());
     }
 
     #[test]
     fn levels_parse() {
-        assert_eq!(
-            parse_levels("thcs, TH").unwrap(),
-            vec![Level::TH, Level::THCS]
-        );
-        assert_eq!(
-            parse_levels("TH+THCS+TH").unwrap(),
-            vec![Level::TH, Level::THCS]
-        );
+        assert_eq!(parse_levels("thcs, TH").unwrap(), vec![Level::TH, Level::THCS]);
+        assert_eq!(parse_levels("TH+THCS+TH").unwrap(), vec![Level::TH, Level::THCS]);
         assert_eq!(parse_levels("ĐH").unwrap_err(), "ĐH");
     }
 }

@@ -79,10 +79,7 @@ pub enum FieldGroup {
 impl PersonDraft {
     pub fn groups(&self) -> Vec<FieldGroup> {
         let mut g = Vec::new();
-        if self.full_name.is_some()
-            || self.birth_date.is_some()
-            || self.gender.is_some()
-            || self.national_id.is_some()
+        if self.full_name.is_some() || self.birth_date.is_some() || self.gender.is_some() || self.national_id.is_some()
         {
             g.push(FieldGroup::Identity);
         }
@@ -150,10 +147,7 @@ pub fn identity_key(
 /// Vietnamese mobile/landline: 0xxxxxxxxx (10 digits) or +84xxxxxxxxx, separators ignored.
 /// Returns the canonical 0-prefixed form.
 pub fn normalize_phone(s: &str) -> Option<String> {
-    let digits: String = s
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')'))
-        .collect();
+    let digits: String = s.chars().filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')')).collect();
     let local = if let Some(rest) = digits.strip_prefix("+84") {
         format!("0{rest}")
     } else if let Some(rest) = digits.strip_prefix("84").filter(|r| r.len() == 9) {
@@ -161,9 +155,7 @@ pub fn normalize_phone(s: &str) -> Option<String> {
     } else {
         digits
     };
-    let ok = local.starts_with('0')
-        && (10..=11).contains(&local.len())
-        && local.chars().all(|c| c.is_ascii_digit());
+    let ok = local.starts_with('0') && (10..=11).contains(&local.len()) && local.chars().all(|c| c.is_ascii_digit());
     ok.then_some(local)
 }
 
@@ -207,11 +199,7 @@ pub fn validate(draft: &PersonDraft, base: Option<&PersonFields>) -> Result<Pers
     if full_name.chars().count() > MAX_NAME {
         c.add("full_name", "too_long");
     }
-    if !full_name.is_empty()
-        && full_name
-            .chars()
-            .any(|ch| ch.is_ascii_digit() || ch.is_control())
-    {
+    if !full_name.is_empty() && full_name.chars().any(|ch| ch.is_ascii_digit() || ch.is_control()) {
         c.add("full_name", "invalid");
     }
     let birth_date = match &draft.birth_date {
@@ -287,25 +275,14 @@ pub fn validate(draft: &PersonDraft, base: Option<&PersonFields>) -> Result<Pers
         Some(_) => opt(&draft.main_subject),
         None => base.and_then(|b| b.main_subject.clone()),
     };
-    if main_subject
-        .as_ref()
-        .is_some_and(|s| s.chars().count() > MAX_TEXT)
-    {
+    if main_subject.as_ref().is_some_and(|s| s.chars().count() > MAX_TEXT) {
         c.add("main_subject", "too_long");
     }
     let other_subjects = match &draft.other_subjects {
-        Some(s) => s
-            .split([',', ';'])
-            .map(clean)
-            .filter(|s| !s.is_empty())
-            .collect(),
+        Some(s) => s.split([',', ';']).map(clean).filter(|s| !s.is_empty()).collect(),
         None => base.map(|b| b.other_subjects.clone()).unwrap_or_default(),
     };
-    if other_subjects
-        .iter()
-        .any(|s: &String| s.chars().count() > MAX_TEXT)
-        || other_subjects.len() > 20
-    {
+    if other_subjects.iter().any(|s: &String| s.chars().count() > MAX_TEXT) || other_subjects.len() > 20 {
         c.add("other_subjects", "too_long");
     }
     c.finish()?;
@@ -328,31 +305,19 @@ mod tests {
     use super::*;
 
     fn draft(name: &str) -> PersonDraft {
-        PersonDraft {
-            full_name: Some(name.into()),
-            ..Default::default()
-        }
+        PersonDraft { full_name: Some(name.into()), ..Default::default() }
     }
 
     #[test]
     fn phones() {
-        assert_eq!(
-            normalize_phone("+84 912 345 678").as_deref(),
-            Some("0912345678")
-        );
-        assert_eq!(
-            normalize_phone("0912.345.678").as_deref(),
-            Some("0912345678")
-        );
+        assert_eq!(normalize_phone("+84 912 345 678").as_deref(), Some("0912345678"));
+        assert_eq!(normalize_phone("0912.345.678").as_deref(), Some("0912345678"));
         assert_eq!(normalize_phone("12345"), None);
     }
 
     #[test]
     fn national_ids() {
-        assert_eq!(
-            normalize_national_id("001 085 012345").as_deref(),
-            Some("001085012345")
-        );
+        assert_eq!(normalize_national_id("001 085 012345").as_deref(), Some("001085012345"));
         assert!(is_legacy_id(&normalize_national_id("123456789").unwrap()));
         assert_eq!(normalize_national_id("12345"), None);
     }
@@ -377,30 +342,14 @@ mod tests {
         assert_eq!(p.full_name, "Nguyễn Văn An");
         assert_eq!(p.identity_key(), "nd:nguyen van an|1985-09-02|0912345678");
         d.national_id = Some("001085012345".into());
-        assert_eq!(
-            validate(&d, None).unwrap().identity_key(),
-            "id:001085012345"
-        );
+        assert_eq!(validate(&d, None).unwrap().identity_key(), "id:001085012345");
     }
 
     #[test]
     fn edit_keeps_untouched_fields() {
-        let base = validate(
-            &PersonDraft {
-                email: Some("an@example.vn".into()),
-                ..draft("Nguyễn Văn An")
-            },
-            None,
-        )
-        .unwrap();
-        let e = validate(
-            &PersonDraft {
-                phone: Some("0912345678".into()),
-                ..Default::default()
-            },
-            Some(&base),
-        )
-        .unwrap();
+        let base =
+            validate(&PersonDraft { email: Some("an@example.vn".into()), ..draft("Nguyễn Văn An") }, None).unwrap();
+        let e = validate(&PersonDraft { phone: Some("0912345678".into()), ..Default::default() }, Some(&base)).unwrap();
         assert_eq!(e.full_name, "Nguyễn Văn An");
         assert_eq!(e.email.as_deref(), Some("an@example.vn"));
         assert_eq!(e.phone.as_deref(), Some("0912345678"));

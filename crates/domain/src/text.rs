@@ -56,16 +56,8 @@ pub struct NameParts {
 pub fn split_name(full: &str) -> NameParts {
     let words: Vec<&str> = full.split_whitespace().collect();
     match words.len() {
-        0 => NameParts {
-            family: String::new(),
-            middle: String::new(),
-            given: String::new(),
-        },
-        1 => NameParts {
-            family: String::new(),
-            middle: String::new(),
-            given: words[0].to_string(),
-        },
+        0 => NameParts { family: String::new(), middle: String::new(), given: String::new() },
+        1 => NameParts { family: String::new(), middle: String::new(), given: words[0].to_string() },
         n => NameParts {
             family: words[0].to_string(),
             middle: words[1..n - 1].join(" "),
@@ -79,8 +71,7 @@ fn collator() -> &'static CollatorBorrowed<'static> {
     C.get_or_init(|| {
         let mut options = CollatorOptions::default();
         options.strength = Some(Strength::Tertiary);
-        Collator::try_new(locale!("vi").into(), options)
-            .expect("Vietnamese collation data is compiled in")
+        Collator::try_new(locale!("vi").into(), options).expect("Vietnamese collation data is compiled in")
     })
 }
 

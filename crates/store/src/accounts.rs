@@ -61,16 +61,15 @@ pub fn random_token(bytes: usize) -> String {
 fn activation_code() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rng();
-    (0..10)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect()
+    (0..10).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
 }
 
 pub fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
-const ACCOUNT_COLS: &str = "id, username, person_id, password_hash, failed_logins, locked_until, disabled, created_at, last_login_at";
+const ACCOUNT_COLS: &str =
+    "id, username, person_id, password_hash, failed_logins, locked_until, disabled, created_at, last_login_at";
 
 impl Db {
     /// Create an account; `password_hash` is `None` for an account waiting for activation.
@@ -81,8 +80,7 @@ impl Db {
         password_hash: Option<String>,
     ) -> Result<i64> {
         let username = username.trim().to_lowercase();
-        if username.is_empty() || username.len() > 64 || username.chars().any(|c| c.is_whitespace())
-        {
+        if username.is_empty() || username.len() > 64 || username.chars().any(|c| c.is_whitespace()) {
             return Err(bdtx_domain::Invalid::one("username", "invalid").into());
         }
         Ok(on!(self, p => sqlx::query_scalar(
@@ -93,9 +91,7 @@ impl Db {
 
     pub async fn account(&self, id: i64) -> Result<Option<Account>> {
         let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = $1");
-        Ok(
-            on!(self, p => sqlx::query_as::<_, Account>(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await)?,
-        )
+        Ok(on!(self, p => sqlx::query_as::<_, Account>(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await)?)
     }
 
     pub async fn account_by_username(&self, username: &str) -> Result<Option<Account>> {
@@ -148,12 +144,7 @@ impl Db {
 
     /// Issue a fresh activation code for an account (replacing any earlier one) and return it
     /// in clear once; only its hash is stored. No password is hashed here.
-    pub async fn issue_activation(
-        &self,
-        actor: Option<i64>,
-        account_id: i64,
-        unit: Option<i64>,
-    ) -> Result<String> {
+    pub async fn issue_activation(&self, actor: Option<i64>, account_id: i64, unit: Option<i64>) -> Result<String> {
         let code = activation_code();
         on!(self, p => {
             let mut tx = p.begin_write().await?;
@@ -196,12 +187,7 @@ impl Db {
     }
 
     /// Lift a lockout (support action).
-    pub async fn unlock_account(
-        &self,
-        actor: Option<i64>,
-        account_id: i64,
-        unit: Option<i64>,
-    ) -> Result<()> {
+    pub async fn unlock_account(&self, actor: Option<i64>, account_id: i64, unit: Option<i64>) -> Result<()> {
         on!(self, p => {
             let mut tx = p.begin_write().await?;
             sqlx::query("UPDATE accounts SET failed_logins = 0, locked_until = NULL WHERE id = $1").bind(account_id).execute(&mut *tx).await?;
@@ -211,16 +197,8 @@ impl Db {
         })
     }
 
-    pub async fn grant_role(
-        &self,
-        actor: Option<i64>,
-        account_id: i64,
-        role: Role,
-        unit_id: i64,
-    ) -> Result<()> {
-        let detail =
-            serde_json::json!({"account": account_id, "role": role.as_str(), "unit": unit_id})
-                .to_string();
+    pub async fn grant_role(&self, actor: Option<i64>, account_id: i64, role: Role, unit_id: i64) -> Result<()> {
+        let detail = serde_json::json!({"account": account_id, "role": role.as_str(), "unit": unit_id}).to_string();
         on!(self, p => {
             let mut tx = p.begin_write().await?;
             sqlx::query("INSERT INTO role_grants (account_id, role, unit_id, granted_by, created_at) VALUES ($1, $2, $3, $4, $5)")
@@ -260,17 +238,9 @@ impl Db {
             } else {
                 Vec::new()
             };
-            grants.push(Grant {
-                role,
-                unit_id,
-                reach,
-            });
+            grants.push(Grant { role, unit_id, reach });
         }
-        Ok(Some(Principal {
-            account_id,
-            person_id: acc.person_id,
-            grants,
-        }))
+        Ok(Some(Principal { account_id, person_id: acc.person_id, grants }))
     }
 
     /// Start a session; returns the token for the cookie (only its hash is stored) and the
@@ -298,4 +268,5 @@ impl Db {
 }
 
 /// A valid argon2id hash of a random string, verified against when the username is unknown.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Xq6Ru1Vb7dxkq3gZjx5XAlYzVw1wJm3IV5xB9rW8o5U";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Xq6Ru1Vb7dxkq3gZjx5XAlYzVw1wJm3IV5xB9rW8o5U";

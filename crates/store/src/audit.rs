@@ -43,12 +43,7 @@ pub struct AuditEntry {
 impl Db {
     /// Newest entries first, limited to the subtree of `root` (all units ever under it) when
     /// given; `before` pages backwards by id.
-    pub async fn audit_list(
-        &self,
-        root: Option<i64>,
-        before: Option<i64>,
-        limit: i64,
-    ) -> Result<Vec<AuditEntry>> {
+    pub async fn audit_list(&self, root: Option<i64>, before: Option<i64>, limit: i64) -> Result<Vec<AuditEntry>> {
         let before = before.unwrap_or(i64::MAX);
         let rows = match root {
             None => on!(self, p => sqlx::query_as::<_, AuditEntry>(

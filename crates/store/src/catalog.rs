@@ -22,8 +22,7 @@ pub struct Module {
     pub source: String,
 }
 
-const COLS: &str =
-    "code, family, number, title_vi, title_en, levels, periods, criterion, verified, source";
+const COLS: &str = "code, family, number, title_vi, title_en, levels, periods, criterion, verified, source";
 
 impl Db {
     /// Insert shipped modules that are not in the database yet (edited titles are kept).
@@ -48,9 +47,7 @@ impl Db {
     }
 
     pub async fn modules(&self, family: Option<&str>) -> Result<Vec<Module>> {
-        let sql = format!(
-            "SELECT {COLS} FROM modules WHERE ($1 = '' OR family = $1) ORDER BY family, number, code"
-        );
+        let sql = format!("SELECT {COLS} FROM modules WHERE ($1 = '' OR family = $1) ORDER BY family, number, code");
         Ok(
             on!(self, p => sqlx::query_as::<_, Module>(sqlx::AssertSqlSafe(sql)).bind(family.unwrap_or("")).fetch_all(p).await)?,
         )
@@ -58,9 +55,7 @@ impl Db {
 
     pub async fn module(&self, code: &str) -> Result<Option<Module>> {
         let sql = format!("SELECT {COLS} FROM modules WHERE code = $1");
-        Ok(
-            on!(self, p => sqlx::query_as::<_, Module>(sqlx::AssertSqlSafe(sql)).bind(code).fetch_optional(p).await)?,
-        )
+        Ok(on!(self, p => sqlx::query_as::<_, Module>(sqlx::AssertSqlSafe(sql)).bind(code).fetch_optional(p).await)?)
     }
 
     /// Edit a module's titles (e.g. fill in a title the seeds did not give); marks it verified.
@@ -84,9 +79,7 @@ impl Db {
             c.add("title_en", "too_long");
         }
         c.finish()?;
-        let before_json =
-            serde_json::json!({"title_vi": before.title_vi, "title_en": before.title_en})
-                .to_string();
+        let before_json = serde_json::json!({"title_vi": before.title_vi, "title_en": before.title_en}).to_string();
         let after_json = serde_json::json!({"title_vi": vi, "title_en": en}).to_string();
         on!(self, p => {
             let mut tx = p.begin_write().await?;

@@ -96,9 +96,7 @@ pub struct DemoSize {
 
 impl Default for DemoSize {
     fn default() -> Self {
-        DemoSize {
-            teachers_per_school: 14,
-        }
+        DemoSize { teachers_per_school: 14 }
     }
 }
 
@@ -153,11 +151,7 @@ impl People<'_> {
     ) -> PersonDraft {
         self.next_id += 1;
         let year = self.rng.random_range(1968..=2000);
-        let birth = format!(
-            "{:02}/{:02}/{year}",
-            self.rng.random_range(1..=28),
-            self.rng.random_range(1..=12)
-        );
+        let birth = format!("{:02}/{:02}/{year}", self.rng.random_range(1..=28), self.rng.random_range(1..=12));
         // 12-digit CCCD: province code 037 (Ninh Bình), century/gender digit, year, serial.
         let century_gender = if gender == "F" { 1 } else { 0 };
         let national_id = format!("037{century_gender}{:02}{:06}", year % 100, self.next_id);
@@ -184,8 +178,8 @@ pub async fn seed(db: &Db, size: DemoSize) -> Result<Vec<DemoLogin>> {
             "the database already has data; the demo is only seeded into an empty database".into(),
         ));
     }
-    let y: Province = serde_yaml_ng::from_str(PROVINCE_YAML)
-        .map_err(|e| StoreError::Other(format!("demo data: {e}")))?;
+    let y: Province =
+        serde_yaml_ng::from_str(PROVINCE_YAML).map_err(|e| StoreError::Other(format!("demo data: {e}")))?;
     let merger = date("2025-07-01");
     let unit = |code: &str,
                 kind: UnitKind,
@@ -206,15 +200,7 @@ pub async fn seed(db: &Db, size: DemoSize) -> Result<Vec<DemoLogin>> {
     let ministry = db
         .create_unit(
             None,
-            &unit(
-                &y.ministry.code,
-                UnitKind::Ministry,
-                &y.ministry.name,
-                None,
-                date("1990-01-01"),
-                None,
-                vec![],
-            ),
+            &unit(&y.ministry.code, UnitKind::Ministry, &y.ministry.name, None, date("1990-01-01"), None, vec![]),
         )
         .await?;
     // Before 1 July 2025: the former provinces and their district offices.
@@ -253,10 +239,7 @@ pub async fn seed(db: &Db, size: DemoSize) -> Result<Vec<DemoLogin>> {
                 ),
             )
             .await?;
-        districts.insert(
-            d.code.clone(),
-            (id, date(d.valid_from.as_deref().unwrap_or("2000-01-01"))),
-        );
+        districts.insert(d.code.clone(), (id, date(d.valid_from.as_deref().unwrap_or("2000-01-01"))));
     }
     // Schools existed under the district offices (THPT under the old provinces).
     let mut schools: Vec<(i64, String, Vec<Level>, String)> = Vec::new(); // (id, cluster code, levels, name)
@@ -268,15 +251,7 @@ pub async fn seed(db: &Db, size: DemoSize) -> Result<Vec<DemoLogin>> {
                 let id = db
                     .create_unit(
                         None,
-                        &unit(
-                            &s.code,
-                            UnitKind::School,
-                            &s.name,
-                            Some(did),
-                            dfrom,
-                            None,
-                            s.levels.clone(),
-                        ),
+                        &unit(&s.code, UnitKind::School, &s.name, Some(did), dfrom, None, s.levels.clone()),
                     )
                     .await?;
                 schools.push((id, cl.code.clone(), s.levels.clone(), s.name.clone()));
@@ -284,25 +259,13 @@ pub async fn seed(db: &Db, size: DemoSize) -> Result<Vec<DemoLogin>> {
             }
         }
     }
-    let old: Vec<i64> = y
-        .former_provinces
-        .iter()
-        .map(|p| old_provinces[&p.code])
-        .collect();
+    let old: Vec<i64> = y.former_provinces.iter().map(|p| old_provinces[&p.code]).collect();
     for (i, s) in y.upper_secondary.iter().enumerate() {
         let parent = old[i % old.len()];
         let id = db
             .create_unit(
                 None,
-                &unit(
-                    &s.code,
-                    UnitKind::School,
-                    &s.name,
-                    Some(parent),
-                    date("2000-01-01"),
-                    None,
-                    s.levels.clone(),
-                ),
+                &unit(&s.code, UnitKind::School, &s.name, Some(parent), date("2000-01-01"), None, s.levels.clone()),
             )
             .await?;
         schools.push((id, String::new(), s.levels.clone(), s.name.clone()));
@@ -316,15 +279,7 @@ pub async fn seed(db: &Db, size: DemoSize) -> Result<Vec<DemoLogin>> {
             Restructure::Merge,
             &old,
             None,
-            Some(unit(
-                &y.province.code,
-                UnitKind::Province,
-                &y.province.name,
-                Some(ministry),
-                merger,
-                None,
-                vec![],
-            )),
+            Some(unit(&y.province.code, UnitKind::Province, &y.province.name, Some(ministry), merger, None, vec![])),
             merger,
         )
         .await?;
@@ -332,34 +287,12 @@ pub async fn seed(db: &Db, size: DemoSize) -> Result<Vec<DemoLogin>> {
     let mut communes = std::collections::HashMap::new();
     for c in &y.communes {
         let cid = db
-            .create_unit(
-                None,
-                &unit(
-                    &c.code,
-                    UnitKind::Commune,
-                    &c.name,
-                    Some(province),
-                    merger,
-                    None,
-                    vec![],
-                ),
-            )
+            .create_unit(None, &unit(&c.code, UnitKind::Commune, &c.name, Some(province), merger, None, vec![]))
             .await?;
         communes.insert(c.code.clone(), cid);
         for cl in &c.clusters {
             let clid = db
-                .create_unit(
-                    None,
-                    &unit(
-                        &cl.code,
-                        UnitKind::Cluster,
-                        &cl.name,
-                        Some(cid),
-                        merger,
-                        None,
-                        vec![],
-                    ),
-                )
+                .create_unit(None, &unit(&cl.code, UnitKind::Cluster, &cl.name, Some(cid), merger, None, vec![]))
                 .await?;
             clusters.insert(cl.code.clone(), clid);
         }
@@ -369,20 +302,8 @@ pub async fn seed(db: &Db, size: DemoSize) -> Result<Vec<DemoLogin>> {
             db.move_unit(None, *id, clusters[cluster], merger).await?;
         }
     }
-    let district_ids: Vec<i64> = y
-        .former_districts
-        .iter()
-        .map(|d| districts[&d.code].0)
-        .collect();
-    db.merge_units(
-        None,
-        Restructure::Dissolve,
-        &district_ids,
-        Some(province),
-        None,
-        merger,
-    )
-    .await?;
+    let district_ids: Vec<i64> = y.former_districts.iter().map(|d| districts[&d.code].0).collect();
+    db.merge_units(None, Restructure::Dissolve, &district_ids, Some(province), None, merger).await?;
 
     let uni = db
         .create_unit(
@@ -423,31 +344,21 @@ pub async fn seed(db: &Db, size: DemoSize) -> Result<Vec<DemoLogin>> {
         let subjects = &y.subjects[level.as_str()];
         let (n, g) = namer.name();
         let d = namer.draft(n, g, "principal", &lv, None);
-        let pid = db
-            .create_person(None, &validate(&d, None)?, *school, started)
-            .await?;
+        let pid = db.create_person(None, &validate(&d, None)?, *school, started).await?;
         if sname.contains("Tiểu học Kim Đông") {
             principal_of_kim_dong = Some((pid, *school));
         }
         if i % 2 == 0 {
             let (n, g) = namer.name();
             let d = namer.draft(n, g, "vice_principal", &lv, None);
-            db.create_person(None, &validate(&d, None)?, *school, started)
-                .await?;
+            db.create_person(None, &validate(&d, None)?, *school, started).await?;
         }
         for t in 0..size.teachers_per_school {
             // The very first teacher is the one everyone searches for in the demo.
-            let (n, g) = if i == 0 && t == 0 {
-                ("Nguyễn Văn An".to_string(), "M")
-            } else {
-                namer.name()
-            };
+            let (n, g) = if i == 0 && t == 0 { ("Nguyễn Văn An".to_string(), "M") } else { namer.name() };
             let subject = subjects[namer.rng.random_range(0..subjects.len())].clone();
             let d = namer.draft(n, g, "teacher", &lv, Some(&subject));
-            let pid = match db
-                .create_person(None, &validate(&d, None)?, *school, started)
-                .await
-            {
+            let pid = match db.create_person(None, &validate(&d, None)?, *school, started).await {
                 Ok(id) => id,
                 Err(StoreError::Conflict(_)) => continue, // same name, birth date and contact: skip
                 Err(e) => return Err(e),
@@ -457,8 +368,7 @@ pub async fn seed(db: &Db, size: DemoSize) -> Result<Vec<DemoLogin>> {
             }
             // About one teacher in twelve is core (cốt cán) for module 2 of Decision 4660.
             if t % 12 == 1 {
-                db.add_core_status(None, pid, "GV4660-02", &subject, date("2020-10-01"))
-                    .await?;
+                db.add_core_status(None, pid, "GV4660-02", &subject, date("2020-10-01")).await?;
                 if core_person.is_none() {
                     core_person = Some((pid, *school));
                 }
@@ -466,33 +376,14 @@ pub async fn seed(db: &Db, size: DemoSize) -> Result<Vec<DemoLogin>> {
         }
     }
     // A key lecturer at the university and officers at the Sở and a commune.
-    let mut staff =
-        |full: &str, g: &str, position: &str| namer.draft(full.to_string(), g, position, "", None);
-    let lecturer = db
-        .create_person(
-            None,
-            &validate(&staff("Trần Thị Thu Hà", "F", "lecturer"), None)?,
-            uni,
-            started,
-        )
-        .await?;
-    let so_officer = db
-        .create_person(
-            None,
-            &validate(&staff("Phạm Quang Huy", "M", "officer"), None)?,
-            province,
-            started,
-        )
-        .await?;
+    let mut staff = |full: &str, g: &str, position: &str| namer.draft(full.to_string(), g, position, "", None);
+    let lecturer =
+        db.create_person(None, &validate(&staff("Trần Thị Thu Hà", "F", "lecturer"), None)?, uni, started).await?;
+    let so_officer =
+        db.create_person(None, &validate(&staff("Phạm Quang Huy", "M", "officer"), None)?, province, started).await?;
     let kim_dong = communes["NB-KS02"];
-    let xa_officer = db
-        .create_person(
-            None,
-            &validate(&staff("Lê Thị Lan", "F", "officer"), None)?,
-            kim_dong,
-            merger,
-        )
-        .await?;
+    let xa_officer =
+        db.create_person(None, &validate(&staff("Lê Thị Lan", "F", "officer"), None)?, kim_dong, merger).await?;
 
     // 1 July 2026: two communes merge (history stays visible in the tree at an earlier date).
     let r = &y.restructure_demo;
@@ -504,15 +395,7 @@ pub async fn seed(db: &Db, size: DemoSize) -> Result<Vec<DemoLogin>> {
             Restructure::Merge,
             &sources,
             None,
-            Some(unit(
-                &r.into.code,
-                UnitKind::Commune,
-                &r.into.name,
-                Some(province),
-                eff,
-                None,
-                vec![],
-            )),
+            Some(unit(&r.into.code, UnitKind::Commune, &r.into.name, Some(province), eff, None, vec![])),
             eff,
         )
         .await?;
@@ -527,84 +410,28 @@ pub async fn seed(db: &Db, size: DemoSize) -> Result<Vec<DemoLogin>> {
                            label: &'static str,
                            scope: &str|
            -> Result<()> {
-        let acc = db
-            .create_account(username, person, Some(hash.clone()))
-            .await?;
+        let acc = db.create_account(username, person, Some(hash.clone())).await?;
         if let Some((r, u)) = role {
             db.grant_role(None, acc, r, u).await?;
         }
-        logins.push(DemoLogin {
-            username: username.into(),
-            role: label,
-            scope: scope.into(),
-        });
+        logins.push(DemoLogin { username: username.into(), role: label, scope: scope.into() });
         Ok(())
     };
     let kim_dong_name = db.unit(kim_dong).await?.map(|u| u.name).unwrap_or_default();
-    login(
-        "bo.admin",
-        None,
-        Some((Role::MinistryAdmin, ministry)),
-        "ministry_admin",
-        &y.ministry.name,
-    )
-    .await?;
-    login(
-        "so.admin",
-        Some(so_officer),
-        Some((Role::ProvinceAdmin, province)),
-        "province_admin",
-        &y.province.name,
-    )
-    .await?;
-    login(
-        "xa.admin",
-        Some(xa_officer),
-        Some((Role::CommuneAdmin, kim_dong)),
-        "commune_admin",
-        &kim_dong_name,
-    )
-    .await?;
-    if let Some((p, s)) =
-        principal_of_kim_dong.or(Some((first_teacher.unwrap_or_default(), schools[0].0)))
-    {
-        let sname = db.unit(s).await?.map(|u| u.name).unwrap_or_default();
-        login(
-            "hieutruong",
-            Some(p),
-            Some((Role::SchoolAdmin, s)),
-            "school_admin",
-            &sname,
-        )
+    login("bo.admin", None, Some((Role::MinistryAdmin, ministry)), "ministry_admin", &y.ministry.name).await?;
+    login("so.admin", Some(so_officer), Some((Role::ProvinceAdmin, province)), "province_admin", &y.province.name)
         .await?;
+    login("xa.admin", Some(xa_officer), Some((Role::CommuneAdmin, kim_dong)), "commune_admin", &kim_dong_name).await?;
+    if let Some((p, s)) = principal_of_kim_dong.or(Some((first_teacher.unwrap_or_default(), schools[0].0))) {
+        let sname = db.unit(s).await?.map(|u| u.name).unwrap_or_default();
+        login("hieutruong", Some(p), Some((Role::SchoolAdmin, s)), "school_admin", &sname).await?;
     }
-    login(
-        "giangvien",
-        Some(lecturer),
-        Some((Role::KeyLecturer, uni)),
-        "key_lecturer",
-        &y.university.name,
-    )
-    .await?;
+    login("giangvien", Some(lecturer), Some((Role::KeyLecturer, uni)), "key_lecturer", &y.university.name).await?;
     if let Some((p, s)) = core_person {
         let sname = db.unit(s).await?.map(|u| u.name).unwrap_or_default();
-        login(
-            "cotcan",
-            Some(p),
-            Some((Role::CoreTeacher, s)),
-            "core_teacher",
-            &sname,
-        )
-        .await?;
+        login("cotcan", Some(p), Some((Role::CoreTeacher, s)), "core_teacher", &sname).await?;
     }
-    login(
-        "vanhanh",
-        None,
-        Some((Role::LmsOperator, province)),
-        "lms_operator",
-        &y.province.name,
-    )
-    .await?;
+    login("vanhanh", None, Some((Role::LmsOperator, province)), "lms_operator", &y.province.name).await?;
     if let Some(p) = first_teacher {
         login("giaovien", Some(p), None, "learner", "Nguyễn Văn An").await?;
     }

@@ -9,9 +9,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 pub mod accounts;
 pub mod audit;
@@ -46,16 +44,13 @@ macro_rules! on {
 /// (`BEGIN IMMEDIATE`) so concurrent writers wait on `busy_timeout` instead of failing.
 pub trait BeginWrite {
     type Db: sqlx::Database;
-    fn begin_write(
-        &self,
-    ) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send;
+    fn begin_write(&self) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send;
 }
 impl BeginWrite for SqlitePool {
     type Db = sqlx::Sqlite;
     fn begin_write(
         &self,
-    ) -> impl Future<Output = Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error>> + Send
-    {
+    ) -> impl Future<Output = Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error>> + Send {
         self.begin_with("BEGIN IMMEDIATE")
     }
 }
@@ -63,8 +58,7 @@ impl BeginWrite for PgPool {
     type Db = sqlx::Postgres;
     fn begin_write(
         &self,
-    ) -> impl Future<Output = Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error>> + Send
-    {
+    ) -> impl Future<Output = Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error>> + Send {
         self.begin()
     }
 }
@@ -118,14 +112,10 @@ impl Db {
                 .foreign_keys(true);
             if let Some(dir) = opts.get_filename().parent() {
                 if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|e| StoreError::Other(format!("{}: {e}", dir.display())))?;
+                    std::fs::create_dir_all(dir).map_err(|e| StoreError::Other(format!("{}: {e}", dir.display())))?;
                 }
             }
-            let pool = SqlitePoolOptions::new()
-                .max_connections(8)
-                .connect_with(opts)
-                .await?;
+            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
             Ok(Db::Sqlite(pool))
         } else {
             Err(StoreError::Other(format!(
@@ -161,16 +151,11 @@ impl Db {
     /// `VACUUM INTO`; PostgreSQL runs `pg_dump` (custom format) against the same URL.
     pub async fn backup(&self, dest: &std::path::Path, url: &str) -> Result<()> {
         if dest.exists() {
-            return Err(StoreError::Other(format!(
-                "{} already exists; refusing to overwrite",
-                dest.display()
-            )));
+            return Err(StoreError::Other(format!("{} already exists; refusing to overwrite", dest.display())));
         }
         match self {
             Db::Sqlite(p) => {
-                let path = dest
-                    .to_str()
-                    .ok_or_else(|| StoreError::Other("backup path is not UTF-8".into()))?;
+                let path = dest.to_str().ok_or_else(|| StoreError::Other("backup path is not UTF-8".into()))?;
                 sqlx::query("VACUUM INTO $1").bind(path).execute(p).await?;
             }
             Db::Postgres(_) => {
@@ -183,10 +168,7 @@ impl Db {
                     .await
                     .map_err(|e| StoreError::Other(format!("pg_dump: {e}")))?;
                 if !out.status.success() {
-                    return Err(StoreError::Other(format!(
-                        "pg_dump failed: {}",
-                        String::from_utf8_lossy(&out.stderr)
-                    )));
+                    return Err(StoreError::Other(format!("pg_dump failed: {}", String::from_utf8_lossy(&out.stderr))));
                 }
             }
         }
@@ -220,14 +202,8 @@ pub(crate) fn now() -> i64 {
 mod tests {
     #[test]
     fn redacts_passwords() {
-        assert_eq!(
-            super::redact_url("postgres://bdtx:s3cret@db:5432/x"),
-            "postgres://bdtx:***@db:5432/x"
-        );
-        assert_eq!(
-            super::redact_url("sqlite://data/bdtx.db"),
-            "sqlite://data/bdtx.db"
-        );
+        assert_eq!(super::redact_url("postgres://bdtx:s3cret@db:5432/x"), "postgres://bdtx:***@db:5432/x");
+        assert_eq!(super::redact_url("sqlite://data/bdtx.db"), "sqlite://data/bdtx.db");
     }
 }
 

@@ -7,28 +7,19 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 pub const MIN_LEN: usize = 8;
 
 pub fn hash(password: &str) -> String {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .expect("argon2 hashing")
-        .to_string()
+    Argon2::default().hash_password(password.as_bytes()).expect("argon2 hashing").to_string()
 }
 
 pub fn verify(password: &str, phc: &str) -> bool {
-    Argon2::default()
-        .verify_password(password.as_bytes(), phc)
-        .is_ok()
+    Argon2::default().verify_password(password.as_bytes(), phc).is_ok()
 }
 
 pub async fn hash_async(password: String) -> String {
-    tokio::task::spawn_blocking(move || hash(&password))
-        .await
-        .expect("hash task")
+    tokio::task::spawn_blocking(move || hash(&password)).await.expect("hash task")
 }
 
 pub async fn verify_async(password: String, phc: String) -> bool {
-    tokio::task::spawn_blocking(move || verify(&password, &phc))
-        .await
-        .unwrap_or(false)
+    tokio::task::spawn_blocking(move || verify(&password, &phc)).await.unwrap_or(false)
 }
 
 /// A password policy users can meet: at least 8 characters, not only digits.

@@ -33,10 +33,7 @@ impl Person {
     pub fn fields(&self) -> PersonFields {
         PersonFields {
             full_name: self.full_name.clone(),
-            birth_date: self
-                .birth_date
-                .as_deref()
-                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
+            birth_date: self.birth_date.as_deref().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
             gender: self.gender.clone(),
             national_id: self.national_id.clone(),
             phone: self.phone.clone(),
@@ -44,12 +41,7 @@ impl Person {
             position: Position::parse(&self.position).unwrap_or(Position::Teacher),
             levels: bdtx_domain::org::parse_levels(&self.levels).unwrap_or_default(),
             main_subject: self.main_subject.clone(),
-            other_subjects: self
-                .other_subjects
-                .split(';')
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect(),
+            other_subjects: self.other_subjects.split(';').filter(|s| !s.is_empty()).map(String::from).collect(),
         }
     }
 }
@@ -133,9 +125,7 @@ impl Db {
 
     pub async fn person(&self, id: i64) -> Result<Option<Person>> {
         let sql = format!("SELECT {PERSON_COLS} FROM people WHERE id = $1");
-        Ok(
-            on!(self, p => sqlx::query_as::<_, Person>(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await)?,
-        )
+        Ok(on!(self, p => sqlx::query_as::<_, Person>(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await)?)
     }
 
     /// Replace a person's fields (already validated and authorized), keeping an audit entry
@@ -145,12 +135,7 @@ impl Db {
         if before.status != "active" {
             return Err(bdtx_domain::Invalid::one("person", "not_active").into());
         }
-        let unit = self
-            .stays(id)
-            .await?
-            .into_iter()
-            .find(|s| s.valid_to.is_none())
-            .map(|s| s.unit_id);
+        let unit = self.stays(id).await?.into_iter().find(|s| s.valid_to.is_none()).map(|s| s.unit_id);
         let before_json = fields_json(&before.fields());
         on!(self, p => {
             let mut tx = p.begin_write().await?;
@@ -181,16 +166,9 @@ impl Db {
     /// or the last one for someone who has left. Authorization decides on this chain.
     pub async fn person_chain(&self, person_id: i64) -> Result<Vec<i64>> {
         let stays = self.stays(person_id).await?;
-        let current: Vec<i64> = stays
-            .iter()
-            .filter(|s| s.valid_to.is_none())
-            .map(|s| s.unit_id)
-            .collect();
-        let picks = if current.is_empty() {
-            stays.first().map(|s| vec![s.unit_id]).unwrap_or_default()
-        } else {
-            current
-        };
+        let current: Vec<i64> = stays.iter().filter(|s| s.valid_to.is_none()).map(|s| s.unit_id).collect();
+        let picks =
+            if current.is_empty() { stays.first().map(|s| vec![s.unit_id]).unwrap_or_default() } else { current };
         let mut chain = Vec::new();
         for unit_id in picks {
             let Some(unit) = self.unit(unit_id).await? else {
@@ -206,19 +184,10 @@ impl Db {
     }
 
     /// A person moves to another unit from `date` (their history keeps the old one).
-    pub async fn move_person(
-        &self,
-        actor: Option<i64>,
-        person_id: i64,
-        unit_id: i64,
-        date: NaiveDate,
-    ) -> Result<()> {
+    pub async fn move_person(&self, actor: Option<i64>, person_id: i64, unit_id: i64, date: NaiveDate) -> Result<()> {
         let stays = self.stays(person_id).await?;
         let d = iso(date);
-        if stays
-            .iter()
-            .any(|s| s.valid_to.is_none() && s.valid_from >= d)
-        {
+        if stays.iter().any(|s| s.valid_to.is_none() && s.valid_from >= d) {
             return Err(bdtx_domain::Invalid::one("date", "overlap").into());
         }
         if self.unit(unit_id).await?.is_none() {
@@ -284,15 +253,8 @@ impl Db {
         if self.module(module_code).await?.is_none() {
             return Err(bdtx_domain::Invalid::one("module_code", "not_found").into());
         }
-        let unit = self
-            .stays(person_id)
-            .await?
-            .into_iter()
-            .find(|s| s.valid_to.is_none())
-            .map(|s| s.unit_id);
-        let detail =
-            serde_json::json!({"module": module_code, "subject": subject, "since": iso(since)})
-                .to_string();
+        let unit = self.stays(person_id).await?.into_iter().find(|s| s.valid_to.is_none()).map(|s| s.unit_id);
+        let detail = serde_json::json!({"module": module_code, "subject": subject, "since": iso(since)}).to_string();
         on!(self, p => {
             let mut tx = p.begin_write().await?;
             sqlx::query("INSERT INTO core_status (person_id, module_code, subject, since) VALUES ($1, $2, $3, $4)")

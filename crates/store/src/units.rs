@@ -56,9 +56,7 @@ fn check_new(n: &NewUnit) -> Result<(String, String), Invalid> {
     if code.is_empty() {
         c.add("code", "required");
     } else if code.len() > MAX_CODE
-        || !code
-            .chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.'))
+        || !code.chars().all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.'))
     {
         c.add("code", "invalid_code");
     }
@@ -78,14 +76,11 @@ fn check_new(n: &NewUnit) -> Result<(String, String), Invalid> {
 }
 
 fn span(u: &Unit) -> Result<UnitSpan> {
-    let d = |s: &str| {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map_err(|e| StoreError::Other(format!("bad date {s}: {e}")))
-    };
+    let d =
+        |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| StoreError::Other(format!("bad date {s}: {e}")));
     Ok(UnitSpan {
         id: u.id,
-        kind: UnitKind::parse(&u.kind)
-            .ok_or_else(|| StoreError::Other(format!("bad kind {}", u.kind)))?,
+        kind: UnitKind::parse(&u.kind).ok_or_else(|| StoreError::Other(format!("bad kind {}", u.kind)))?,
         valid_from: d(&u.valid_from)?,
         valid_to: u.valid_to.as_deref().map(d).transpose()?,
     })
@@ -99,10 +94,7 @@ impl Db {
     pub async fn create_unit(&self, actor: Option<i64>, n: &NewUnit) -> Result<i64> {
         let (code, name) = check_new(n)?;
         if let Some(pid) = n.parent_id {
-            let parent = self
-                .unit(pid)
-                .await?
-                .ok_or(StoreError::Invalid(Invalid::one("parent", "not_found")))?;
+            let parent = self.unit(pid).await?.ok_or(StoreError::Invalid(Invalid::one("parent", "not_found")))?;
             let ps = span(&parent)?;
             let mut c = Checker::default();
             if !n.kind.allowed_parent(ps.kind) {
@@ -139,19 +131,13 @@ impl Db {
 
     pub async fn unit(&self, id: i64) -> Result<Option<Unit>> {
         let sql = const_format_units("WHERE id = $1");
-        Ok(
-            on!(self, p => sqlx::query_as::<_, Unit>(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await)?,
-        )
+        Ok(on!(self, p => sqlx::query_as::<_, Unit>(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await)?)
     }
 
     /// The unit currently valid with this code.
     pub async fn unit_by_code(&self, code: &str) -> Result<Option<Unit>> {
-        let sql = const_format_units(
-            "WHERE code = $1 ORDER BY valid_to IS NULL DESC, valid_from DESC LIMIT 1",
-        );
-        Ok(
-            on!(self, p => sqlx::query_as::<_, Unit>(sqlx::AssertSqlSafe(sql)).bind(code).fetch_optional(p).await)?,
-        )
+        let sql = const_format_units("WHERE code = $1 ORDER BY valid_to IS NULL DESC, valid_from DESC LIMIT 1");
+        Ok(on!(self, p => sqlx::query_as::<_, Unit>(sqlx::AssertSqlSafe(sql)).bind(code).fetch_optional(p).await)?)
     }
 
     /// The unit and all units above it at `at` (nearest first). Used by authorization.
@@ -277,16 +263,11 @@ impl Db {
             "WHERE valid_from <= $1 AND (valid_to IS NULL OR valid_to > $1)
              AND NOT EXISTS (SELECT 1 FROM unit_links l WHERE l.unit_id = units.id AND l.valid_from <= $1 AND (l.valid_to IS NULL OR l.valid_to > $1))
              ORDER BY sort_key");
-        Ok(
-            on!(self, p => sqlx::query_as::<_, Unit>(sqlx::AssertSqlSafe(sql)).bind(iso(at)).fetch_all(p).await)?,
-        )
+        Ok(on!(self, p => sqlx::query_as::<_, Unit>(sqlx::AssertSqlSafe(sql)).bind(iso(at)).fetch_all(p).await)?)
     }
 
     /// Parent links of a unit over time, newest first: (parent id, parent name, from, to).
-    pub async fn unit_parents(
-        &self,
-        unit_id: i64,
-    ) -> Result<Vec<(i64, String, String, Option<String>)>> {
+    pub async fn unit_parents(&self, unit_id: i64) -> Result<Vec<(i64, String, String, Option<String>)>> {
         Ok(on!(self, p => sqlx::query_as(
             "SELECT l.parent_id, u.name, l.valid_from, l.valid_to FROM unit_links l JOIN units u ON u.id = l.parent_id
              WHERE l.unit_id = $1 ORDER BY l.valid_from DESC")
@@ -296,9 +277,7 @@ impl Db {
     /// Units that were merged or renamed into this one.
     pub async fn predecessors(&self, unit_id: i64) -> Result<Vec<Unit>> {
         let sql = const_format_units("WHERE successor_id = $1 ORDER BY sort_key");
-        Ok(
-            on!(self, p => sqlx::query_as::<_, Unit>(sqlx::AssertSqlSafe(sql)).bind(unit_id).fetch_all(p).await)?,
-        )
+        Ok(on!(self, p => sqlx::query_as::<_, Unit>(sqlx::AssertSqlSafe(sql)).bind(unit_id).fetch_all(p).await)?)
     }
 
     /// Search current units by accent-insensitive name or code.
@@ -314,7 +293,8 @@ impl Db {
 
     pub async fn set_university_coverage(&self, university: i64, province: i64) -> Result<()> {
         on!(self, p => sqlx::query("INSERT INTO university_coverage (university_id, province_id) VALUES ($1, $2)")
-            .bind(university).bind(province).execute(p).await.map(|r| r.rows_affected())).map_err(|e| conflict(e, "coverage"))?;
+            .bind(university).bind(province).execute(p).await.map(|r| r.rows_affected()))
+        .map_err(|e| conflict(e, "coverage"))?;
         Ok(())
     }
 
@@ -334,20 +314,14 @@ impl Db {
         let mut spans = Vec::new();
         let mut src_units = Vec::new();
         for id in sources {
-            let u = self
-                .unit(*id)
-                .await?
-                .ok_or(StoreError::Invalid(Invalid::one("sources", "not_found")))?;
+            let u = self.unit(*id).await?.ok_or(StoreError::Invalid(Invalid::one("sources", "not_found")))?;
             spans.push(span(&u)?);
             src_units.push(u);
         }
         let target_kind = match (&new, into) {
             (Some(n), None) => n.kind,
             (None, Some(t)) => {
-                let tu = self
-                    .unit(t)
-                    .await?
-                    .ok_or(StoreError::Invalid(Invalid::one("target", "not_found")))?;
+                let tu = self.unit(t).await?.ok_or(StoreError::Invalid(Invalid::one("target", "not_found")))?;
                 span(&tu)?.kind
             }
             _ => return Err(Invalid::one("target", "required").into()),
@@ -363,12 +337,7 @@ impl Db {
         let target = match (new, into) {
             (Some(mut n), None) => {
                 if n.parent_id.is_none() {
-                    n.parent_id = self
-                        .unit_parents(sources[0])
-                        .await?
-                        .into_iter()
-                        .find(|l| l.3.is_none())
-                        .map(|l| l.0);
+                    n.parent_id = self.unit_parents(sources[0]).await?.into_iter().find(|l| l.3.is_none()).map(|l| l.0);
                 }
                 n.valid_from = effective;
                 n.valid_to = None;
@@ -429,32 +398,18 @@ impl Db {
         effective: NaiveDate,
     ) -> Result<()> {
         let u = self.unit(unit_id).await?.ok_or(StoreError::NotFound)?;
-        let parent = self
-            .unit(parent_id)
-            .await?
-            .ok_or(StoreError::Invalid(Invalid::one("parent", "not_found")))?;
+        let parent = self.unit(parent_id).await?.ok_or(StoreError::Invalid(Invalid::one("parent", "not_found")))?;
         let links = self.unit_parents(unit_id).await?;
-        let current = links
-            .iter()
-            .find(|l| l.3.is_none())
-            .ok_or(StoreError::Invalid(Invalid::one("unit", "not_allowed")))?;
-        let current_from = NaiveDate::parse_from_str(&current.2, "%Y-%m-%d")
-            .map_err(|e| StoreError::Other(e.to_string()))?;
-        let descendants: Vec<i64> = self
-            .subtree(unit_id, effective, 20)
-            .await?
-            .into_iter()
-            .map(|n| n.id)
-            .collect();
-        org::check_move(
-            &span(&u)?,
-            &span(&parent)?,
-            &descendants,
-            effective,
-            current_from,
-        )?;
+        let current =
+            links.iter().find(|l| l.3.is_none()).ok_or(StoreError::Invalid(Invalid::one("unit", "not_allowed")))?;
+        let current_from =
+            NaiveDate::parse_from_str(&current.2, "%Y-%m-%d").map_err(|e| StoreError::Other(e.to_string()))?;
+        let descendants: Vec<i64> = self.subtree(unit_id, effective, 20).await?.into_iter().map(|n| n.id).collect();
+        org::check_move(&span(&u)?, &span(&parent)?, &descendants, effective, current_from)?;
         let eff = iso(effective);
-        let detail = serde_json::json!({"unit": unit_id, "from_parent": current.0, "to_parent": parent_id, "effective": eff}).to_string();
+        let detail =
+            serde_json::json!({"unit": unit_id, "from_parent": current.0, "to_parent": parent_id, "effective": eff})
+                .to_string();
         on!(self, p => {
             let mut tx = p.begin_write().await?;
             sqlx::query("UPDATE unit_links SET valid_to = $2 WHERE unit_id = $1 AND valid_to IS NULL")

@@ -19,11 +19,7 @@ fn nu(code: &str, kind: UnitKind, name: &str, parent: Option<i64>, from: &str) -
         code: code.into(),
         kind,
         name: name.into(),
-        levels: if kind == UnitKind::School {
-            vec![Level::TH]
-        } else {
-            vec![]
-        },
+        levels: if kind == UnitKind::School { vec![Level::TH] } else { vec![] },
         parent_id: parent,
         valid_from: d(from),
         valid_to: None,
@@ -33,68 +29,18 @@ fn nu(code: &str, kind: UnitKind, name: &str, parent: Option<i64>, from: &str) -
 /// ministry > province > commune > school A, school B
 async fn small_tree(db: &Db) -> (i64, i64, i64, i64, i64) {
     let m = db
-        .create_unit(
-            None,
-            &nu(
-                "BGDDT",
-                UnitKind::Ministry,
-                "Bộ Giáo dục và Đào tạo",
-                None,
-                "1990-01-01",
-            ),
-        )
+        .create_unit(None, &nu("BGDDT", UnitKind::Ministry, "Bộ Giáo dục và Đào tạo", None, "1990-01-01"))
         .await
         .unwrap();
-    let p = db
-        .create_unit(
-            None,
-            &nu(
-                "NB",
-                UnitKind::Province,
-                "Sở GDĐT Ninh Bình",
-                Some(m),
-                "2025-07-01",
-            ),
-        )
-        .await
-        .unwrap();
-    let c = db
-        .create_unit(
-            None,
-            &nu(
-                "KD",
-                UnitKind::Commune,
-                "Xã Kim Đông",
-                Some(p),
-                "2025-07-01",
-            ),
-        )
-        .await
-        .unwrap();
+    let p =
+        db.create_unit(None, &nu("NB", UnitKind::Province, "Sở GDĐT Ninh Bình", Some(m), "2025-07-01")).await.unwrap();
+    let c = db.create_unit(None, &nu("KD", UnitKind::Commune, "Xã Kim Đông", Some(p), "2025-07-01")).await.unwrap();
     let a = db
-        .create_unit(
-            None,
-            &nu(
-                "TH-A",
-                UnitKind::School,
-                "Trường Tiểu học Kim Đông",
-                Some(c),
-                "2025-07-01",
-            ),
-        )
+        .create_unit(None, &nu("TH-A", UnitKind::School, "Trường Tiểu học Kim Đông", Some(c), "2025-07-01"))
         .await
         .unwrap();
     let b = db
-        .create_unit(
-            None,
-            &nu(
-                "TH-B",
-                UnitKind::School,
-                "Trường Tiểu học Ân Hòa",
-                Some(c),
-                "2025-07-01",
-            ),
-        )
+        .create_unit(None, &nu("TH-B", UnitKind::School, "Trường Tiểu học Ân Hòa", Some(c), "2025-07-01"))
         .await
         .unwrap();
     (m, p, c, a, b)
@@ -117,567 +63,263 @@ fn person(name: &str, id: Option<&str>) -> bdtx_domain::people::PersonFields {
 }
 
 async fn audit_count(db: &Db) -> i64 {
-    on!(db, p => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_log").fetch_one(p).await)
-        .unwrap()
+    on!(db, p => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_log").fetch_one(p).await).unwrap()
 }
 
-both_backends!(
-    migrations_are_idempotent_and_load_the_catalog,
-    |db: bdtx_testkit::TestDb| async move {
-        db.migrate().await.unwrap();
-        let all = db.modules(None).await.unwrap();
-        assert!(all.len() >= 166, "{}", all.len());
-        let gvpt = db.modules(Some("gvpt_2019")).await.unwrap();
-        assert_eq!(gvpt.len(), 15);
-        let nd3 = db.module("ND3").await.unwrap().unwrap();
-        assert_eq!(nd3.periods, Some(60));
-        db.update_module_titles(None, "MN17", "Mô đun MN17: Tên mới", "MN17 new")
-            .await
-            .unwrap();
-        db.migrate().await.unwrap(); // reloading the shipped catalog keeps edits
-        assert_eq!(
-            db.module("MN17").await.unwrap().unwrap().title_vi,
-            "Mô đun MN17: Tên mới"
-        );
-        assert!(matches!(
-            db.update_module_titles(None, "MN17", "  ", "x").await,
-            Err(StoreError::Invalid(_))
-        ));
-    }
-);
+both_backends!(migrations_are_idempotent_and_load_the_catalog, |db: bdtx_testkit::TestDb| async move {
+    db.migrate().await.unwrap();
+    let all = db.modules(None).await.unwrap();
+    assert!(all.len() >= 166, "{}", all.len());
+    let gvpt = db.modules(Some("gvpt_2019")).await.unwrap();
+    assert_eq!(gvpt.len(), 15);
+    let nd3 = db.module("ND3").await.unwrap().unwrap();
+    assert_eq!(nd3.periods, Some(60));
+    db.update_module_titles(None, "MN17", "Mô đun MN17: Tên mới", "MN17 new").await.unwrap();
+    db.migrate().await.unwrap(); // reloading the shipped catalog keeps edits
+    assert_eq!(db.module("MN17").await.unwrap().unwrap().title_vi, "Mô đun MN17: Tên mới");
+    assert!(matches!(db.update_module_titles(None, "MN17", "  ", "x").await, Err(StoreError::Invalid(_))));
+});
 
-both_backends!(
-    tree_ancestors_and_vietnamese_order,
-    |db: bdtx_testkit::TestDb| async move {
-        let (m, p, c, a, b) = small_tree(&db).await;
-        assert_eq!(
-            db.ancestors(a, d("2026-01-01")).await.unwrap(),
-            vec![a, c, p, m]
-        );
-        let sub = db.subtree(m, d("2026-01-01"), 10).await.unwrap();
-        let names: Vec<_> = sub.iter().map(|n| n.name.as_str()).collect();
-        // depth-first; schools in Vietnamese order (Ân before Kim)
-        assert_eq!(
-            names,
-            vec![
-                "Sở GDĐT Ninh Bình",
-                "Xã Kim Đông",
-                "Trường Tiểu học Ân Hòa",
-                "Trường Tiểu học Kim Đông"
-            ]
-        );
-        assert_eq!(sub[2].id, b);
-        // before the province existed, the tree is empty
-        assert!(db.subtree(m, d("2024-01-01"), 10).await.unwrap().is_empty());
-        // a school may not hang under a school; a code must be ASCII; nothing was created
-        let before = db.unit_counts().await.unwrap();
-        assert!(matches!(
-            db.create_unit(None, &nu("X", UnitKind::School, "X", Some(a), "2025-07-01"))
-                .await,
-            Err(StoreError::Invalid(_))
-        ));
-        assert!(matches!(
-            db.create_unit(
-                None,
-                &nu("Mã có dấu", UnitKind::Cluster, "X", Some(c), "2025-07-01")
-            )
-            .await,
-            Err(StoreError::Invalid(_))
-        ));
-        assert!(matches!(
-            db.create_unit(
-                None,
-                &nu("TH-A", UnitKind::School, "Trùng mã", Some(c), "2025-07-01")
-            )
-            .await,
-            Err(StoreError::Conflict("code"))
-        ));
-        assert_eq!(db.unit_counts().await.unwrap(), before);
-    }
-);
+both_backends!(tree_ancestors_and_vietnamese_order, |db: bdtx_testkit::TestDb| async move {
+    let (m, p, c, a, b) = small_tree(&db).await;
+    assert_eq!(db.ancestors(a, d("2026-01-01")).await.unwrap(), vec![a, c, p, m]);
+    let sub = db.subtree(m, d("2026-01-01"), 10).await.unwrap();
+    let names: Vec<_> = sub.iter().map(|n| n.name.as_str()).collect();
+    // depth-first; schools in Vietnamese order (Ân before Kim)
+    assert_eq!(names, vec!["Sở GDĐT Ninh Bình", "Xã Kim Đông", "Trường Tiểu học Ân Hòa", "Trường Tiểu học Kim Đông"]);
+    assert_eq!(sub[2].id, b);
+    // before the province existed, the tree is empty
+    assert!(db.subtree(m, d("2024-01-01"), 10).await.unwrap().is_empty());
+    // a school may not hang under a school; a code must be ASCII; nothing was created
+    let before = db.unit_counts().await.unwrap();
+    assert!(matches!(
+        db.create_unit(None, &nu("X", UnitKind::School, "X", Some(a), "2025-07-01")).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        db.create_unit(None, &nu("Mã có dấu", UnitKind::Cluster, "X", Some(c), "2025-07-01")).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        db.create_unit(None, &nu("TH-A", UnitKind::School, "Trùng mã", Some(c), "2025-07-01")).await,
+        Err(StoreError::Conflict("code"))
+    ));
+    assert_eq!(db.unit_counts().await.unwrap(), before);
+});
 
-both_backends!(
-    merge_keeps_history_and_rejects_overlaps,
-    |db: bdtx_testkit::TestDb| async move {
-        let (m, p, c, a, b) = small_tree(&db).await;
-        let teacher = db
-            .create_person(
-                None,
-                &person("Nguyễn Văn An", Some("001085012345")),
-                a,
-                d("2025-09-01"),
-            )
-            .await
-            .unwrap();
-        let merged = db
-            .merge_units(
-                None,
-                Restructure::Merge,
-                &[a, b],
-                None,
-                Some(nu(
-                    "TH-AB",
-                    UnitKind::School,
-                    "Trường Tiểu học Kim Đông - Ân Hòa",
-                    None,
-                    "2026-07-01",
-                )),
-                d("2026-07-01"),
-            )
-            .await
-            .unwrap();
-        // today: one school; on 1/1/2026: the two old ones
-        let now: Vec<_> = db
-            .subtree(c, d("2026-08-01"), 5)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|n| n.id)
-            .collect();
-        assert_eq!(now, vec![merged]);
-        let then: Vec<_> = db
-            .subtree(c, d("2026-01-01"), 5)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|n| n.id)
-            .collect();
-        assert_eq!(then, vec![b, a]);
-        assert_eq!(
-            db.unit(a).await.unwrap().unwrap().successor_id,
-            Some(merged)
-        );
-        assert_eq!(db.predecessors(merged).await.unwrap().len(), 2);
-        // the teacher's history keeps the old school until the date, then the new one
-        let stays = db.stays(teacher).await.unwrap();
-        assert_eq!(stays.len(), 2);
-        assert_eq!(
-            (stays[0].unit_id, stays[0].valid_to.clone()),
-            (merged, None)
-        );
-        assert_eq!(
-            (stays[1].unit_id, stays[1].valid_to.as_deref()),
-            (a, Some("2026-07-01"))
-        );
-        assert_eq!(
-            db.person_chain(teacher).await.unwrap(),
-            vec![merged, c, p, m]
-        );
-        // merging a closed unit again, a cycle, a date before the unit existed: refused, nothing changed
-        let audits = audit_count(&db).await;
-        assert!(matches!(
-            db.merge_units(
-                None,
-                Restructure::Merge,
-                &[a],
-                Some(merged),
-                None,
-                d("2026-08-01")
-            )
-            .await,
-            Err(StoreError::Invalid(_))
-        ));
-        assert!(matches!(
-            db.merge_units(
-                None,
-                Restructure::Merge,
-                &[merged],
-                Some(merged),
-                None,
-                d("2026-08-01")
-            )
-            .await,
-            Err(StoreError::Invalid(_))
-        ));
-        assert!(matches!(
-            db.merge_units(
-                None,
-                Restructure::Rename,
-                &[merged],
-                None,
-                Some(nu("TH-X", UnitKind::School, "X", None, "2026-01-01")),
-                d("2026-01-01")
-            )
-            .await,
-            Err(StoreError::Invalid(_))
-        ));
-        // moving the commune under its own school is a cycle
-        assert!(matches!(
-            db.move_unit(None, c, merged, d("2026-09-01")).await,
-            Err(StoreError::Invalid(_))
-        ));
-        assert_eq!(audit_count(&db).await, audits);
-        assert!(db.unit_by_code("TH-X").await.unwrap().is_none());
-        // a rename is a merge of one unit into a new one
-        let renamed = db
-            .merge_units(
-                None,
-                Restructure::Rename,
-                &[merged],
-                None,
-                Some(nu(
-                    "TH-KD",
-                    UnitKind::School,
-                    "Trường Tiểu học Kim Đông mới",
-                    None,
-                    "2026-09-01",
-                )),
-                d("2026-09-01"),
-            )
-            .await
-            .unwrap();
-        assert_eq!(db.unit_by_code("TH-KD").await.unwrap().unwrap().id, renamed);
-        assert_eq!(
-            db.ancestors(renamed, d("2026-10-01")).await.unwrap(),
-            vec![renamed, c, p, m]
-        );
-    }
-);
-
-both_backends!(
-    people_are_unique_searchable_and_audited,
-    |db: bdtx_testkit::TestDb| async move {
-        let (_m, p, c, a, b) = small_tree(&db).await;
-        let an = db
-            .create_person(
-                None,
-                &person("Nguyễn Văn An", Some("001085012345")),
-                a,
-                d("2025-09-01"),
-            )
-            .await
-            .unwrap();
-        db.create_person(None, &person("Trần Thị Ân", None), b, d("2025-09-01"))
-            .await
-            .unwrap();
-        db.create_person(
+both_backends!(merge_keeps_history_and_rejects_overlaps, |db: bdtx_testkit::TestDb| async move {
+    let (m, p, c, a, b) = small_tree(&db).await;
+    let teacher =
+        db.create_person(None, &person("Nguyễn Văn An", Some("001085012345")), a, d("2025-09-01")).await.unwrap();
+    let merged = db
+        .merge_units(
             None,
-            &person("Bùi Văn An", Some("001085099999")),
-            b,
-            d("2025-09-01"),
+            Restructure::Merge,
+            &[a, b],
+            None,
+            Some(nu("TH-AB", UnitKind::School, "Trường Tiểu học Kim Đông - Ân Hòa", None, "2026-07-01")),
+            d("2026-07-01"),
         )
         .await
         .unwrap();
-        // same national ID: the same real person, refused
-        assert!(matches!(
-            db.create_person(
-                None,
-                &person("Nguyễn Văn Ân", Some("001085012345")),
-                b,
-                d("2025-09-01")
-            )
-            .await,
-            Err(StoreError::Conflict("identity"))
-        ));
-        // without ID: same folded name + birth date + phone is the same person
-        assert!(matches!(
-            db.create_person(None, &person("TRẦN  thị ân", None), a, d("2025-09-01"))
-                .await,
-            Err(StoreError::Conflict("identity"))
-        ));
-        let q = |s: &str, within: Option<i64>| PeopleQuery {
-            q: s.into(),
-            within,
-            limit: 50,
-            offset: 0,
-        };
-        let names = |rows: Vec<bdtx_store::people::PersonRow>| {
-            rows.into_iter().map(|r| r.full_name).collect::<Vec<_>>()
-        };
-        assert_eq!(
-            names(db.search_people(&q("nguyen van an", None)).await.unwrap()),
-            vec!["Nguyễn Văn An"]
-        );
-        // "an" matches An and Ân; Vietnamese order: given name, then middle, then family
-        assert_eq!(
-            names(db.search_people(&q("an", Some(p))).await.unwrap()),
-            vec!["Bùi Văn An", "Nguyễn Văn An", "Trần Thị Ân"]
-        );
-        assert_eq!(
-            names(db.search_people(&q("", Some(a))).await.unwrap()),
-            vec!["Nguyễn Văn An"]
-        );
-        assert_eq!(
-            names(db.search_people(&q("001085012345", Some(c))).await.unwrap()),
-            vec!["Nguyễn Văn An"]
-        );
-        assert_eq!(
-            names(
-                db.search_people(&q("+84 912 345 678", Some(a)))
-                    .await
-                    .unwrap()
-            ),
-            vec!["Nguyễn Văn An"]
-        );
-        assert!(
-            db.search_people(&q("100%_", None))
-                .await
-                .unwrap()
-                .is_empty()
-        );
-        // an update is audited with before and after, under the person's school
-        let before = db.person(an).await.unwrap().unwrap();
-        let f = validate(
-            &PersonDraft {
-                email: Some("an@kimdong.edu.vn".into()),
-                ..Default::default()
-            },
-            Some(&before.fields()),
+    // today: one school; on 1/1/2026: the two old ones
+    let now: Vec<_> = db.subtree(c, d("2026-08-01"), 5).await.unwrap().into_iter().map(|n| n.id).collect();
+    assert_eq!(now, vec![merged]);
+    let then: Vec<_> = db.subtree(c, d("2026-01-01"), 5).await.unwrap().into_iter().map(|n| n.id).collect();
+    assert_eq!(then, vec![b, a]);
+    assert_eq!(db.unit(a).await.unwrap().unwrap().successor_id, Some(merged));
+    assert_eq!(db.predecessors(merged).await.unwrap().len(), 2);
+    // the teacher's history keeps the old school until the date, then the new one
+    let stays = db.stays(teacher).await.unwrap();
+    assert_eq!(stays.len(), 2);
+    assert_eq!((stays[0].unit_id, stays[0].valid_to.clone()), (merged, None));
+    assert_eq!((stays[1].unit_id, stays[1].valid_to.as_deref()), (a, Some("2026-07-01")));
+    assert_eq!(db.person_chain(teacher).await.unwrap(), vec![merged, c, p, m]);
+    // merging a closed unit again, a cycle, a date before the unit existed: refused, nothing changed
+    let audits = audit_count(&db).await;
+    assert!(matches!(
+        db.merge_units(None, Restructure::Merge, &[a], Some(merged), None, d("2026-08-01")).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        db.merge_units(None, Restructure::Merge, &[merged], Some(merged), None, d("2026-08-01")).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        db.merge_units(
+            None,
+            Restructure::Rename,
+            &[merged],
+            None,
+            Some(nu("TH-X", UnitKind::School, "X", None, "2026-01-01")),
+            d("2026-01-01")
         )
-        .unwrap();
-        db.update_person(Some(1), an, &f).await.unwrap();
-        assert_eq!(
-            db.person(an).await.unwrap().unwrap().email.as_deref(),
-            Some("an@kimdong.edu.vn")
-        );
-        let log = db.audit_list(Some(a), None, 10).await.unwrap();
-        assert_eq!(log[0].action, "person.update");
-        assert!(
-            log[0]
-                .before_json
-                .as_deref()
-                .unwrap()
-                .contains("\"email\":null")
-        );
-        assert!(
-            log[0]
-                .after_json
-                .as_deref()
-                .unwrap()
-                .contains("an@kimdong.edu.vn")
-        );
-        assert!(
-            db.audit_list(Some(b), None, 10)
-                .await
-                .unwrap()
-                .iter()
-                .all(|e| e.action != "person.update")
-        );
-        // the log is append-only on both backends
-        let r = on!(&db.db, p => sqlx::query("UPDATE audit_log SET action = 'x'").execute(p).await.map(|_| ()));
-        assert!(r.is_err());
-        let r = on!(&db.db, p => sqlx::query("DELETE FROM audit_log").execute(p).await.map(|_| ()));
-        assert!(r.is_err());
-        // moving school keeps history
-        db.move_person(None, an, b, d("2026-09-01")).await.unwrap();
-        let stays = db.stays(an).await.unwrap();
-        assert_eq!(
-            stays.iter().map(|s| s.unit_id).collect::<Vec<_>>(),
-            vec![b, a]
-        );
-        assert!(matches!(
-            db.move_person(None, an, a, d("2026-01-01")).await,
-            Err(StoreError::Invalid(_))
-        ));
-        // core status needs a module from the catalog
-        db.add_core_status(None, an, "GV4660-02", "Toán", d("2020-10-01"))
-            .await
-            .unwrap();
-        assert!(matches!(
-            db.add_core_status(None, an, "GV4660-99", "Toán", d("2020-10-01"))
-                .await,
-            Err(StoreError::Invalid(_))
-        ));
-        assert_eq!(db.core_status(an).await.unwrap().len(), 1);
-    }
-);
-
-both_backends!(
-    accounts_lockout_activation_sessions,
-    |db: bdtx_testkit::TestDb| async move {
-        let (_m, p, _c, a, _b) = small_tree(&db).await;
-        let an = db
-            .create_person(
-                None,
-                &person("Nguyễn Văn An", Some("001085012345")),
-                a,
-                d("2025-09-01"),
-            )
-            .await
-            .unwrap();
-        let acc = db
-            .create_account("001085012345", Some(an), None)
-            .await
-            .unwrap();
-        assert!(
-            matches!(
-                db.create_account("other", Some(an), None).await,
-                Err(StoreError::Conflict(_))
-            ),
-            "one account per person"
-        );
-        assert_eq!(
-            db.login("001085012345", "anything").await.unwrap(),
-            LoginOutcome::NotActivated
-        );
-        let code = db.issue_activation(None, acc, Some(a)).await.unwrap();
-        assert!(
-            !db.activate("001085012345", "WRONGCODE1", "mật khẩu mới 1")
-                .await
-                .unwrap()
-        );
-        assert!(
-            db.activate("001085012345", &code.to_lowercase(), "mật khẩu mới 1")
-                .await
-                .unwrap()
-        );
-        assert!(
-            !db.activate("001085012345", &code, "lần hai nữa")
-                .await
-                .unwrap(),
-            "a code is spent once"
-        );
-        assert_eq!(
-            db.login("001085012345", "mật khẩu mới 1").await.unwrap(),
-            LoginOutcome::Ok(acc)
-        );
-        let hash = db
-            .account(acc)
-            .await
-            .unwrap()
-            .unwrap()
-            .password_hash
-            .unwrap();
-        assert!(hash.starts_with("$argon2id$"));
-        for _ in 0..4 {
-            assert_eq!(
-                db.login("001085012345", "sai").await.unwrap(),
-                LoginOutcome::BadCredentials
-            );
-        }
-        assert!(matches!(
-            db.login("001085012345", "sai").await.unwrap(),
-            LoginOutcome::Locked { .. }
-        ));
-        assert!(
-            matches!(
-                db.login("001085012345", "mật khẩu mới 1").await.unwrap(),
-                LoginOutcome::Locked { .. }
-            ),
-            "locked even with the right password"
-        );
-        db.unlock_account(None, acc, Some(a)).await.unwrap();
-        assert_eq!(
-            db.login("001085012345", "mật khẩu mới 1").await.unwrap(),
-            LoginOutcome::Ok(acc)
-        );
-        assert_eq!(
-            db.login("nobody", "x").await.unwrap(),
-            LoginOutcome::BadCredentials
-        );
-        // roles and sessions
-        db.grant_role(None, acc, Role::SchoolAdmin, a)
-            .await
-            .unwrap();
-        let pr = db.principal(acc).await.unwrap().unwrap();
-        assert_eq!(pr.person_id, Some(an));
-        assert_eq!(pr.grants[0].role, Role::SchoolAdmin);
-        let (token, csrf) = db.create_session(acc).await.unwrap();
-        let s = db.session(&token).await.unwrap().unwrap();
-        assert_eq!((s.account_id, s.csrf), (acc, csrf));
-        db.delete_session(&token).await.unwrap();
-        assert!(db.session(&token).await.unwrap().is_none());
-        let _ = p;
-    }
-);
-
-both_backends!(
-    demo_seeds_history_and_logins,
-    |db: bdtx_testkit::TestDb| async move {
-        let logins = bdtx_store::demo::seed(
-            &db,
-            bdtx_store::demo::DemoSize {
-                teachers_per_school: 2,
-            },
+        .await,
+        Err(StoreError::Invalid(_))
+    ));
+    // moving the commune under its own school is a cycle
+    assert!(matches!(db.move_unit(None, c, merged, d("2026-09-01")).await, Err(StoreError::Invalid(_))));
+    assert_eq!(audit_count(&db).await, audits);
+    assert!(db.unit_by_code("TH-X").await.unwrap().is_none());
+    // a rename is a merge of one unit into a new one
+    let renamed = db
+        .merge_units(
+            None,
+            Restructure::Rename,
+            &[merged],
+            None,
+            Some(nu("TH-KD", UnitKind::School, "Trường Tiểu học Kim Đông mới", None, "2026-09-01")),
+            d("2026-09-01"),
         )
         .await
         .unwrap();
-        let users: Vec<_> = logins.iter().map(|l| l.username.as_str()).collect();
-        for u in [
-            "bo.admin",
-            "so.admin",
-            "xa.admin",
-            "hieutruong",
-            "giangvien",
-            "cotcan",
-            "vanhanh",
-            "giaovien",
-        ] {
-            assert!(users.contains(&u), "{u}");
-        }
-        assert!(matches!(
-            db.login("so.admin", bdtx_store::demo::DEMO_PASSWORD)
-                .await
-                .unwrap(),
-            LoginOutcome::Ok(_)
-        ));
-        let nb = db.unit_by_code("NB").await.unwrap().unwrap();
-        let names_at = |rows: Vec<bdtx_store::units::TreeNode>| {
-            rows.into_iter().map(|n| n.code).collect::<Vec<_>>()
-        };
-        let now = names_at(
-            db.subtree(nb.id, bdtx_domain::dates::today(), 1)
-                .await
-                .unwrap(),
-        );
-        assert!(
-            now.contains(&"NB-KS04".to_string()) && !now.contains(&"NB-KS01".to_string()),
-            "{now:?}"
-        );
-        let before = names_at(db.subtree(nb.id, d("2026-01-01"), 1).await.unwrap());
-        assert!(
-            before.contains(&"NB-KS01".to_string()) && !before.contains(&"NB-KS04".to_string()),
-            "{before:?}"
-        );
-        // before the 2025 merger: the former provinces and their district offices
-        let m = db.unit_by_code("BGDDT").await.unwrap().unwrap();
-        let old = names_at(db.subtree(m.id, d("2024-01-01"), 2).await.unwrap());
-        assert!(
-            old.contains(&"HNA".to_string())
-                && old.contains(&"HNA-PL".to_string())
-                && !old.contains(&"NB".to_string()),
-            "{old:?}"
-        );
-        let an = db
-            .search_people(&PeopleQuery {
-                q: "nguyen van an".into(),
-                within: Some(nb.id),
-                limit: 10,
-                offset: 0,
-            })
-            .await
-            .unwrap();
-        assert!(an.iter().any(|r| r.full_name == "Nguyễn Văn An"));
-        // every person has exactly one account
-        let (people, accounts): (i64, i64) = on!(&db.db, p => sqlx::query_as(
+    assert_eq!(db.unit_by_code("TH-KD").await.unwrap().unwrap().id, renamed);
+    assert_eq!(db.ancestors(renamed, d("2026-10-01")).await.unwrap(), vec![renamed, c, p, m]);
+});
+
+both_backends!(people_are_unique_searchable_and_audited, |db: bdtx_testkit::TestDb| async move {
+    let (_m, p, c, a, b) = small_tree(&db).await;
+    let an = db.create_person(None, &person("Nguyễn Văn An", Some("001085012345")), a, d("2025-09-01")).await.unwrap();
+    db.create_person(None, &person("Trần Thị Ân", None), b, d("2025-09-01")).await.unwrap();
+    db.create_person(None, &person("Bùi Văn An", Some("001085099999")), b, d("2025-09-01")).await.unwrap();
+    // same national ID: the same real person, refused
+    assert!(matches!(
+        db.create_person(None, &person("Nguyễn Văn Ân", Some("001085012345")), b, d("2025-09-01")).await,
+        Err(StoreError::Conflict("identity"))
+    ));
+    // without ID: same folded name + birth date + phone is the same person
+    assert!(matches!(
+        db.create_person(None, &person("TRẦN  thị ân", None), a, d("2025-09-01")).await,
+        Err(StoreError::Conflict("identity"))
+    ));
+    let q = |s: &str, within: Option<i64>| PeopleQuery { q: s.into(), within, limit: 50, offset: 0 };
+    let names = |rows: Vec<bdtx_store::people::PersonRow>| rows.into_iter().map(|r| r.full_name).collect::<Vec<_>>();
+    assert_eq!(names(db.search_people(&q("nguyen van an", None)).await.unwrap()), vec!["Nguyễn Văn An"]);
+    // "an" matches An and Ân; Vietnamese order: given name, then middle, then family
+    assert_eq!(
+        names(db.search_people(&q("an", Some(p))).await.unwrap()),
+        vec!["Bùi Văn An", "Nguyễn Văn An", "Trần Thị Ân"]
+    );
+    assert_eq!(names(db.search_people(&q("", Some(a))).await.unwrap()), vec!["Nguyễn Văn An"]);
+    assert_eq!(names(db.search_people(&q("001085012345", Some(c))).await.unwrap()), vec!["Nguyễn Văn An"]);
+    assert_eq!(names(db.search_people(&q("+84 912 345 678", Some(a))).await.unwrap()), vec!["Nguyễn Văn An"]);
+    assert!(db.search_people(&q("100%_", None)).await.unwrap().is_empty());
+    // an update is audited with before and after, under the person's school
+    let before = db.person(an).await.unwrap().unwrap();
+    let f = validate(
+        &PersonDraft { email: Some("an@kimdong.edu.vn".into()), ..Default::default() },
+        Some(&before.fields()),
+    )
+    .unwrap();
+    db.update_person(Some(1), an, &f).await.unwrap();
+    assert_eq!(db.person(an).await.unwrap().unwrap().email.as_deref(), Some("an@kimdong.edu.vn"));
+    let log = db.audit_list(Some(a), None, 10).await.unwrap();
+    assert_eq!(log[0].action, "person.update");
+    assert!(log[0].before_json.as_deref().unwrap().contains("\"email\":null"));
+    assert!(log[0].after_json.as_deref().unwrap().contains("an@kimdong.edu.vn"));
+    assert!(db.audit_list(Some(b), None, 10).await.unwrap().iter().all(|e| e.action != "person.update"));
+    // the log is append-only on both backends
+    let r = on!(&db.db, p => sqlx::query("UPDATE audit_log SET action = 'x'").execute(p).await.map(|_| ()));
+    assert!(r.is_err());
+    let r = on!(&db.db, p => sqlx::query("DELETE FROM audit_log").execute(p).await.map(|_| ()));
+    assert!(r.is_err());
+    // moving school keeps history
+    db.move_person(None, an, b, d("2026-09-01")).await.unwrap();
+    let stays = db.stays(an).await.unwrap();
+    assert_eq!(stays.iter().map(|s| s.unit_id).collect::<Vec<_>>(), vec![b, a]);
+    assert!(matches!(db.move_person(None, an, a, d("2026-01-01")).await, Err(StoreError::Invalid(_))));
+    // core status needs a module from the catalog
+    db.add_core_status(None, an, "GV4660-02", "Toán", d("2020-10-01")).await.unwrap();
+    assert!(matches!(
+        db.add_core_status(None, an, "GV4660-99", "Toán", d("2020-10-01")).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(db.core_status(an).await.unwrap().len(), 1);
+});
+
+both_backends!(accounts_lockout_activation_sessions, |db: bdtx_testkit::TestDb| async move {
+    let (_m, p, _c, a, _b) = small_tree(&db).await;
+    let an = db.create_person(None, &person("Nguyễn Văn An", Some("001085012345")), a, d("2025-09-01")).await.unwrap();
+    let acc = db.create_account("001085012345", Some(an), None).await.unwrap();
+    assert!(
+        matches!(db.create_account("other", Some(an), None).await, Err(StoreError::Conflict(_))),
+        "one account per person"
+    );
+    assert_eq!(db.login("001085012345", "anything").await.unwrap(), LoginOutcome::NotActivated);
+    let code = db.issue_activation(None, acc, Some(a)).await.unwrap();
+    assert!(!db.activate("001085012345", "WRONGCODE1", "mật khẩu mới 1").await.unwrap());
+    assert!(db.activate("001085012345", &code.to_lowercase(), "mật khẩu mới 1").await.unwrap());
+    assert!(!db.activate("001085012345", &code, "lần hai nữa").await.unwrap(), "a code is spent once");
+    assert_eq!(db.login("001085012345", "mật khẩu mới 1").await.unwrap(), LoginOutcome::Ok(acc));
+    let hash = db.account(acc).await.unwrap().unwrap().password_hash.unwrap();
+    assert!(hash.starts_with("$argon2id$"));
+    for _ in 0..4 {
+        assert_eq!(db.login("001085012345", "sai").await.unwrap(), LoginOutcome::BadCredentials);
+    }
+    assert!(matches!(db.login("001085012345", "sai").await.unwrap(), LoginOutcome::Locked { .. }));
+    assert!(
+        matches!(db.login("001085012345", "mật khẩu mới 1").await.unwrap(), LoginOutcome::Locked { .. }),
+        "locked even with the right password"
+    );
+    db.unlock_account(None, acc, Some(a)).await.unwrap();
+    assert_eq!(db.login("001085012345", "mật khẩu mới 1").await.unwrap(), LoginOutcome::Ok(acc));
+    assert_eq!(db.login("nobody", "x").await.unwrap(), LoginOutcome::BadCredentials);
+    // roles and sessions
+    db.grant_role(None, acc, Role::SchoolAdmin, a).await.unwrap();
+    let pr = db.principal(acc).await.unwrap().unwrap();
+    assert_eq!(pr.person_id, Some(an));
+    assert_eq!(pr.grants[0].role, Role::SchoolAdmin);
+    let (token, csrf) = db.create_session(acc).await.unwrap();
+    let s = db.session(&token).await.unwrap().unwrap();
+    assert_eq!((s.account_id, s.csrf), (acc, csrf));
+    db.delete_session(&token).await.unwrap();
+    assert!(db.session(&token).await.unwrap().is_none());
+    let _ = p;
+});
+
+both_backends!(demo_seeds_history_and_logins, |db: bdtx_testkit::TestDb| async move {
+    let logins = bdtx_store::demo::seed(&db, bdtx_store::demo::DemoSize { teachers_per_school: 2 }).await.unwrap();
+    let users: Vec<_> = logins.iter().map(|l| l.username.as_str()).collect();
+    for u in ["bo.admin", "so.admin", "xa.admin", "hieutruong", "giangvien", "cotcan", "vanhanh", "giaovien"] {
+        assert!(users.contains(&u), "{u}");
+    }
+    assert!(matches!(db.login("so.admin", bdtx_store::demo::DEMO_PASSWORD).await.unwrap(), LoginOutcome::Ok(_)));
+    let nb = db.unit_by_code("NB").await.unwrap().unwrap();
+    let names_at = |rows: Vec<bdtx_store::units::TreeNode>| rows.into_iter().map(|n| n.code).collect::<Vec<_>>();
+    let now = names_at(db.subtree(nb.id, bdtx_domain::dates::today(), 1).await.unwrap());
+    assert!(now.contains(&"NB-KS04".to_string()) && !now.contains(&"NB-KS01".to_string()), "{now:?}");
+    let before = names_at(db.subtree(nb.id, d("2026-01-01"), 1).await.unwrap());
+    assert!(before.contains(&"NB-KS01".to_string()) && !before.contains(&"NB-KS04".to_string()), "{before:?}");
+    // before the 2025 merger: the former provinces and their district offices
+    let m = db.unit_by_code("BGDDT").await.unwrap().unwrap();
+    let old = names_at(db.subtree(m.id, d("2024-01-01"), 2).await.unwrap());
+    assert!(
+        old.contains(&"HNA".to_string()) && old.contains(&"HNA-PL".to_string()) && !old.contains(&"NB".to_string()),
+        "{old:?}"
+    );
+    let an = db
+        .search_people(&PeopleQuery { q: "nguyen van an".into(), within: Some(nb.id), limit: 10, offset: 0 })
+        .await
+        .unwrap();
+    assert!(an.iter().any(|r| r.full_name == "Nguyễn Văn An"));
+    // every person has exactly one account
+    let (people, accounts): (i64, i64) = on!(&db.db, p => sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM people), (SELECT COUNT(*) FROM accounts WHERE person_id IS NOT NULL)").fetch_one(p).await).unwrap();
-        assert_eq!(people, accounts);
-        assert!(
-            bdtx_store::demo::seed(
-                &db,
-                bdtx_store::demo::DemoSize {
-                    teachers_per_school: 1
-                }
-            )
-            .await
-            .is_err(),
-            "seeding twice is refused"
-        );
-    }
-);
+    assert_eq!(people, accounts);
+    assert!(
+        bdtx_store::demo::seed(&db, bdtx_store::demo::DemoSize { teachers_per_school: 1 }).await.is_err(),
+        "seeding twice is refused"
+    );
+});
 
 #[tokio::test]
 async fn sqlite_backup_is_a_consistent_copy() {
-    let t = bdtx_testkit::db(bdtx_testkit::Backend::Sqlite)
-        .await
-        .unwrap();
+    let t = bdtx_testkit::db(bdtx_testkit::Backend::Sqlite).await.unwrap();
     small_tree(&t).await;
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("copy.db");
     t.backup(&dest, &t.url).await.unwrap();
-    let copy = Db::connect(&format!("sqlite://{}", dest.display()))
-        .await
-        .unwrap();
+    let copy = Db::connect(&format!("sqlite://{}", dest.display())).await.unwrap();
     assert!(copy.unit_by_code("TH-A").await.unwrap().is_some());
     assert!(t.backup(&dest, &t.url).await.is_err(), "never overwrites");
 }

@@ -33,11 +33,7 @@ pub async fn db(backend: Backend) -> Option<TestDb> {
             let dir = tempfile::tempdir().expect("tempdir");
             let url = format!("sqlite://{}", dir.path().join("test.db").display());
             let db = Db::connect(&url).await.expect("connect sqlite");
-            TestDb {
-                db,
-                url,
-                _dir: Some(dir),
-            }
+            TestDb { db, url, _dir: Some(dir) }
         }
         Backend::Postgres => {
             let Ok(admin_url) = std::env::var("BDTX_TEST_PG_URL") else {
@@ -50,9 +46,7 @@ pub async fn db(backend: Backend) -> Option<TestDb> {
                 return None;
             };
             let name = format!("t_{}", bdtx_store::accounts::random_token(8));
-            let admin = Db::connect(&admin_url)
-                .await
-                .expect("connect to the PostgreSQL test cluster");
+            let admin = Db::connect(&admin_url).await.expect("connect to the PostgreSQL test cluster");
             if let Db::Postgres(p) = &admin {
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                     .execute(p)
@@ -65,11 +59,7 @@ pub async fn db(backend: Backend) -> Option<TestDb> {
                 None => panic!("BDTX_TEST_PG_URL must end with /database"),
             };
             let db = Db::connect(&url).await.expect("connect test database");
-            TestDb {
-                db,
-                url,
-                _dir: None,
-            }
+            TestDb { db, url, _dir: None }
         }
     };
     t.db.migrate().await.expect("migrate");

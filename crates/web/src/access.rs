@@ -16,20 +16,14 @@ pub fn require(p: &Principal, action: Action, target: &Target) -> Result<(), App
 }
 
 /// The target for a unit: the unit and its ancestors. An unknown unit is a 404.
-pub async fn unit_target(
-    st: &AppState,
-    unit_id: i64,
-) -> Result<(bdtx_store::units::Unit, Target), AppError> {
+pub async fn unit_target(st: &AppState, unit_id: i64) -> Result<(bdtx_store::units::Unit, Target), AppError> {
     let unit = st.db.unit(unit_id).await?.ok_or(AppError::NotFound)?;
     let chain = st.db.unit_chain(&unit).await?;
     Ok((unit, Target::unit(chain)))
 }
 
 /// The target for a person. An unknown person and a person outside one's scope look the same.
-pub async fn person_target(
-    st: &AppState,
-    person_id: i64,
-) -> Result<(bdtx_store::people::Person, Target), AppError> {
+pub async fn person_target(st: &AppState, person_id: i64) -> Result<(bdtx_store::people::Person, Target), AppError> {
     let person = st.db.person(person_id).await?.ok_or(AppError::NotFound)?;
     let chain = st.db.person_chain(person_id).await?;
     Ok((person, Target::person(person_id, chain)))

@@ -82,11 +82,7 @@ pub fn error_json(headers: &axum::http::HeaderMap, err: &AppError) -> Response {
         })
         .collect();
     let body = ApiErrorBody {
-        error: ApiError {
-            code: err.code().to_string(),
-            message: t.t(err.message_key()).to_string(),
-            fields,
-        },
+        error: ApiError { code: err.code().to_string(), message: t.t(err.message_key()).to_string(), fields },
     };
     (err.status(), axum::Json(body)).into_response()
 }
@@ -94,10 +90,7 @@ pub fn error_json(headers: &axum::http::HeaderMap, err: &AppError) -> Response {
 pub struct ClientIp(pub IpAddr);
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
-    async fn from_request_parts(
-        parts: &mut Parts,
-        _st: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, _st: &AppState) -> Result<Self, Self::Rejection> {
         Ok(ClientIp(client_ip(&parts.extensions)))
     }
 }
@@ -124,10 +117,7 @@ async fn login(
     Json(req): Json<LoginRequest>,
 ) -> Result<Json<LoginResponse>, AppError> {
     match auth::login(&st, ip, &req.username, &req.password).await {
-        Ok((token, _)) => Ok(Json(LoginResponse {
-            token,
-            expires_in: bdtx_store::accounts::SESSION_SECONDS,
-        })),
+        Ok((token, _)) => Ok(Json(LoginResponse { token, expires_in: bdtx_store::accounts::SESSION_SECONDS })),
         Err(auth::LoginError::RateLimited) => Err(AppError::RateLimited),
         Err(auth::LoginError::Internal(e)) => Err(AppError::Internal(e)),
         Err(e) => Err(AppError::LoginFailed(e.code(), e.key())),
@@ -136,10 +126,7 @@ async fn login(
 
 /// End the current session.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])), responses((status = 204)))]
-async fn logout(
-    State(st): State<AppState>,
-    auth: Auth,
-) -> Result<axum::http::StatusCode, AppError> {
+async fn logout(State(st): State<AppState>, auth: Auth) -> Result<axum::http::StatusCode, AppError> {
     st.db.delete_session(&auth.token).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
@@ -167,11 +154,7 @@ async fn me(State(st): State<AppState>, auth: Auth) -> Result<Json<MeResponse>, 
         .grants_named(auth.account.id)
         .await?
         .into_iter()
-        .map(|(role, unit_id, unit_name)| RoleGrant {
-            role,
-            unit_id,
-            unit_name,
-        })
+        .map(|(role, unit_id, unit_name)| RoleGrant { role, unit_id, unit_name })
         .collect();
     Ok(Json(MeResponse {
         account_id: auth.account.id,
@@ -200,9 +183,7 @@ async fn units_tree(
     Query(q): Query<TreeParams>,
 ) -> Result<Json<TreeView>, AppError> {
     let at = date_or_today(q.at.as_deref(), "at")?;
-    Ok(Json(
-        service::tree(&st, &auth.principal, q.root, at, q.depth.unwrap_or(3)).await?,
-    ))
+    Ok(Json(service::tree(&st, &auth.principal, q.root, at, q.depth.unwrap_or(3)).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -221,9 +202,7 @@ async fn unit_get(
     Query(q): Query<AtParams>,
 ) -> Result<Json<UnitView>, AppError> {
     let at = date_or_today(q.at.as_deref(), "at")?;
-    Ok(Json(
-        service::unit_view(&st, &auth.principal, id, at).await?,
-    ))
+    Ok(Json(service::unit_view(&st, &auth.principal, id, at).await?))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -241,9 +220,7 @@ async fn unit_restructure(
     Path(id): Path<i64>,
     Json(input): Json<RestructureInput>,
 ) -> Result<Json<RestructureResponse>, AppError> {
-    Ok(Json(RestructureResponse {
-        unit_id: service::restructure(&st, &auth.principal, id, &input).await?,
-    }))
+    Ok(Json(RestructureResponse { unit_id: service::restructure(&st, &auth.principal, id, &input).await? }))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -271,30 +248,16 @@ async fn people_search(
     Query(q): Query<PeopleParams>,
 ) -> Result<Json<PeoplePage>, AppError> {
     let page = q.page.unwrap_or(0).max(0);
-    let mut items = service::search_people(
-        &st,
-        &auth.principal,
-        q.q.as_deref().unwrap_or(""),
-        q.unit,
-        page,
-    )
-    .await?;
+    let mut items = service::search_people(&st, &auth.principal, q.q.as_deref().unwrap_or(""), q.unit, page).await?;
     let more = items.len() as i64 > service::PAGE_SIZE;
     items.truncate(service::PAGE_SIZE as usize);
-    Ok(Json(PeoplePage {
-        items,
-        next_page: more.then_some(page + 1),
-    }))
+    Ok(Json(PeoplePage { items, next_page: more.then_some(page + 1) }))
 }
 
 /// A person with work history, core status and account state.
 #[utoipa::path(get, path = "/api/v1/people/{id}", tag = "people", params(("id" = i64, Path)), security(("bearer" = [])),
     responses((status = 200, body = PersonView), (status = 404, body = ApiErrorBody)))]
-async fn person_get(
-    State(st): State<AppState>,
-    auth: Auth,
-    Path(id): Path<i64>,
-) -> Result<Json<PersonView>, AppError> {
+async fn person_get(State(st): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Result<Json<PersonView>, AppError> {
     Ok(Json(service::person_view(&st, &auth.principal, id).await?))
 }
 
@@ -327,9 +290,7 @@ async fn person_patch(
     Path(id): Path<i64>,
     Json(draft): Json<PersonDraft>,
 ) -> Result<Json<Person>, AppError> {
-    Ok(Json(
-        service::edit_person(&st, &auth.principal, id, &draft).await?,
-    ))
+    Ok(Json(service::edit_person(&st, &auth.principal, id, &draft).await?))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -382,9 +343,7 @@ async fn module_patch(
     Path(code): Path<String>,
     Json(m): Json<ModulePatch>,
 ) -> Result<Json<Module>, AppError> {
-    Ok(Json(
-        service::edit_module(&st, &auth.principal, &code, &m.title_vi, &m.title_en).await?,
-    ))
+    Ok(Json(service::edit_module(&st, &auth.principal, &code, &m.title_vi, &m.title_en).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -403,7 +362,5 @@ async fn audit_list(
     auth: Auth,
     Query(q): Query<AuditParams>,
 ) -> Result<Json<Vec<AuditEntry>>, AppError> {
-    Ok(Json(
-        service::audit(&st, &auth.principal, q.unit, q.before).await?,
-    ))
+    Ok(Json(service::audit(&st, &auth.principal, q.unit, q.before).await?))
 }

@@ -46,20 +46,13 @@ pub struct AnonCsrf(pub String);
 impl FromRequestParts<AppState> for Auth {
     type Rejection = AppError;
     async fn from_request_parts(parts: &mut Parts, _st: &AppState) -> Result<Self, AppError> {
-        parts
-            .extensions
-            .get::<Auth>()
-            .cloned()
-            .ok_or(AppError::Unauthenticated)
+        parts.extensions.get::<Auth>().cloned().ok_or(AppError::Unauthenticated)
     }
 }
 
 impl OptionalFromRequestParts<AppState> for Auth {
     type Rejection = AppError;
-    async fn from_request_parts(
-        parts: &mut Parts,
-        _st: &AppState,
-    ) -> Result<Option<Self>, AppError> {
+    async fn from_request_parts(parts: &mut Parts, _st: &AppState) -> Result<Option<Self>, AppError> {
         Ok(parts.extensions.get::<Auth>().cloned())
     }
 }
@@ -79,21 +72,11 @@ async fn load(st: &AppState, token: &str, bearer: bool) -> Result<Option<Auth>, 
     let Some(account) = st.db.account(s.account_id).await? else {
         return Ok(None);
     };
-    Ok(Some(Auth {
-        principal,
-        account,
-        csrf: s.csrf,
-        token: token.to_string(),
-        bearer,
-    }))
+    Ok(Some(Auth { principal, account, csrf: s.csrf, token: token.to_string(), bearer }))
 }
 
 fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 const FORM_LIMIT: usize = 256 * 1024;
@@ -118,11 +101,8 @@ pub async fn session_layer(State(st): State<AppState>, req: Request, next: Next)
         return crate::error::respond(&parts, &AppError::Unauthenticated);
     }
     let anon_cookie = jar.get(CSRF_COOKIE).map(|c| c.value().to_string());
-    let new_anon = if auth.is_none() && anon_cookie.is_none() {
-        Some(bdtx_store::accounts::random_token(16))
-    } else {
-        None
-    };
+    let new_anon =
+        if auth.is_none() && anon_cookie.is_none() { Some(bdtx_store::accounts::random_token(16)) } else { None };
 
     let mut body = body;
     let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
@@ -138,11 +118,7 @@ pub async fn session_layer(State(st): State<AppState>, req: Request, next: Next)
         };
         let exempt = auth.is_none() && cookie_token.is_none() && is_json;
         if !exempt {
-            let mut provided = parts
-                .headers
-                .get("x-csrf-token")
-                .and_then(|v| v.to_str().ok())
-                .map(String::from);
+            let mut provided = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(String::from);
             if provided.is_none() {
                 let is_form = parts
                     .headers
@@ -153,20 +129,12 @@ pub async fn session_layer(State(st): State<AppState>, req: Request, next: Next)
                     let bytes = match axum::body::to_bytes(body, FORM_LIMIT).await {
                         Ok(b) => b,
                         Err(_) => {
-                            return crate::error::respond(
-                                &parts,
-                                &AppError::invalid("body", "too_long"),
-                            );
+                            return crate::error::respond(&parts, &AppError::invalid("body", "too_long"));
                         }
                     };
                     provided = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
                         .ok()
-                        .and_then(|pairs| {
-                            pairs
-                                .into_iter()
-                                .find(|(k, _)| k == "_csrf")
-                                .map(|(_, v)| v)
-                        });
+                        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v));
                     body = Body::from(bytes);
                 } else {
                     body = Body::empty();
@@ -188,12 +156,7 @@ pub async fn session_layer(State(st): State<AppState>, req: Request, next: Next)
     let mut res = next.run(Request::from_parts(parts, body)).await;
     // Errors of the handlers are rendered here, where the request still knows who is signed in.
     if let Some(err) = res.extensions().get::<AppError>().cloned() {
-        let cookies: Vec<_> = res
-            .headers()
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .cloned()
-            .collect();
+        let cookies: Vec<_> = res.headers().get_all(header::SET_COOKIE).iter().cloned().collect();
         res = crate::error::respond(&kept, &err);
         for c in cookies {
             res.headers_mut().append(header::SET_COOKIE, c);
@@ -202,11 +165,7 @@ pub async fn session_layer(State(st): State<AppState>, req: Request, next: Next)
     if let Some(t) = new_anon {
         let cookie = format!(
             "{CSRF_COOKIE}={t}; Path=/; HttpOnly; SameSite=Lax{}",
-            if st.cfg.secure_cookies {
-                "; Secure"
-            } else {
-                ""
-            }
+            if st.cfg.secure_cookies { "; Secure" } else { "" }
         );
         if let Ok(v) = HeaderValue::from_str(&cookie) {
             res.headers_mut().append(header::SET_COOKIE, v);
@@ -216,11 +175,7 @@ pub async fn session_layer(State(st): State<AppState>, req: Request, next: Next)
 }
 
 pub fn session_cookie(st: &AppState, token: &str) -> HeaderValue {
-    let secure = if st.cfg.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
+    let secure = if st.cfg.secure_cookies { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
         bdtx_store::accounts::SESSION_SECONDS
@@ -229,55 +184,32 @@ pub fn session_cookie(st: &AppState, token: &str) -> HeaderValue {
 }
 
 pub fn clear_session_cookie(st: &AppState) -> HeaderValue {
-    let secure = if st.cfg.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
-    ))
-    .expect("cookie")
+    let secure = if st.cfg.secure_cookies { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"))
+        .expect("cookie")
 }
 
 /// The client address for rate limiting (the socket peer; BDTX does not trust proxy headers).
 pub fn client_ip(parts_ext: &axum::http::Extensions) -> IpAddr {
-    parts_ext
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-        .unwrap_or(IpAddr::from([127, 0, 0, 1]))
+    parts_ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::from([127, 0, 0, 1]))
 }
 
 /// Per-address login rate limit (on top of the per-account lockout in the store).
 pub fn check_login_rate(st: &AppState, ip: IpAddr) -> Result<(), AppError> {
-    st.login_limiter
-        .check_key(&ip)
-        .map_err(|_| AppError::RateLimited)
+    st.login_limiter.check_key(&ip).map_err(|_| AppError::RateLimited)
 }
 
 /// Outcome of a login attempt, shared by the page and the API.
-pub async fn login(
-    st: &AppState,
-    ip: IpAddr,
-    username: &str,
-    password: &str,
-) -> Result<(String, String), LoginError> {
+pub async fn login(st: &AppState, ip: IpAddr, username: &str, password: &str) -> Result<(String, String), LoginError> {
     check_login_rate(st, ip).map_err(|_| LoginError::RateLimited)?;
     if username.len() > 64 || password.len() > 256 {
         return Err(LoginError::Bad);
     }
     use bdtx_store::accounts::LoginOutcome;
-    match st
-        .db
-        .login(username, password)
-        .await
-        .map_err(|e| LoginError::Internal(e.to_string()))?
-    {
-        LoginOutcome::Ok(account_id) => st
-            .db
-            .create_session(account_id)
-            .await
-            .map_err(|e| LoginError::Internal(e.to_string())),
+    match st.db.login(username, password).await.map_err(|e| LoginError::Internal(e.to_string()))? {
+        LoginOutcome::Ok(account_id) => {
+            st.db.create_session(account_id).await.map_err(|e| LoginError::Internal(e.to_string()))
+        }
         LoginOutcome::BadCredentials => Err(LoginError::Bad),
         LoginOutcome::Locked { .. } => Err(LoginError::Locked),
         LoginOutcome::NotActivated => Err(LoginError::NotActivated),
@@ -326,13 +258,6 @@ pub fn api_lang_of(headers: &HeaderMap) -> crate::i18n::Lang {
     if let Some(c) = jar.get(LANG_COOKIE) {
         return crate::i18n::Lang::from_cookie(Some(c.value()));
     }
-    let al = headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if al.trim_start().starts_with("en") {
-        crate::i18n::Lang::En
-    } else {
-        crate::i18n::Lang::Vi
-    }
+    let al = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if al.trim_start().starts_with("en") { crate::i18n::Lang::En } else { crate::i18n::Lang::Vi }
 }

@@ -72,10 +72,7 @@ impl AppError {
     pub fn fields(&self) -> Vec<FieldError> {
         match self {
             AppError::Invalid(e) => e.clone(),
-            AppError::Conflict(f) => vec![FieldError {
-                field: f.to_string(),
-                code: "conflict",
-            }],
+            AppError::Conflict(f) => vec![FieldError { field: f.to_string(), code: "conflict" }],
             _ => vec![],
         }
     }

@@ -38,10 +38,7 @@ pub struct Config {
 
 impl Config {
     pub fn for_listen(addr: &SocketAddr) -> Config {
-        Config {
-            secure_cookies: !addr.ip().is_loopback(),
-            login_per_minute: 20,
-        }
+        Config { secure_cookies: !addr.ip().is_loopback(), login_per_minute: 20 }
     }
 }
 
@@ -80,47 +77,28 @@ impl AppState {
 static CSS: &str = include_str!("../static/app.css");
 
 async fn css() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=86400"),
-        ],
-        CSS,
-    )
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=86400")], CSS)
 }
 
 async fn healthz(State(st): State<AppState>) -> Response {
     match st.db.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            axum::Json(serde_json::json!({"status": "ok", "database": st.db.backend()})),
-        )
+        Ok(()) => (StatusCode::OK, axum::Json(serde_json::json!({"status": "ok", "database": st.db.backend()})))
             .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(serde_json::json!({"status": "unavailable"})),
-            )
-                .into_response()
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({"status": "unavailable"}))).into_response()
         }
     }
 }
 
 async fn metrics_endpoint(State(st): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        st.metrics.render(),
-    )
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], st.metrics.render())
 }
 
 /// Count and time every request by route template (never by raw path, which holds ids).
 async fn track(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
+    let route =
+        req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let method = req.method().to_string();
     let start = Instant::now();
     let res = next.run(req).await;
@@ -141,35 +119,23 @@ pub fn app(st: AppState) -> Router {
         .route("/static/app.css", get(css))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_endpoint))
-        .layer(middleware::from_fn_with_state(
-            st.clone(),
-            auth::session_layer,
-        ))
+        .layer(middleware::from_fn_with_state(st.clone(), auth::session_layer))
         .layer(middleware::from_fn(track))
         .layer(RequestBodyLimitLayer::new(2 * 1024 * 1024))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("same-origin"),
-        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .with_state(st)
 }
 
 /// Serve until the process is stopped (Ctrl-C / SIGTERM finish in-flight requests).
 pub async fn serve(listener: tokio::net::TcpListener, st: AppState) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app(st).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
+    axum::serve(listener, app(st).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
 }
 
 async fn shutdown_signal() {
@@ -178,8 +144,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };

@@ -45,11 +45,7 @@ impl Ctx {
         let auth = parts.extensions.get::<Auth>();
         let csrf = match auth {
             Some(a) => a.csrf.clone(),
-            None => parts
-                .extensions
-                .get::<AnonCsrf>()
-                .map(|c| c.0.clone())
-                .unwrap_or_default(),
+            None => parts.extensions.get::<AnonCsrf>().map(|c| c.0.clone()).unwrap_or_default(),
         };
         let flash = parts.uri.query().and_then(|q| {
             serde_urlencoded::from_str::<Vec<(String, String)>>(q)
@@ -61,42 +57,22 @@ impl Ctx {
         let user = auth.map(|a| NavUser {
             username: a.account.username.clone(),
             person_id: a.principal.person_id,
-            browse: !a.principal.browse_roots().is_empty()
-                || a.principal.has_role(Role::MinistryAdmin),
+            browse: !a.principal.browse_roots().is_empty() || a.principal.has_role(Role::MinistryAdmin),
             audit: a.principal.grants.iter().any(|g| {
-                matches!(
-                    g.role,
-                    Role::MinistryAdmin
-                        | Role::ProvinceAdmin
-                        | Role::CommuneAdmin
-                        | Role::SchoolAdmin
-                )
+                matches!(g.role, Role::MinistryAdmin | Role::ProvinceAdmin | Role::CommuneAdmin | Role::SchoolAdmin)
             }),
         });
-        Ctx {
-            t,
-            user,
-            csrf,
-            path: parts.uri.path().to_string(),
-            flash,
-        }
+        Ctx { t, user, csrf, path: parts.uri.path().to_string(), flash }
     }
     /// Message for a field error: "Họ và tên: bắt buộc nhập".
     pub fn field_error(&self, e: &bdtx_domain::FieldError) -> String {
-        format!(
-            "{}: {}",
-            self.t.of("field", &e.field),
-            self.t.of("code", e.code)
-        )
+        format!("{}: {}", self.t.of("field", &e.field), self.t.of("code", e.code))
     }
 }
 
 impl FromRequestParts<AppState> for Ctx {
     type Rejection = std::convert::Infallible;
-    async fn from_request_parts(
-        parts: &mut Parts,
-        _st: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, _st: &AppState) -> Result<Self, Self::Rejection> {
         Ok(Ctx::build(parts))
     }
 }
@@ -113,10 +89,7 @@ pub fn router(_st: AppState) -> Router<AppState> {
         .route("/units/{id}/restructure", post(restructure_submit))
         .route("/people", get(people_page))
         .route("/people/{id}", get(person_page))
-        .route(
-            "/people/{id}/edit",
-            get(person_edit_form).post(person_edit_submit),
-        )
+        .route("/people/{id}/edit", get(person_edit_form).post(person_edit_submit))
         .route("/people/{id}/activation", post(activation_submit))
         .route("/people/{id}/unlock", post(unlock_submit))
         .route("/me", get(me))
@@ -138,24 +111,12 @@ struct ErrorPage {
 pub fn error_page(parts: &Parts, err: &AppError) -> Response {
     let ctx = Ctx::build(parts);
     if matches!(err, AppError::Unauthenticated) {
-        let next = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/");
+        let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         return Redirect::to(&format!("/login?next={}", urlencoding::encode(next))).into_response();
     }
     let message = err.message_key();
     let fields = err.fields().iter().map(|f| ctx.field_error(f)).collect();
-    (
-        err.status(),
-        ErrorPage {
-            ctx,
-            message,
-            fields,
-        },
-    )
-        .into_response()
+    (err.status(), ErrorPage { ctx, message, fields }).into_response()
 }
 
 fn see_other(to: &str) -> Response {
@@ -172,22 +133,13 @@ struct HomePage {
     is_learner: bool,
 }
 
-async fn home(
-    State(st): State<AppState>,
-    ctx: Ctx,
-    auth: Option<Auth>,
-) -> Result<Response, AppError> {
+async fn home(State(st): State<AppState>, ctx: Ctx, auth: Option<Auth>) -> Result<Response, AppError> {
     let Some(auth) = auth else {
         return Ok(see_other("/login"));
     };
     let roles = st.db.grants_named(auth.account.id).await?;
     let is_learner = auth.principal.person_id.is_some();
-    Ok(HomePage {
-        ctx,
-        roles,
-        is_learner,
-    }
-    .into_response())
+    Ok(HomePage { ctx, roles, is_learner }.into_response())
 }
 
 #[derive(Template, WebTemplate)]
@@ -213,12 +165,7 @@ fn safe_next(n: Option<&str>) -> String {
 }
 
 async fn login_form(ctx: Ctx, Query(q): Query<NextQuery>) -> LoginPage {
-    LoginPage {
-        ctx,
-        next: safe_next(q.next.as_deref()),
-        username: String::new(),
-        error: None,
-    }
+    LoginPage { ctx, next: safe_next(q.next.as_deref()), username: String::new(), error: None }
 }
 
 #[derive(Deserialize)]
@@ -228,18 +175,13 @@ struct LoginForm {
     next: Option<String>,
 }
 
-async fn login_submit(
-    State(st): State<AppState>,
-    ctx: Ctx,
-    req: Request,
-) -> Result<Response, AppError> {
+async fn login_submit(State(st): State<AppState>, ctx: Ctx, req: Request) -> Result<Response, AppError> {
     let ip = client_ip(req.extensions());
     let Form(f): Form<LoginForm> = Form::from_request(req, &st).await?;
     match auth::login(&st, ip, &f.username, &f.password).await {
         Ok((token, _csrf)) => {
             let mut res = see_other(&safe_next(f.next.as_deref()));
-            res.headers_mut()
-                .append(header::SET_COOKIE, auth::session_cookie(&st, &token));
+            res.headers_mut().append(header::SET_COOKIE, auth::session_cookie(&st, &token));
             Ok(res)
         }
         Err(auth::LoginError::Internal(e)) => Err(AppError::Internal(e)),
@@ -249,12 +191,8 @@ async fn login_submit(
             } else {
                 StatusCode::UNAUTHORIZED
             };
-            let page = LoginPage {
-                ctx,
-                next: safe_next(f.next.as_deref()),
-                username: f.username,
-                error: Some(e.key()),
-            };
+            let page =
+                LoginPage { ctx, next: safe_next(f.next.as_deref()), username: f.username, error: Some(e.key()) };
             Ok((status, page).into_response())
         }
     }
@@ -265,8 +203,7 @@ use axum::extract::FromRequest;
 async fn logout(State(st): State<AppState>, auth: Auth) -> Result<Response, AppError> {
     st.db.delete_session(&auth.token).await?;
     let mut res = see_other("/login");
-    res.headers_mut()
-        .append(header::SET_COOKIE, auth::clear_session_cookie(&st));
+    res.headers_mut().append(header::SET_COOKIE, auth::clear_session_cookie(&st));
     Ok(res)
 }
 
@@ -279,11 +216,7 @@ struct ActivatePage {
 }
 
 async fn activate_form(ctx: Ctx) -> ActivatePage {
-    ActivatePage {
-        ctx,
-        username: String::new(),
-        error: None,
-    }
+    ActivatePage { ctx, username: String::new(), error: None }
 }
 
 #[derive(Deserialize)]
@@ -294,11 +227,7 @@ struct ActivateForm {
     password2: String,
 }
 
-async fn activate_submit(
-    State(st): State<AppState>,
-    ctx: Ctx,
-    req: Request,
-) -> Result<Response, AppError> {
+async fn activate_submit(State(st): State<AppState>, ctx: Ctx, req: Request) -> Result<Response, AppError> {
     let ip = client_ip(req.extensions());
     auth::check_login_rate(&st, ip)?;
     let Form(f): Form<ActivateForm> = Form::from_request(req, &st).await?;
@@ -306,43 +235,25 @@ async fn activate_submit(
         Some("activate.mismatch")
     } else if !bdtx_store::password::acceptable(&f.password) {
         Some("activate.weak")
-    } else if f.username.len() > 64
-        || f.code.len() > 32
-        || !st.db.activate(&f.username, &f.code, &f.password).await?
-    {
+    } else if f.username.len() > 64 || f.code.len() > 32 || !st.db.activate(&f.username, &f.code, &f.password).await? {
         Some("activate.bad")
     } else {
         None
     };
     match error {
         None => Ok(see_other("/login?ok=activate.done")),
-        Some(e) => Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ActivatePage {
-                ctx,
-                username: f.username,
-                error: Some(e),
-            },
-        )
+        Some(e) => Ok((StatusCode::UNPROCESSABLE_ENTITY, ActivatePage { ctx, username: f.username, error: Some(e) })
             .into_response()),
     }
 }
 
-async fn set_lang(
-    State(st): State<AppState>,
-    Path(code): Path<String>,
-    Query(q): Query<NextQuery>,
-) -> Response {
+async fn set_lang(State(st): State<AppState>, Path(code): Path<String>, Query(q): Query<NextQuery>) -> Response {
     let lang = if code == "en" { "en" } else { "vi" };
     let mut res = see_other(&safe_next(q.next.as_deref()));
-    let secure = if st.cfg.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "{LANG_COOKIE}={lang}; Path=/; Max-Age=31536000; SameSite=Lax{secure}"
-    )) {
+    let secure = if st.cfg.secure_cookies { "; Secure" } else { "" };
+    if let Ok(v) =
+        HeaderValue::from_str(&format!("{LANG_COOKIE}={lang}; Path=/; Max-Age=31536000; SameSite=Lax{secure}"))
+    {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
     res
@@ -374,12 +285,7 @@ async fn tree_page(
 ) -> Result<TreePage, AppError> {
     let at = date_or_today(q.at.as_deref(), "at")?;
     let view = service::tree(&st, &auth.principal, q.root, at, q.depth.unwrap_or(3)).await?;
-    Ok(TreePage {
-        ctx,
-        at_input: show(&view.at),
-        historic: at != today(),
-        view,
-    })
+    Ok(TreePage { ctx, at_input: show(&view.at), historic: at != today(), view })
 }
 
 #[derive(Template, WebTemplate)]
@@ -400,12 +306,7 @@ async fn unit_page(
 ) -> Result<UnitPage, AppError> {
     let at = date_or_today(q.at.as_deref(), "at")?;
     let view = service::unit_view(&st, &auth.principal, id, at).await?;
-    Ok(UnitPage {
-        ctx,
-        view,
-        at_iso: iso(at),
-        at_input: show(&iso(at)),
-    })
+    Ok(UnitPage { ctx, view, at_iso: iso(at), at_input: show(&iso(at)) })
 }
 
 async fn restructure_submit(
@@ -454,15 +355,7 @@ async fn people_page(
         Some(u) => st.db.unit(u).await?.map(|u| u.name).unwrap_or_default(),
         None => String::new(),
     };
-    Ok(PeoplePage {
-        ctx,
-        q: text,
-        unit: q.unit,
-        unit_name,
-        rows,
-        page,
-        more,
-    })
+    Ok(PeoplePage { ctx, q: text, unit: q.unit, unit_name, rows, page, more })
 }
 
 #[derive(Template, WebTemplate)]
@@ -480,11 +373,7 @@ async fn person_page(
     Path(id): Path<i64>,
 ) -> Result<PersonPage, AppError> {
     let view = service::person_view(&st, &auth.principal, id).await?;
-    Ok(PersonPage {
-        ctx,
-        view,
-        code: None,
-    })
+    Ok(PersonPage { ctx, view, code: None })
 }
 
 async fn me(auth: Auth) -> Response {
@@ -528,12 +417,7 @@ async fn person_edit_form(
     if !(view.can.edit_contact || view.can.edit_professional || view.can.edit_identity) {
         return Err(AppError::Forbidden);
     }
-    Ok(PersonEditPage {
-        ctx,
-        draft: draft_of(&view.person),
-        view,
-        errors: vec![],
-    })
+    Ok(PersonEditPage { ctx, draft: draft_of(&view.person), view, errors: vec![] })
 }
 
 async fn person_edit_submit(
@@ -548,16 +432,7 @@ async fn person_edit_submit(
         Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => {
             let view = service::person_view(&st, &auth.principal, id).await?;
             let errors = e.fields().iter().map(|f| ctx.field_error(f)).collect();
-            Ok((
-                e.status(),
-                PersonEditPage {
-                    ctx,
-                    view,
-                    draft,
-                    errors,
-                },
-            )
-                .into_response())
+            Ok((e.status(), PersonEditPage { ctx, view, draft, errors }).into_response())
         }
         Err(e) => Err(e),
     }
@@ -571,22 +446,12 @@ async fn activation_submit(
 ) -> Result<Response, AppError> {
     let code = service::issue_activation(&st, &auth.principal, id).await?;
     let view = service::person_view(&st, &auth.principal, id).await?;
-    let mut res = PersonPage {
-        ctx,
-        view,
-        code: Some(code),
-    }
-    .into_response();
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let mut res = PersonPage { ctx, view, code: Some(code) }.into_response();
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
 }
 
-async fn unlock_submit(
-    State(st): State<AppState>,
-    auth: Auth,
-    Path(id): Path<i64>,
-) -> Result<Response, AppError> {
+async fn unlock_submit(State(st): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Result<Response, AppError> {
     service::unlock(&st, &auth.principal, id).await?;
     Ok(see_other(&format!("/people/{id}?ok=people.unlocked")))
 }
@@ -614,11 +479,7 @@ async fn audit_page(
     Query(q): Query<AuditQuery>,
 ) -> Result<AuditPage, AppError> {
     let rows = service::audit(&st, &auth.principal, q.unit, q.before).await?;
-    Ok(AuditPage {
-        ctx,
-        rows,
-        unit: q.unit,
-    })
+    Ok(AuditPage { ctx, rows, unit: q.unit })
 }
 
 #[derive(Template, WebTemplate)]
@@ -629,18 +490,10 @@ struct CatalogPage {
     can_edit: bool,
 }
 
-async fn catalog_page(
-    State(st): State<AppState>,
-    ctx: Ctx,
-    auth: Auth,
-) -> Result<CatalogPage, AppError> {
+async fn catalog_page(State(st): State<AppState>, ctx: Ctx, auth: Auth) -> Result<CatalogPage, AppError> {
     let modules = service::modules(&st, None).await?;
     let can_edit = auth.principal.can(Action::EditCatalog, &Target::global());
-    Ok(CatalogPage {
-        ctx,
-        modules,
-        can_edit,
-    })
+    Ok(CatalogPage { ctx, modules, can_edit })
 }
 
 #[derive(Deserialize)]
@@ -656,8 +509,5 @@ async fn catalog_submit(
     Form(f): Form<ModuleForm>,
 ) -> Result<Response, AppError> {
     service::edit_module(&st, &auth.principal, &code, &f.title_vi, &f.title_en).await?;
-    Ok(see_other(&format!(
-        "/catalog?ok=people.saved#{}",
-        urlencoding::encode(&code)
-    )))
+    Ok(see_other(&format!("/catalog?ok=people.saved#{}", urlencoding::encode(&code))))
 }

@@ -56,13 +56,9 @@ pub async fn tree(
             require(p, Action::ViewUnit, &t)?;
             vec![r]
         }
-        None if p.has_role(bdtx_domain::authz::Role::MinistryAdmin) => st
-            .db
-            .roots(today())
-            .await?
-            .into_iter()
-            .map(|u| u.id)
-            .collect(),
+        None if p.has_role(bdtx_domain::authz::Role::MinistryAdmin) => {
+            st.db.roots(today()).await?.into_iter().map(|u| u.id).collect()
+        }
         None => p.browse_roots(),
     };
     if roots.is_empty() {
@@ -75,10 +71,7 @@ pub async fn tree(
             out.push(TreeRoot { unit, nodes });
         }
     }
-    Ok(TreeView {
-        at: bdtx_domain::dates::iso(at),
-        roots: out,
-    })
+    Ok(TreeView { at: bdtx_domain::dates::iso(at), roots: out })
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -107,27 +100,14 @@ pub struct UnitRef {
     pub name: String,
 }
 
-pub async fn unit_view(
-    st: &AppState,
-    p: &Principal,
-    id: i64,
-    at: NaiveDate,
-) -> Result<UnitView, AppError> {
+pub async fn unit_view(st: &AppState, p: &Principal, id: i64, at: NaiveDate) -> Result<UnitView, AppError> {
     let (unit, target) = unit_target(st, id).await?;
     require(p, Action::ViewUnit, &target)?;
     let mut breadcrumb = Vec::new();
-    let day = unit
-        .valid_to
-        .as_deref()
-        .and_then(|d| parse_date(d))
-        .and_then(|d| d.pred_opt())
-        .unwrap_or_else(today);
+    let day = unit.valid_to.as_deref().and_then(|d| parse_date(d)).and_then(|d| d.pred_opt()).unwrap_or_else(today);
     for a in st.db.ancestors(id, day).await?.into_iter().skip(1).rev() {
         if let Some(u) = st.db.unit(a).await? {
-            breadcrumb.push(UnitRef {
-                id: u.id,
-                name: u.name,
-            });
+            breadcrumb.push(UnitRef { id: u.id, name: u.name });
         }
     }
     let parents = st
@@ -135,14 +115,12 @@ pub async fn unit_view(
         .unit_parents(id)
         .await?
         .into_iter()
-        .map(
-            |(parent_id, parent_name, valid_from, valid_to)| ParentLink {
-                parent_id,
-                parent_name,
-                valid_from,
-                valid_to,
-            },
-        )
+        .map(|(parent_id, parent_name, valid_from, valid_to)| ParentLink {
+            parent_id,
+            parent_name,
+            valid_from,
+            valid_to,
+        })
         .collect();
     let successor = match unit.successor_id {
         Some(s) => st.db.unit(s).await?,
@@ -179,37 +157,19 @@ pub struct RestructureInput {
     pub new_name: Option<String>,
 }
 
-async fn unit_by_code_managed(
-    st: &AppState,
-    p: &Principal,
-    code: Option<&str>,
-    field: &str,
-) -> Result<Unit, AppError> {
-    let code = code
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| AppError::invalid(field, "required"))?;
-    let u = st
-        .db
-        .unit_by_code(code)
-        .await?
-        .ok_or_else(|| AppError::invalid(field, "not_found"))?;
+async fn unit_by_code_managed(st: &AppState, p: &Principal, code: Option<&str>, field: &str) -> Result<Unit, AppError> {
+    let code = code.map(str::trim).filter(|c| !c.is_empty()).ok_or_else(|| AppError::invalid(field, "required"))?;
+    let u = st.db.unit_by_code(code).await?.ok_or_else(|| AppError::invalid(field, "not_found"))?;
     let chain = st.db.unit_chain(&u).await?;
     require(p, Action::ManageUnit, &Target::unit(chain))?;
     Ok(u)
 }
 
 /// Apply a restructuring of unit `id`; returns the id of the resulting unit.
-pub async fn restructure(
-    st: &AppState,
-    p: &Principal,
-    id: i64,
-    input: &RestructureInput,
-) -> Result<i64, AppError> {
+pub async fn restructure(st: &AppState, p: &Principal, id: i64, input: &RestructureInput) -> Result<i64, AppError> {
     let (unit, target) = unit_target(st, id).await?;
     require(p, Action::ManageUnit, &target)?;
-    let effective = parse_date(&input.effective)
-        .ok_or_else(|| AppError::invalid("effective", "invalid_date"))?;
+    let effective = parse_date(&input.effective).ok_or_else(|| AppError::invalid("effective", "invalid_date"))?;
     let kind = UnitKind::parse(&unit.kind).ok_or_else(|| AppError::Internal("unit kind".into()))?;
     let actor = Some(p.account_id);
     let new_unit = |code: &Option<String>, name: &Option<String>| NewUnit {
@@ -224,39 +184,15 @@ pub async fn restructure(
     let result = match input.kind.as_str() {
         "merge" => {
             let into = unit_by_code_managed(st, p, input.target.as_deref(), "target").await?;
-            st.db
-                .merge_units(
-                    actor,
-                    Restructure::Merge,
-                    &[id],
-                    Some(into.id),
-                    None,
-                    effective,
-                )
-                .await?
+            st.db.merge_units(actor, Restructure::Merge, &[id], Some(into.id), None, effective).await?
         }
         "dissolve" => {
             let into = unit_by_code_managed(st, p, input.target.as_deref(), "target").await?;
-            st.db
-                .merge_units(
-                    actor,
-                    Restructure::Dissolve,
-                    &[id],
-                    Some(into.id),
-                    None,
-                    effective,
-                )
-                .await?
+            st.db.merge_units(actor, Restructure::Dissolve, &[id], Some(into.id), None, effective).await?
         }
         "merge_new" => {
             let mut sources = vec![id];
-            for code in input
-                .others
-                .as_deref()
-                .unwrap_or_default()
-                .split(',')
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
+            for code in input.others.as_deref().unwrap_or_default().split(',').map(str::trim).filter(|c| !c.is_empty())
             {
                 sources.push(unit_by_code_managed(st, p, Some(code), "sources").await?.id);
             }
@@ -329,12 +265,7 @@ pub async fn search_people(
     };
     let rows = st
         .db
-        .search_people(&PeopleQuery {
-            q: q.to_string(),
-            within,
-            limit: PAGE_SIZE + 1,
-            offset: page.max(0) * PAGE_SIZE,
-        })
+        .search_people(&PeopleQuery { q: q.to_string(), within, limit: PAGE_SIZE + 1, offset: page.max(0) * PAGE_SIZE })
         .await?;
     Ok(rows)
 }
@@ -370,9 +301,7 @@ pub async fn person_view(st: &AppState, p: &Principal, id: i64) -> Result<Person
     let account = st.db.account_of_person(id).await?.map(|a| AccountInfo {
         activated: a.activated(),
         username: a.username,
-        locked_until: a
-            .locked_until
-            .filter(|u| *u > bdtx_domain::dates::now_unix()),
+        locked_until: a.locked_until.filter(|u| *u > bdtx_domain::dates::now_unix()),
         last_login_at: a.last_login_at,
     });
     Ok(PersonView {
@@ -412,12 +341,7 @@ fn changed_groups(a: &PersonFields, b: &PersonFields) -> Vec<FieldGroup> {
 }
 
 /// Change a person: every changed group of fields must be allowed to the caller.
-pub async fn edit_person(
-    st: &AppState,
-    p: &Principal,
-    id: i64,
-    draft: &PersonDraft,
-) -> Result<Person, AppError> {
+pub async fn edit_person(st: &AppState, p: &Principal, id: i64, draft: &PersonDraft) -> Result<Person, AppError> {
     let (person, t) = person_target(st, id).await?;
     require(p, Action::ViewPerson, &t)?;
     let before = person.fields();
@@ -433,43 +357,27 @@ pub async fn edit_person(
 }
 
 /// Issue an activation code for the person's account (creating the account if missing).
-pub async fn issue_activation(
-    st: &AppState,
-    p: &Principal,
-    id: i64,
-) -> Result<(String, String), AppError> {
+pub async fn issue_activation(st: &AppState, p: &Principal, id: i64) -> Result<(String, String), AppError> {
     let (person, t) = person_target(st, id).await?;
     require(p, Action::ManageAccount, &t)?;
     let account = match st.db.account_of_person(id).await? {
         Some(a) => a,
         None => {
-            let username = person
-                .national_id
-                .clone()
-                .unwrap_or_else(|| format!("p{id}"));
+            let username = person.national_id.clone().unwrap_or_else(|| format!("p{id}"));
             let aid = st.db.create_account(&username, Some(id), None).await?;
             st.db.account(aid).await?.ok_or(AppError::NotFound)?
         }
     };
     let unit = t.units.first().copied();
-    let code = st
-        .db
-        .issue_activation(Some(p.account_id), account.id, unit)
-        .await?;
+    let code = st.db.issue_activation(Some(p.account_id), account.id, unit).await?;
     Ok((account.username, code))
 }
 
 pub async fn unlock(st: &AppState, p: &Principal, id: i64) -> Result<(), AppError> {
     let (_, t) = person_target(st, id).await?;
     require(p, Action::ManageAccount, &t)?;
-    let account = st
-        .db
-        .account_of_person(id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    st.db
-        .unlock_account(Some(p.account_id), account.id, t.units.first().copied())
-        .await?;
+    let account = st.db.account_of_person(id).await?.ok_or(AppError::NotFound)?;
+    st.db.unlock_account(Some(p.account_id), account.id, t.units.first().copied()).await?;
     Ok(())
 }
 
@@ -514,8 +422,6 @@ pub async fn edit_module(
     title_en: &str,
 ) -> Result<Module, AppError> {
     require(p, Action::EditCatalog, &Target::global())?;
-    st.db
-        .update_module_titles(Some(p.account_id), code, title_vi, title_en)
-        .await?;
+    st.db.update_module_titles(Some(p.account_id), code, title_vi, title_en).await?;
     st.db.module(code).await?.ok_or(AppError::NotFound)
 }

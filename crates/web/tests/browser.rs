@@ -59,7 +59,12 @@ async fn login_browse_tree_and_search_in_chromium() {
     );
     let mut client = None;
     for _ in 0..50 {
-        match ClientBuilder::rustls().unwrap().capabilities(caps.clone()).connect(&format!("http://127.0.0.1:{port}")).await {
+        match ClientBuilder::rustls()
+            .unwrap()
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
             Ok(c) => {
                 client = Some(c);
                 break;
@@ -84,7 +89,12 @@ async fn login_browse_tree_and_search_in_chromium() {
     commune.click().await.unwrap();
     let h1 = c.wait().for_element(Locator::Css("h1")).await.unwrap();
     assert_eq!(h1.text().await.unwrap(), "Xã Kim Đông");
-    c.find(Locator::XPath("//a[starts-with(normalize-space(.), 'Cụm trường số 1')]")).await.unwrap().click().await.unwrap();
+    c.find(Locator::XPath("//a[starts-with(normalize-space(.), 'Cụm trường số 1')]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let h1 = c.wait().for_element(Locator::Css("h1")).await.unwrap();
     assert!(h1.text().await.unwrap().starts_with("Cụm trường số 1"));
     // The tree at a date before the 2025 merger shows the former province.

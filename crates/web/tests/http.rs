@@ -11,23 +11,9 @@ use serde_json::{Value, json};
 both_backends!(probes_openapi_and_docs, |db: TestDb| async move {
     let app = start(db, 100).await;
     let c = reqwest::Client::new();
-    let h: Value = c
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let h: Value = c.get(app.url("/healthz")).send().await.unwrap().json().await.unwrap();
     assert_eq!(h["status"], "ok");
-    let spec: Value = c
-        .get(app.url("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec: Value = c.get(app.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
     for p in [
         "/api/v1/auth/login",
         "/api/v1/units",
@@ -42,623 +28,331 @@ both_backends!(probes_openapi_and_docs, |db: TestDb| async move {
     let docs = c.get(app.url("/api/docs/")).send().await.unwrap();
     assert_eq!(docs.status(), 200);
     let _ = c.get(app.url("/login")).send().await.unwrap();
-    let metrics = c
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = c.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("bdtx_http_requests_total"), "{metrics}");
 });
 
-both_backends!(
-    browser_flow_login_tree_search_language,
-    |db: TestDb| async move {
-        let app = start(db, 100).await;
-        let c = app.browser();
-        // not logged in: pages send you to the login page, the API answers 401 JSON
-        let r = c.get(app.url("/people")).send().await.unwrap();
-        assert_eq!(r.status(), 303);
-        assert!(
-            r.headers()["location"]
-                .to_str()
-                .unwrap()
-                .starts_with("/login?next=")
-        );
-        let r = c.get(app.url("/api/v1/me")).send().await.unwrap();
-        assert_eq!(r.status(), 401);
-        assert_eq!(
-            r.json::<Value>().await.unwrap()["error"]["code"],
-            "unauthenticated"
-        );
-        // a login form post without the CSRF token is refused
-        let r = c
-            .post(app.url("/login"))
-            .form(&[("username", "so.admin"), ("password", PW)])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 403);
-        // wrong password: Vietnamese message, 401
-        let page = c
-            .get(app.url("/login"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let csrf = extract_csrf(&page);
-        let r = c
-            .post(app.url("/login"))
-            .form(&[
-                ("_csrf", csrf.as_str()),
-                ("username", "so.admin"),
-                ("password", "sai mật khẩu"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 401);
-        assert!(
-            r.text()
-                .await
-                .unwrap()
-                .contains("Tên đăng nhập hoặc mật khẩu không đúng")
-        );
-        let _ = app.form_login(&c, "so.admin").await;
-        let tree = c
-            .get(app.url("/units"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        assert!(
-            tree.contains("Sở Giáo dục và Đào tạo Ninh Bình") && tree.contains("Xã Kim Sơn"),
-            "current tree"
-        );
-        assert!(
-            !tree.contains("Xã Phát Diệm"),
-            "merged commune is gone today"
-        );
-        let old = c
-            .get(app.url("/units?at=01/01/2026"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        assert!(
-            old.contains("Xã Phát Diệm") && !old.contains("Xã Kim Sơn<"),
-            "tree at 01/01/2026"
-        );
-        let before = c
-            .get(app.url("/units?at=01/01/2024"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        assert!(
-            before.contains("Sở Giáo dục và Đào tạo Hà Nam")
-                && before.contains("Phòng Giáo dục và Đào tạo huyện Kim Sơn"),
-            "tree before the 2025 merger"
-        );
-        let bad = c.get(app.url("/units?at=31/02/2026")).send().await.unwrap();
-        assert_eq!(bad.status(), 422);
-        assert!(bad.text().await.unwrap().contains("không phải ngày hợp lệ"));
-        let found = c
-            .get(app.url("/people?q=nguyen+van+an"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        assert!(found.contains("Nguyễn Văn An"), "accent-insensitive search");
-        // English
-        let r = c.get(app.url("/lang/en?next=/units")).send().await.unwrap();
-        assert_eq!(r.status(), 303);
-        let en = c
-            .get(app.url("/units"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        assert!(en.contains("Organisation tree") && en.contains("lang=\"en\""));
-        // logout needs the token too, then the session is gone
-        let home = c
-            .get(app.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let csrf = extract_csrf(&home);
-        assert_eq!(
-            c.post(app.url("/logout"))
-                .form(&[("_csrf", csrf.as_str())])
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            303
-        );
-        assert_eq!(c.get(app.url("/units")).send().await.unwrap().status(), 303);
-    }
-);
+both_backends!(browser_flow_login_tree_search_language, |db: TestDb| async move {
+    let app = start(db, 100).await;
+    let c = app.browser();
+    // not logged in: pages send you to the login page, the API answers 401 JSON
+    let r = c.get(app.url("/people")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(r.headers()["location"].to_str().unwrap().starts_with("/login?next="));
+    let r = c.get(app.url("/api/v1/me")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "unauthenticated");
+    // a login form post without the CSRF token is refused
+    let r = c.post(app.url("/login")).form(&[("username", "so.admin"), ("password", PW)]).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    // wrong password: Vietnamese message, 401
+    let page = c.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    let csrf = extract_csrf(&page);
+    let r = c
+        .post(app.url("/login"))
+        .form(&[("_csrf", csrf.as_str()), ("username", "so.admin"), ("password", "sai mật khẩu")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.text().await.unwrap().contains("Tên đăng nhập hoặc mật khẩu không đúng"));
+    let _ = app.form_login(&c, "so.admin").await;
+    let tree = c.get(app.url("/units")).send().await.unwrap().text().await.unwrap();
+    assert!(tree.contains("Sở Giáo dục và Đào tạo Ninh Bình") && tree.contains("Xã Kim Sơn"), "current tree");
+    assert!(!tree.contains("Xã Phát Diệm"), "merged commune is gone today");
+    let old = c.get(app.url("/units?at=01/01/2026")).send().await.unwrap().text().await.unwrap();
+    assert!(old.contains("Xã Phát Diệm") && !old.contains("Xã Kim Sơn<"), "tree at 01/01/2026");
+    let before = c.get(app.url("/units?at=01/01/2024")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        before.contains("Sở Giáo dục và Đào tạo Hà Nam") && before.contains("Phòng Giáo dục và Đào tạo huyện Kim Sơn"),
+        "tree before the 2025 merger"
+    );
+    let bad = c.get(app.url("/units?at=31/02/2026")).send().await.unwrap();
+    assert_eq!(bad.status(), 422);
+    assert!(bad.text().await.unwrap().contains("không phải ngày hợp lệ"));
+    let found = c.get(app.url("/people?q=nguyen+van+an")).send().await.unwrap().text().await.unwrap();
+    assert!(found.contains("Nguyễn Văn An"), "accent-insensitive search");
+    // English
+    let r = c.get(app.url("/lang/en?next=/units")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let en = c.get(app.url("/units")).send().await.unwrap().text().await.unwrap();
+    assert!(en.contains("Organisation tree") && en.contains("lang=\"en\""));
+    // logout needs the token too, then the session is gone
+    let home = c.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    let csrf = extract_csrf(&home);
+    assert_eq!(c.post(app.url("/logout")).form(&[("_csrf", csrf.as_str())]).send().await.unwrap().status(), 303);
+    assert_eq!(c.get(app.url("/units")).send().await.unwrap().status(), 303);
+});
 
-both_backends!(
-    every_role_is_denied_outside_its_scope,
-    |db: TestDb| async move {
-        let app = start(db, 1000).await;
-        let an = app.person_id("Nguyễn Văn An").await; // a teacher of Xã Kim Sơn (formerly Phát Diệm)
-        let province = app.unit_id("NB").await;
-        let kim_son = app.unit_id("NB-KS04").await;
-        let kim_dong = app.unit_id("NB-KS02").await;
-        let uni = app.unit_id("DHSPHN2").await;
-        let patch_name = json!({"full_name": "Nguyễn Văn Ân"});
-        // (user, view An, edit phone, edit name, view NB unit, view Kim Son unit, restructure Kim Dong)
-        let cases: &[(&str, u16, u16, u16, u16, u16, u16)] = &[
-            ("bo.admin", 200, 200, 200, 200, 200, 422),
-            ("so.admin", 200, 200, 200, 200, 200, 422),
-            ("xa.admin", 404, 404, 404, 403, 403, 403),
-            ("hieutruong", 404, 404, 404, 403, 403, 403),
-            ("giangvien", 200, 403, 403, 200, 200, 403),
-            ("vanhanh", 200, 200, 403, 200, 200, 403),
-            ("cotcan", 404, 404, 404, 403, 403, 403),
-            ("giaovien", 200, 200, 403, 403, 403, 403),
-        ];
-        for (i, &(user, view, phone, name, unit_nb, unit_ks, restructure)) in
-            cases.iter().enumerate()
-        {
-            let t = app.token(user).await;
-            let patch_phone = json!({"phone": format!("098765432{i}")});
-            assert_eq!(
-                app.get(&t, &format!("/api/v1/people/{an}")).await.0,
-                view,
-                "{user} view"
-            );
-            assert_eq!(
-                app.api(
-                    &t,
-                    Method::PATCH,
-                    &format!("/api/v1/people/{an}"),
-                    Some(patch_phone.clone())
-                )
-                .await
-                .0,
-                phone,
-                "{user} phone"
-            );
-            let (s, body) = app
-                .api(
-                    &t,
-                    Method::PATCH,
-                    &format!("/api/v1/people/{an}"),
-                    Some(patch_name.clone()),
-                )
+both_backends!(every_role_is_denied_outside_its_scope, |db: TestDb| async move {
+    let app = start(db, 1000).await;
+    let an = app.person_id("Nguyễn Văn An").await; // a teacher of Xã Kim Sơn (formerly Phát Diệm)
+    let province = app.unit_id("NB").await;
+    let kim_son = app.unit_id("NB-KS04").await;
+    let kim_dong = app.unit_id("NB-KS02").await;
+    let uni = app.unit_id("DHSPHN2").await;
+    let patch_name = json!({"full_name": "Nguyễn Văn Ân"});
+    // (user, view An, edit phone, edit name, view NB unit, view Kim Son unit, restructure Kim Dong)
+    let cases: &[(&str, u16, u16, u16, u16, u16, u16)] = &[
+        ("bo.admin", 200, 200, 200, 200, 200, 422),
+        ("so.admin", 200, 200, 200, 200, 200, 422),
+        ("xa.admin", 404, 404, 404, 403, 403, 403),
+        ("hieutruong", 404, 404, 404, 403, 403, 403),
+        ("giangvien", 200, 403, 403, 200, 200, 403),
+        ("vanhanh", 200, 200, 403, 200, 200, 403),
+        ("cotcan", 404, 404, 404, 403, 403, 403),
+        ("giaovien", 200, 200, 403, 403, 403, 403),
+    ];
+    for (i, &(user, view, phone, name, unit_nb, unit_ks, restructure)) in cases.iter().enumerate() {
+        let t = app.token(user).await;
+        let patch_phone = json!({"phone": format!("098765432{i}")});
+        assert_eq!(app.get(&t, &format!("/api/v1/people/{an}")).await.0, view, "{user} view");
+        assert_eq!(
+            app.api(&t, Method::PATCH, &format!("/api/v1/people/{an}"), Some(patch_phone.clone())).await.0,
+            phone,
+            "{user} phone"
+        );
+        let (s, body) = app.api(&t, Method::PATCH, &format!("/api/v1/people/{an}"), Some(patch_name.clone())).await;
+        assert_eq!(s, name, "{user} name: {body}");
+        if s == 200 {
+            // put it back for the next role
+            app.api(&t, Method::PATCH, &format!("/api/v1/people/{an}"), Some(json!({"full_name": "Nguyễn Văn An"})))
                 .await;
-            assert_eq!(s, name, "{user} name: {body}");
-            if s == 200 {
-                // put it back for the next role
-                app.api(
-                    &t,
-                    Method::PATCH,
-                    &format!("/api/v1/people/{an}"),
-                    Some(json!({"full_name": "Nguyễn Văn An"})),
-                )
-                .await;
-            } else {
-                assert!(
-                    body["error"]["code"].is_string(),
-                    "structured error for {user}: {body}"
-                );
-                assert!(
-                    view == 200 || !body.to_string().contains("Nguyễn Văn An"),
-                    "no data leaks to {user}"
-                );
-            }
-            assert_eq!(
-                app.get(&t, &format!("/api/v1/units/{province}")).await.0,
-                unit_nb,
-                "{user} unit NB"
-            );
-            assert_eq!(
-                app.get(&t, &format!("/api/v1/units/{kim_son}")).await.0,
-                unit_ks,
-                "{user} unit Kim Son"
-            );
-            // an invalid date: allowed roles get 422 (nothing changed), others 403 before any validation
-            let (s, _) = app
-                .api(
-                    &t,
-                    Method::POST,
-                    &format!("/api/v1/units/{kim_dong}/restructure"),
-                    Some(json!({"kind": "rename", "effective": "31/02/2027"})),
-                )
-                .await;
-            assert_eq!(s, restructure, "{user} restructure");
-            let _ = uni;
+        } else {
+            assert!(body["error"]["code"].is_string(), "structured error for {user}: {body}");
+            assert!(view == 200 || !body.to_string().contains("Nguyễn Văn An"), "no data leaks to {user}");
         }
-        // learner and core teacher cannot list people or browse the tree; admins can
-        for user in ["giaovien", "cotcan"] {
-            let t = app.token(user).await;
-            assert_eq!(app.get(&t, "/api/v1/people").await.0, 403, "{user}");
-            assert_eq!(app.get(&t, "/api/v1/units").await.0, 403, "{user}");
-            assert_eq!(app.get(&t, "/api/v1/audit").await.0, 403, "{user}");
-        }
-        // the commune admin's search never returns people of another commune
-        let t = app.token("xa.admin").await;
-        let (s, v) = app.get(&t, "/api/v1/people?q=an").await;
-        assert_eq!(s, 200);
-        assert!(
-            v["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|p| p["id"].as_i64() != Some(an))
-        );
-        assert_eq!(
-            app.get(&t, &format!("/api/v1/people?unit={province}"))
-                .await
-                .0,
-            403
-        );
-        // the catalog is readable by all, editable by the Ministry only
-        for user in ["so.admin", "giaovien"] {
-            let t = app.token(user).await;
-            assert_eq!(
-                app.get(&t, "/api/v1/modules?family=gvpt_2019")
-                    .await
-                    .1
-                    .as_array()
-                    .unwrap()
-                    .len(),
-                15
-            );
-            let (s, _) = app
-                .api(
-                    &t,
-                    Method::PATCH,
-                    "/api/v1/modules/MN17",
-                    Some(json!({"title_vi": "X", "title_en": "X"})),
-                )
-                .await;
-            assert_eq!(s, 403, "{user} catalog edit");
-        }
-        let t = app.token("bo.admin").await;
-        let (s, m) = app
-            .api(
-                &t,
-                Method::PATCH,
-                "/api/v1/modules/MN17",
-                Some(json!({"title_vi": "Mô đun MN17 đã sửa", "title_en": "MN17 edited"})),
-            )
-            .await;
-        assert_eq!((s, m["verified"].as_bool()), (200, Some(true)));
-        // pages obey the same decision
-        let c = app.browser();
-        app.form_login(&c, "hieutruong").await;
-        assert_eq!(
-            c.get(app.url(&format!("/people/{an}")))
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            404
-        );
-        assert_eq!(
-            c.get(app.url(&format!("/units/{province}")))
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            403
-        );
-        assert_eq!(
-            c.get(app.url("/people/999999"))
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            404
-        );
-    }
-);
-
-both_backends!(
-    bad_input_is_refused_and_changes_nothing,
-    |db: TestDb| async move {
-        let app = start(db, 1000).await;
-        let an = app.person_id("Nguyễn Văn An").await;
-        let t = app.token("so.admin").await;
-        let before = app.get(&t, &format!("/api/v1/people/{an}")).await.1;
-        let audit_before = app
-            .get(&t, "/api/v1/audit")
-            .await
-            .1
-            .as_array()
-            .unwrap()
-            .len();
-        // malformed JSON
-        let r = reqwest::Client::new()
-            .patch(app.url(&format!("/api/v1/people/{an}")))
-            .bearer_auth(&t)
-            .header("content-type", "application/json")
-            .body("{\"full_name\": ")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 422);
-        assert_eq!(
-            r.json::<Value>().await.unwrap()["error"]["fields"][0]["field"],
-            "body"
-        );
-        // several invalid fields at once, each reported, in Vietnamese
-        let (s, e) = app
-        .api(&t, Method::PATCH, &format!("/api/v1/people/{an}"), Some(json!({"birth_date": "30/02/1990", "email": "không hợp lệ", "national_id": "123", "full_name": "x".repeat(101), "levels": "TH, ĐH"})))
-        .await;
-        assert_eq!(s, 422);
-        let fields: Vec<_> = e["error"]["fields"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["field"].as_str().unwrap().to_string())
-            .collect();
-        assert_eq!(
-            fields,
-            vec!["full_name", "birth_date", "national_id", "email", "levels"]
-        );
-        assert!(
-            e["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("chưa có gì thay đổi")
-        );
-        // someone else's national ID: the same real person already exists
-        let other = app.person_id("Lê Thị Lan").await;
-        let other_id =
-            app.get(&t, &format!("/api/v1/people/{other}")).await.1["person"]["national_id"]
-                .clone();
-        let (s, e) = app
-            .api(
-                &t,
-                Method::PATCH,
-                &format!("/api/v1/people/{an}"),
-                Some(json!({"national_id": other_id})),
-            )
-            .await;
-        assert_eq!((s, e["error"]["code"].as_str()), (409, Some("conflict")));
-        // unknown and malformed ids
-        assert_eq!(app.get(&t, "/api/v1/people/999999").await.0, 404);
-        assert_eq!(app.get(&t, "/api/v1/people/abc").await.0, 404);
-        assert_eq!(app.get(&t, "/api/v1/units/999999").await.0, 404);
-        // a restructuring that would create a cycle or overlap
-        let kim_dong = app.unit_id("NB-KS02").await;
-        let (s, e) = app
-            .api(
-                &t,
-                Method::POST,
-                &format!("/api/v1/units/{kim_dong}/restructure"),
-                Some(json!({"kind": "move", "effective": "01/01/2027", "target": "NB-KS02-C1"})),
-            )
-            .await;
-        assert_eq!(s, 422, "{e}");
-        let codes: Vec<_> = e["error"]["fields"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["code"].as_str().unwrap().to_string())
-            .collect();
-        assert!(codes.contains(&"cycle".to_string()), "{codes:?}");
-        let (s, _) = app.api(&t, Method::POST, &format!("/api/v1/units/{kim_dong}/restructure"), Some(json!({"kind": "rename", "effective": "01/01/2020", "new_code": "NB-KD2", "new_name": "Xã Kim Đông mới"}))).await;
-        assert_eq!(s, 422, "rename before the unit existed overlaps");
+        assert_eq!(app.get(&t, &format!("/api/v1/units/{province}")).await.0, unit_nb, "{user} unit NB");
+        assert_eq!(app.get(&t, &format!("/api/v1/units/{kim_son}")).await.0, unit_ks, "{user} unit Kim Son");
+        // an invalid date: allowed roles get 422 (nothing changed), others 403 before any validation
         let (s, _) = app
             .api(
                 &t,
                 Method::POST,
                 &format!("/api/v1/units/{kim_dong}/restructure"),
-                Some(json!({"kind": "explode", "effective": "01/01/2027"})),
+                Some(json!({"kind": "rename", "effective": "31/02/2027"})),
             )
             .await;
-        assert_eq!(s, 422);
-        // nothing changed
-        assert_eq!(app.get(&t, &format!("/api/v1/people/{an}")).await.1, before);
-        assert_eq!(
-            app.get(&t, "/api/v1/audit")
-                .await
-                .1
-                .as_array()
-                .unwrap()
-                .len(),
-            audit_before
-        );
-        assert!(app.db.unit_by_code("NB-KD2").await.unwrap().is_none());
-        // a valid rename works and is audited
-        let (s, r) = app.api(&t, Method::POST, &format!("/api/v1/units/{kim_dong}/restructure"), Some(json!({"kind": "rename", "effective": "01/01/2027", "new_code": "NB-KD2", "new_name": "Xã Kim Đông mới"}))).await;
-        assert_eq!(s, 200, "{r}");
-        let audit = app.get(&t, "/api/v1/audit").await.1;
-        assert_eq!(audit[0]["action"], "unit.rename");
+        assert_eq!(s, restructure, "{user} restructure");
+        let _ = uni;
     }
-);
+    // learner and core teacher cannot list people or browse the tree; admins can
+    for user in ["giaovien", "cotcan"] {
+        let t = app.token(user).await;
+        assert_eq!(app.get(&t, "/api/v1/people").await.0, 403, "{user}");
+        assert_eq!(app.get(&t, "/api/v1/units").await.0, 403, "{user}");
+        assert_eq!(app.get(&t, "/api/v1/audit").await.0, 403, "{user}");
+    }
+    // the commune admin's search never returns people of another commune
+    let t = app.token("xa.admin").await;
+    let (s, v) = app.get(&t, "/api/v1/people?q=an").await;
+    assert_eq!(s, 200);
+    assert!(v["items"].as_array().unwrap().iter().all(|p| p["id"].as_i64() != Some(an)));
+    assert_eq!(app.get(&t, &format!("/api/v1/people?unit={province}")).await.0, 403);
+    // the catalog is readable by all, editable by the Ministry only
+    for user in ["so.admin", "giaovien"] {
+        let t = app.token(user).await;
+        assert_eq!(app.get(&t, "/api/v1/modules?family=gvpt_2019").await.1.as_array().unwrap().len(), 15);
+        let (s, _) =
+            app.api(&t, Method::PATCH, "/api/v1/modules/MN17", Some(json!({"title_vi": "X", "title_en": "X"}))).await;
+        assert_eq!(s, 403, "{user} catalog edit");
+    }
+    let t = app.token("bo.admin").await;
+    let (s, m) = app
+        .api(
+            &t,
+            Method::PATCH,
+            "/api/v1/modules/MN17",
+            Some(json!({"title_vi": "Mô đun MN17 đã sửa", "title_en": "MN17 edited"})),
+        )
+        .await;
+    assert_eq!((s, m["verified"].as_bool()), (200, Some(true)));
+    // pages obey the same decision
+    let c = app.browser();
+    app.form_login(&c, "hieutruong").await;
+    assert_eq!(c.get(app.url(&format!("/people/{an}"))).send().await.unwrap().status(), 404);
+    assert_eq!(c.get(app.url(&format!("/units/{province}"))).send().await.unwrap().status(), 403);
+    assert_eq!(c.get(app.url("/people/999999")).send().await.unwrap().status(), 404);
+});
 
-both_backends!(
-    csrf_edit_form_activation_and_audit,
-    |db: TestDb| async move {
-        let app = start(db, 1000).await;
-        let an = app.person_id("Nguyễn Văn An").await;
-        let c = app.browser();
-        let csrf = app.form_login(&c, "so.admin").await;
-        // cookie-authenticated API writes need the CSRF header
-        let r = c
-            .patch(app.url(&format!("/api/v1/people/{an}")))
-            .json(&json!({"phone": "0911111111"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 403);
-        assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "csrf");
-        let r = c
-            .patch(app.url(&format!("/api/v1/people/{an}")))
-            .header("x-csrf-token", &csrf)
-            .json(&json!({"phone": "0911111111"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        // the edit form: wrong token refused; bad data re-shown with Vietnamese messages; good data saved
-        let r = c
-            .post(app.url(&format!("/people/{an}/edit")))
-            .form(&[("_csrf", "forged"), ("email", "a@b.vn")])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 403);
-        let r = c
-            .post(app.url(&format!("/people/{an}/edit")))
-            .form(&[("_csrf", csrf.as_str()), ("birth_date", "32/13/1990")])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 422);
-        assert!(
-            r.text()
-                .await
-                .unwrap()
-                .contains("Ngày sinh: không phải ngày hợp lệ")
-        );
-        let r = c
-            .post(app.url(&format!("/people/{an}/edit")))
-            .form(&[
-                ("_csrf", csrf.as_str()),
-                ("email", "An.Nguyen@NinhBinh.edu.vn"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 303);
-        let location = r.headers()["location"].to_str().unwrap().to_string();
-        let page = c
-            .get(app.url(&location))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        assert!(page.contains("an.nguyen@ninhbinh.edu.vn") && page.contains("Đã lưu thay đổi"));
-        // activation code: issued once, then the teacher activates and logs in
-        let r = c
-            .post(app.url(&format!("/people/{an}/activation")))
-            .form(&[("_csrf", csrf.as_str())])
-            .send()
-            .await
-            .unwrap();
-        let html = r.text().await.unwrap();
-        let i = html.find("<code class=\"code\">").unwrap() + "<code class=\"code\">".len();
-        let code = html[i..i + 10].to_string();
-        let username = app
-            .get(
-                &app.token("so.admin").await,
-                &format!("/api/v1/people/{an}"),
-            )
-            .await
-            .1["account"]["username"]
+both_backends!(bad_input_is_refused_and_changes_nothing, |db: TestDb| async move {
+    let app = start(db, 1000).await;
+    let an = app.person_id("Nguyễn Văn An").await;
+    let t = app.token("so.admin").await;
+    let before = app.get(&t, &format!("/api/v1/people/{an}")).await.1;
+    let audit_before = app.get(&t, "/api/v1/audit").await.1.as_array().unwrap().len();
+    // malformed JSON
+    let r = reqwest::Client::new()
+        .patch(app.url(&format!("/api/v1/people/{an}")))
+        .bearer_auth(&t)
+        .header("content-type", "application/json")
+        .body("{\"full_name\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["fields"][0]["field"], "body");
+    // several invalid fields at once, each reported, in Vietnamese
+    let (s, e) = app
+        .api(&t, Method::PATCH, &format!("/api/v1/people/{an}"), Some(json!({"birth_date": "30/02/1990", "email": "không hợp lệ", "national_id": "123", "full_name": "x".repeat(101), "levels": "TH, ĐH"})))
+        .await;
+    assert_eq!(s, 422);
+    let fields: Vec<_> =
+        e["error"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap().to_string()).collect();
+    assert_eq!(fields, vec!["full_name", "birth_date", "national_id", "email", "levels"]);
+    assert!(e["error"]["message"].as_str().unwrap().contains("chưa có gì thay đổi"));
+    // someone else's national ID: the same real person already exists
+    let other = app.person_id("Lê Thị Lan").await;
+    let other_id = app.get(&t, &format!("/api/v1/people/{other}")).await.1["person"]["national_id"].clone();
+    let (s, e) =
+        app.api(&t, Method::PATCH, &format!("/api/v1/people/{an}"), Some(json!({"national_id": other_id}))).await;
+    assert_eq!((s, e["error"]["code"].as_str()), (409, Some("conflict")));
+    // unknown and malformed ids
+    assert_eq!(app.get(&t, "/api/v1/people/999999").await.0, 404);
+    assert_eq!(app.get(&t, "/api/v1/people/abc").await.0, 404);
+    assert_eq!(app.get(&t, "/api/v1/units/999999").await.0, 404);
+    // a restructuring that would create a cycle or overlap
+    let kim_dong = app.unit_id("NB-KS02").await;
+    let (s, e) = app
+        .api(
+            &t,
+            Method::POST,
+            &format!("/api/v1/units/{kim_dong}/restructure"),
+            Some(json!({"kind": "move", "effective": "01/01/2027", "target": "NB-KS02-C1"})),
+        )
+        .await;
+    assert_eq!(s, 422, "{e}");
+    let codes: Vec<_> =
+        e["error"]["fields"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap().to_string()).collect();
+    assert!(codes.contains(&"cycle".to_string()), "{codes:?}");
+    let (s, _) = app.api(&t, Method::POST, &format!("/api/v1/units/{kim_dong}/restructure"), Some(json!({"kind": "rename", "effective": "01/01/2020", "new_code": "NB-KD2", "new_name": "Xã Kim Đông mới"}))).await;
+    assert_eq!(s, 422, "rename before the unit existed overlaps");
+    let (s, _) = app
+        .api(
+            &t,
+            Method::POST,
+            &format!("/api/v1/units/{kim_dong}/restructure"),
+            Some(json!({"kind": "explode", "effective": "01/01/2027"})),
+        )
+        .await;
+    assert_eq!(s, 422);
+    // nothing changed
+    assert_eq!(app.get(&t, &format!("/api/v1/people/{an}")).await.1, before);
+    assert_eq!(app.get(&t, "/api/v1/audit").await.1.as_array().unwrap().len(), audit_before);
+    assert!(app.db.unit_by_code("NB-KD2").await.unwrap().is_none());
+    // a valid rename works and is audited
+    let (s, r) = app.api(&t, Method::POST, &format!("/api/v1/units/{kim_dong}/restructure"), Some(json!({"kind": "rename", "effective": "01/01/2027", "new_code": "NB-KD2", "new_name": "Xã Kim Đông mới"}))).await;
+    assert_eq!(s, 200, "{r}");
+    let audit = app.get(&t, "/api/v1/audit").await.1;
+    assert_eq!(audit[0]["action"], "unit.rename");
+});
+
+both_backends!(csrf_edit_form_activation_and_audit, |db: TestDb| async move {
+    let app = start(db, 1000).await;
+    let an = app.person_id("Nguyễn Văn An").await;
+    let c = app.browser();
+    let csrf = app.form_login(&c, "so.admin").await;
+    // cookie-authenticated API writes need the CSRF header
+    let r =
+        c.patch(app.url(&format!("/api/v1/people/{an}"))).json(&json!({"phone": "0911111111"})).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "csrf");
+    let r = c
+        .patch(app.url(&format!("/api/v1/people/{an}")))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"phone": "0911111111"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // the edit form: wrong token refused; bad data re-shown with Vietnamese messages; good data saved
+    let r = c
+        .post(app.url(&format!("/people/{an}/edit")))
+        .form(&[("_csrf", "forged"), ("email", "a@b.vn")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = c
+        .post(app.url(&format!("/people/{an}/edit")))
+        .form(&[("_csrf", csrf.as_str()), ("birth_date", "32/13/1990")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("Ngày sinh: không phải ngày hợp lệ"));
+    let r = c
+        .post(app.url(&format!("/people/{an}/edit")))
+        .form(&[("_csrf", csrf.as_str()), ("email", "An.Nguyen@NinhBinh.edu.vn")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    let page = c.get(app.url(&location)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("an.nguyen@ninhbinh.edu.vn") && page.contains("Đã lưu thay đổi"));
+    // activation code: issued once, then the teacher activates and logs in
+    let r =
+        c.post(app.url(&format!("/people/{an}/activation"))).form(&[("_csrf", csrf.as_str())]).send().await.unwrap();
+    let html = r.text().await.unwrap();
+    let i = html.find("<code class=\"code\">").unwrap() + "<code class=\"code\">".len();
+    let code = html[i..i + 10].to_string();
+    let username =
+        app.get(&app.token("so.admin").await, &format!("/api/v1/people/{an}")).await.1["account"]["username"]
             .as_str()
             .unwrap()
             .to_string();
-        let t = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let page = t
-            .get(app.url("/activate"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let tcsrf = extract_csrf(&page);
-        let r = t
-            .post(app.url("/activate"))
-            .form(&[
-                ("_csrf", tcsrf.as_str()),
-                ("username", username.as_str()),
-                ("code", code.as_str()),
-                ("password", "12345678"),
-                ("password2", "12345678"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 422, "a digits-only password is refused");
-        let r = t
-            .post(app.url("/activate"))
-            .form(&[
-                ("_csrf", tcsrf.as_str()),
-                ("username", username.as_str()),
-                ("code", code.as_str()),
-                ("password", "Hoc tap 2026"),
-                ("password2", "Hoc tap 2026"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 303);
-        let r = reqwest::Client::new()
-            .post(app.url("/api/v1/auth/login"))
-            .json(&json!({"username": username, "password": "Hoc tap 2026"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        // the audit log shows who changed what, before and after
-        let tok = app.token("so.admin").await;
-        let audit = app.get(&tok, "/api/v1/audit").await.1;
-        let edit = audit
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["action"] == "person.update")
-            .unwrap();
-        assert_eq!(edit["actor"], "so.admin");
-        assert!(
-            edit["after_json"]
-                .as_str()
-                .unwrap()
-                .contains("an.nguyen@ninhbinh.edu.vn")
-        );
-        let audit_page = c
-            .get(app.url("/audit"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        assert!(audit_page.contains("Sửa thông tin người"));
-    }
-);
+    let t = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = t.get(app.url("/activate")).send().await.unwrap().text().await.unwrap();
+    let tcsrf = extract_csrf(&page);
+    let r = t
+        .post(app.url("/activate"))
+        .form(&[
+            ("_csrf", tcsrf.as_str()),
+            ("username", username.as_str()),
+            ("code", code.as_str()),
+            ("password", "12345678"),
+            ("password2", "12345678"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422, "a digits-only password is refused");
+    let r = t
+        .post(app.url("/activate"))
+        .form(&[
+            ("_csrf", tcsrf.as_str()),
+            ("username", username.as_str()),
+            ("code", code.as_str()),
+            ("password", "Hoc tap 2026"),
+            ("password2", "Hoc tap 2026"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = reqwest::Client::new()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"username": username, "password": "Hoc tap 2026"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // the audit log shows who changed what, before and after
+    let tok = app.token("so.admin").await;
+    let audit = app.get(&tok, "/api/v1/audit").await.1;
+    let edit = audit.as_array().unwrap().iter().find(|e| e["action"] == "person.update").unwrap();
+    assert_eq!(edit["actor"], "so.admin");
+    assert!(edit["after_json"].as_str().unwrap().contains("an.nguyen@ninhbinh.edu.vn"));
+    let audit_page = c.get(app.url("/audit")).send().await.unwrap().text().await.unwrap();
+    assert!(audit_page.contains("Sửa thông tin người"));
+});
 
 both_backends!(lockout_and_rate_limit, |db: TestDb| async move {
     let app = start(db, 8).await;
     let c = reqwest::Client::new();
     let login = |pw: &'static str| {
-        c.post(app.url("/api/v1/auth/login"))
-            .json(&json!({"username": "giaovien", "password": pw}))
-            .send()
+        c.post(app.url("/api/v1/auth/login")).json(&json!({"username": "giaovien", "password": pw})).send()
     };
     for _ in 0..4 {
         assert_eq!(login("sai").await.unwrap().status(), 401);
@@ -666,11 +360,7 @@ both_backends!(lockout_and_rate_limit, |db: TestDb| async move {
     let r = login("sai").await.unwrap();
     assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "locked");
     let r = login(PW).await.unwrap();
-    assert_eq!(
-        r.json::<Value>().await.unwrap()["error"]["code"],
-        "locked",
-        "locked even with the right password"
-    );
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "locked", "locked even with the right password");
     // per-address limit: 8 a minute, the rest get 429
     let mut limited = false;
     for _ in 0..5 {

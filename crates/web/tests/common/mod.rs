@@ -15,14 +15,7 @@ pub struct App {
 pub const PW: &str = bdtx_store::demo::DEMO_PASSWORD;
 
 pub async fn start(db: TestDb, login_per_minute: u32) -> App {
-    bdtx_store::demo::seed(
-        &db,
-        bdtx_store::demo::DemoSize {
-            teachers_per_school: 2,
-        },
-    )
-    .await
-    .expect("seed demo");
+    bdtx_store::demo::seed(&db, bdtx_store::demo::DemoSize { teachers_per_school: 2 }).await.expect("seed demo");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mut cfg = bdtx_web::Config::for_listen(&addr);
@@ -32,11 +25,7 @@ pub async fn start(db: TestDb, login_per_minute: u32) -> App {
     let server = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
-    App {
-        base: format!("http://{addr}"),
-        db,
-        _server: server,
-    }
+    App { base: format!("http://{addr}"), db, _server: server }
 }
 
 impl App {
@@ -46,11 +35,7 @@ impl App {
 
     /// A browser-like client: cookies, no automatic redirects.
     pub fn browser(&self) -> reqwest::Client {
-        reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap()
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
     }
 
     pub async fn token(&self, user: &str) -> String {
@@ -61,32 +46,18 @@ impl App {
             .await
             .unwrap();
         assert_eq!(r.status(), 200, "login {user}");
-        r.json::<Value>().await.unwrap()["token"]
-            .as_str()
-            .unwrap()
-            .to_string()
+        r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
     }
 
-    pub async fn api(
-        &self,
-        token: &str,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let mut rb = reqwest::Client::new()
-            .request(method, self.url(path))
-            .bearer_auth(token);
+    pub async fn api(&self, token: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut rb = reqwest::Client::new().request(method, self.url(path)).bearer_auth(token);
         if let Some(b) = body {
             rb = rb.json(&b);
         }
         let r = rb.send().await.unwrap();
         let status = r.status().as_u16();
         let text = r.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
     pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
@@ -96,9 +67,7 @@ impl App {
     /// The id of a person found by name within the province, as the province admin sees it.
     pub async fn person_id(&self, name: &str) -> i64 {
         let t = self.token("so.admin").await;
-        let (s, v) = self
-            .get(&t, &format!("/api/v1/people?q={}", urlencoding(name)))
-            .await;
+        let (s, v) = self.get(&t, &format!("/api/v1/people?q={}", urlencoding(name))).await;
         assert_eq!(s, 200, "{v}");
         v["items"]
             .as_array()
@@ -116,53 +85,25 @@ impl App {
 
     /// Log a browser in through the form; returns its CSRF token.
     pub async fn form_login(&self, c: &reqwest::Client, user: &str) -> String {
-        let page = c
-            .get(self.url("/login"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = c.get(self.url("/login")).send().await.unwrap().text().await.unwrap();
         let csrf = extract_csrf(&page);
         let r = c
             .post(self.url("/login"))
-            .form(&[
-                ("_csrf", csrf.as_str()),
-                ("username", user),
-                ("password", PW),
-                ("next", "/"),
-            ])
+            .form(&[("_csrf", csrf.as_str()), ("username", user), ("password", PW), ("next", "/")])
             .send()
             .await
             .unwrap();
         assert_eq!(r.status(), 303, "form login {user}");
-        let home = c
-            .get(self.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let home = c.get(self.url("/")).send().await.unwrap().text().await.unwrap();
         extract_csrf(&home)
     }
 }
 
 pub fn extract_csrf(html: &str) -> String {
-    let i =
-        html.find("name=\"_csrf\" value=\"").expect("csrf field") + "name=\"_csrf\" value=\"".len();
+    let i = html.find("name=\"_csrf\" value=\"").expect("csrf field") + "name=\"_csrf\" value=\"".len();
     html[i..i + html[i..].find('"').unwrap()].to_string()
 }
 
 pub fn urlencoding(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
