@@ -96,6 +96,8 @@ pub enum Action {
     EditPerson(FieldGroup),
     /// Issue activation codes, unlock accounts.
     ManageAccount,
+    /// Add a person to the target unit (or move someone into it).
+    AddPerson,
     /// Read the audit log of a subtree.
     ViewAudit,
     /// Grant a role at the target unit.
@@ -174,6 +176,7 @@ pub fn decide(p: &Principal, action: Action, t: &Target) -> Decision {
             }
             allow(has(&|g| g.role.is_admin() || g.role == Role::LmsOperator), Decision::Forbidden)
         }
+        Action::AddPerson => allow(has(&|g| g.role.is_admin()), Decision::Forbidden),
         Action::ViewAudit => allow(has(&|g| g.role.is_admin()), Decision::Forbidden),
         Action::GrantRole(role) => allow(
             has(&|g| g.role.is_admin() && (g.role == Role::MinistryAdmin || g.role.rank() > role.rank())),
@@ -244,6 +247,12 @@ mod tests {
             assert_eq!(decide(p, Action::ViewUnit, &Target::unit(SCHOOL50.to_vec())), Forbidden, "{p:?}");
             assert_eq!(decide(p, Action::ManageUnit, &Target::unit(SCHOOL50.to_vec())), Forbidden, "{p:?}");
             assert_eq!(decide(p, Action::ViewAudit, &Target::unit(SCHOOL50.to_vec())), Forbidden, "{p:?}");
+            assert_eq!(decide(p, Action::AddPerson, &Target::unit(SCHOOL50.to_vec())), Forbidden, "{p:?}");
+            assert_eq!(
+                decide(p, Action::GrantRole(Role::CoreTeacher), &Target::unit(SCHOOL50.to_vec())),
+                Forbidden,
+                "{p:?}"
+            );
             assert_eq!(decide(p, Action::EditCatalog, &Target::global()), Forbidden, "{p:?}");
         }
     }

@@ -43,6 +43,14 @@ pub enum LoginOutcome {
     NotActivated,
 }
 
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct GrantRow {
+    pub id: i64,
+    pub role: String,
+    pub unit_id: i64,
+    pub unit_name: String,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Session {
     pub account_id: i64,
@@ -212,9 +220,33 @@ impl Db {
 
     /// Grants with their unit names, for display.
     pub async fn grants_named(&self, account_id: i64) -> Result<Vec<(String, i64, String)>> {
-        Ok(on!(self, p => sqlx::query_as(
-            "SELECT g.role, g.unit_id, u.name FROM role_grants g JOIN units u ON u.id = g.unit_id WHERE g.account_id = $1 ORDER BY g.id")
+        Ok(self.grants_of(account_id).await?.into_iter().map(|g| (g.role, g.unit_id, g.unit_name)).collect())
+    }
+
+    pub async fn grants_of(&self, account_id: i64) -> Result<Vec<GrantRow>> {
+        Ok(on!(self, p => sqlx::query_as::<_, GrantRow>(
+            "SELECT g.id, g.role, g.unit_id, u.name AS unit_name FROM role_grants g JOIN units u ON u.id = g.unit_id WHERE g.account_id = $1 ORDER BY g.id")
             .bind(account_id).fetch_all(p).await)?)
+    }
+
+    pub async fn grant(&self, grant_id: i64) -> Result<Option<(i64, GrantRow)>> {
+        let row: Option<(i64, i64, String, i64, String)> = on!(self, p => sqlx::query_as(
+            "SELECT g.account_id, g.id, g.role, g.unit_id, u.name FROM role_grants g JOIN units u ON u.id = g.unit_id WHERE g.id = $1")
+            .bind(grant_id).fetch_optional(p).await)?;
+        Ok(row.map(|(a, id, role, unit_id, unit_name)| (a, GrantRow { id, role, unit_id, unit_name })))
+    }
+
+    /// Withdraw a role (audited with what it was).
+    pub async fn revoke_role(&self, actor: Option<i64>, grant_id: i64) -> Result<()> {
+        let (account, g) = self.grant(grant_id).await?.ok_or(StoreError::NotFound)?;
+        let before = serde_json::json!({"account": account, "role": g.role, "unit": g.unit_id}).to_string();
+        on!(self, p => {
+            let mut tx = p.begin_write().await?;
+            sqlx::query("DELETE FROM role_grants WHERE id = $1").bind(grant_id).execute(&mut *tx).await?;
+            crate::audit_insert!(tx, actor, "role.revoke", "account", account, Some(g.unit_id), Some(before.clone()), None::<String>);
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     /// Everything authorization needs to know about an account.

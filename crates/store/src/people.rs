@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use bdtx_domain::dates::iso;
+use bdtx_domain::dates::{iso, today};
 use bdtx_domain::people::{PersonFields, Position};
 use bdtx_domain::text::{fold, like_escape, name_sort_key};
 
@@ -166,9 +166,18 @@ impl Db {
     /// or the last one for someone who has left. Authorization decides on this chain.
     pub async fn person_chain(&self, person_id: i64) -> Result<Vec<i64>> {
         let stays = self.stays(person_id).await?;
-        let current: Vec<i64> = stays.iter().filter(|s| s.valid_to.is_none()).map(|s| s.unit_id).collect();
-        let picks =
-            if current.is_empty() { stays.first().map(|s| vec![s.unit_id]).unwrap_or_default() } else { current };
+        let today = iso(today());
+        // Where they work today; else where they last worked; else where they will start.
+        let current: Vec<i64> = stays
+            .iter()
+            .filter(|s| s.valid_from <= today && s.valid_to.as_ref().is_none_or(|t| *t > today))
+            .map(|s| s.unit_id)
+            .collect();
+        let picks = if !current.is_empty() {
+            current
+        } else {
+            stays.iter().find(|s| s.valid_from <= today).or(stays.last()).map(|s| vec![s.unit_id]).unwrap_or_default()
+        };
         let mut chain = Vec::new();
         for unit_id in picks {
             let Some(unit) = self.unit(unit_id).await? else {
@@ -212,24 +221,33 @@ impl Db {
         let pat = format!("%{}%", like_escape(&fold(text)));
         let exact = text.to_lowercase();
         let exact_phone = bdtx_domain::people::normalize_phone(text).unwrap_or_default();
-        let select = "SELECT p.id, p.full_name, p.birth_date, p.position, p.main_subject, u.id AS unit_id, u.name AS unit_name
-             FROM people p JOIN person_units pu ON pu.person_id = p.id AND pu.valid_to IS NULL JOIN units u ON u.id = pu.unit_id
+        // People where they work today (a move dated in the future has not happened yet).
+        let select =
+            "SELECT p.id, p.full_name, p.birth_date, p.position, p.main_subject, u.id AS unit_id, u.name AS unit_name
+             FROM people p JOIN person_units pu ON pu.person_id = p.id
+                AND pu.valid_from <= $4 AND (pu.valid_to IS NULL OR pu.valid_to > $4)
+             JOIN units u ON u.id = pu.unit_id
              WHERE p.status = 'active'
                AND (p.name_folded LIKE $1 ESCAPE '\\' OR p.national_id = $2 OR p.email = $2 OR p.phone = $3)";
+        let today = iso(today());
         let rows = match q.within {
             None => {
-                let sql = format!("{select} ORDER BY p.sort_key, p.id LIMIT $4 OFFSET $5");
+                let sql = format!("{select} ORDER BY p.sort_key, p.id LIMIT $5 OFFSET $6");
                 on!(self, p => sqlx::query_as::<_, PersonRow>(sqlx::AssertSqlSafe(sql))
-                    .bind(&pat).bind(&exact).bind(&exact_phone).bind(q.limit).bind(q.offset).fetch_all(p).await)?
+                    .bind(&pat).bind(&exact).bind(&exact_phone).bind(&today).bind(q.limit).bind(q.offset)
+                    .fetch_all(p).await)?
             }
             Some(root) => {
                 let sql = format!(
                     "WITH RECURSIVE down(id) AS (
-                        SELECT CAST($6 AS BIGINT)
-                        UNION SELECT l.unit_id FROM unit_links l JOIN down ON l.parent_id = down.id WHERE l.valid_to IS NULL
-                     ) {select} AND pu.unit_id IN (SELECT id FROM down) ORDER BY p.sort_key, p.id LIMIT $4 OFFSET $5");
+                        SELECT CAST($7 AS BIGINT)
+                        UNION SELECT l.unit_id FROM unit_links l JOIN down ON l.parent_id = down.id
+                        WHERE l.valid_from <= $4 AND (l.valid_to IS NULL OR l.valid_to > $4)
+                     ) {select} AND pu.unit_id IN (SELECT id FROM down) ORDER BY p.sort_key, p.id LIMIT $5 OFFSET $6"
+                );
                 on!(self, p => sqlx::query_as::<_, PersonRow>(sqlx::AssertSqlSafe(sql))
-                    .bind(&pat).bind(&exact).bind(&exact_phone).bind(q.limit).bind(q.offset).bind(root).fetch_all(p).await)?
+                    .bind(&pat).bind(&exact).bind(&exact_phone).bind(&today).bind(q.limit).bind(q.offset).bind(root)
+                    .fetch_all(p).await)?
             }
         };
         Ok(rows)

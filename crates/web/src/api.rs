@@ -23,7 +23,10 @@ use crate::AppState;
 use crate::auth::{self, Auth, api_lang_of, client_ip};
 use crate::error::{ApiError, ApiErrorBody, ApiFieldError, AppError, Json, Path, Query};
 use crate::i18n::T;
-use crate::service::{self, PersonView, RestructureInput, TreeView, UnitView, date_or_today};
+use crate::service::{
+    self, CoreInput, MoveInput, NewPersonInput, NewUnitInput, PersonView, RestructureInput, RoleInput, TreeView,
+    UnitView, date_or_today,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -55,6 +58,12 @@ pub fn router(_st: AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(units_tree))
         .routes(routes!(unit_get))
         .routes(routes!(unit_restructure))
+        .routes(routes!(unit_create))
+        .routes(routes!(person_create))
+        .routes(routes!(person_move))
+        .routes(routes!(person_core))
+        .routes(routes!(person_role))
+        .routes(routes!(role_revoke))
         .routes(routes!(people_search))
         .routes(routes!(person_get, person_patch))
         .routes(routes!(person_activation))
@@ -363,4 +372,92 @@ async fn audit_list(
     Query(q): Query<AuditParams>,
 ) -> Result<Json<Vec<AuditEntry>>, AppError> {
     Ok(Json(service::audit(&st, &auth.principal, q.unit, q.before).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewUnitRequest {
+    pub parent_id: i64,
+    #[serde(flatten)]
+    pub unit: NewUnitInput,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Created {
+    pub id: i64,
+}
+
+/// Create a unit under a parent the caller manages.
+#[utoipa::path(post, path = "/api/v1/units", tag = "organisation", request_body = NewUnitRequest, security(("bearer" = [])),
+    responses((status = 201, body = Created), (status = 403, body = ApiErrorBody), (status = 409, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
+async fn unit_create(
+    State(st): State<AppState>,
+    auth: Auth,
+    Json(r): Json<NewUnitRequest>,
+) -> Result<(axum::http::StatusCode, Json<Created>), AppError> {
+    let id = service::create_unit(&st, &auth.principal, r.parent_id, &r.unit).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(Created { id })))
+}
+
+/// Add a person at a unit (with an account waiting for activation).
+#[utoipa::path(post, path = "/api/v1/people", tag = "people", request_body = NewPersonInput, security(("bearer" = [])),
+    responses((status = 201, body = Person), (status = 403, body = ApiErrorBody), (status = 409, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
+async fn person_create(
+    State(st): State<AppState>,
+    auth: Auth,
+    Json(input): Json<NewPersonInput>,
+) -> Result<(axum::http::StatusCode, Json<Person>), AppError> {
+    let unit = input.unit_id.ok_or_else(|| AppError::invalid("unit", "required"))?;
+    let person = service::create_person(&st, &auth.principal, unit, &input).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(person)))
+}
+
+/// Move a person to another unit from a date; their history keeps the old one.
+#[utoipa::path(post, path = "/api/v1/people/{id}/move", tag = "people", params(("id" = i64, Path)), request_body = MoveInput, security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
+async fn person_move(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Json(input): Json<MoveInput>,
+) -> Result<axum::http::StatusCode, AppError> {
+    service::move_person(&st, &auth.principal, id, &input).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// Record core status (cốt cán) for a module and subject.
+#[utoipa::path(post, path = "/api/v1/people/{id}/core", tag = "people", params(("id" = i64, Path)), request_body = CoreInput, security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody), (status = 409, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
+async fn person_core(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Json(input): Json<CoreInput>,
+) -> Result<axum::http::StatusCode, AppError> {
+    service::add_core(&st, &auth.principal, id, &input).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// Grant a role over a unit to a person (an admin grants only roles below their own, inside their scope).
+#[utoipa::path(post, path = "/api/v1/people/{id}/roles", tag = "people", params(("id" = i64, Path)), request_body = RoleInput, security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody), (status = 409, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
+async fn person_role(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Json(input): Json<RoleInput>,
+) -> Result<axum::http::StatusCode, AppError> {
+    service::grant_role(&st, &auth.principal, id, &input).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// Withdraw a role.
+#[utoipa::path(delete, path = "/api/v1/roles/{id}", tag = "people", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
+async fn role_revoke(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> Result<axum::http::StatusCode, AppError> {
+    service::revoke_role(&st, &auth.principal, id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -20,7 +20,10 @@ use bdtx_store::people::PersonRow;
 use crate::auth::{AnonCsrf, Auth, LANG_COOKIE, client_ip, lang_of};
 use crate::error::{AppError, Form, Path, Query};
 use crate::i18n::{MESSAGES, T};
-use crate::service::{self, PersonView, RestructureInput, TreeView, UnitView, date_or_today};
+use crate::service::{
+    self, CoreInput, MoveInput, NewPersonInput, NewUnitInput, PersonView, RestructureInput, RoleInput, TreeView,
+    UnitView, date_or_today,
+};
 use crate::{AppState, auth};
 
 /// What every page needs: language, the signed-in user (for the menu), the CSRF token, a flash.
@@ -87,6 +90,12 @@ pub fn router(_st: AppState) -> Router<AppState> {
         .route("/units", get(tree_page))
         .route("/units/{id}", get(unit_page))
         .route("/units/{id}/restructure", post(restructure_submit))
+        .route("/units/{id}/children", post(unit_create_submit))
+        .route("/units/{id}/people", post(person_create_submit))
+        .route("/people/{id}/move", post(person_move_submit))
+        .route("/people/{id}/core", post(person_core_submit))
+        .route("/people/{id}/roles", post(person_role_submit))
+        .route("/roles/{id}/revoke", post(role_revoke_submit))
         .route("/people", get(people_page))
         .route("/people/{id}", get(person_page))
         .route("/people/{id}/edit", get(person_edit_form).post(person_edit_submit))
@@ -319,6 +328,26 @@ async fn restructure_submit(
     Ok(see_other(&format!("/units/{result}?ok=restructure.done")))
 }
 
+async fn unit_create_submit(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<NewUnitInput>,
+) -> Result<Response, AppError> {
+    let new = service::create_unit(&st, &auth.principal, id, &f).await?;
+    Ok(see_other(&format!("/units/{new}?ok=people.saved")))
+}
+
+async fn person_create_submit(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<NewPersonInput>,
+) -> Result<Response, AppError> {
+    let person = service::create_person(&st, &auth.principal, id, &f).await?;
+    Ok(see_other(&format!("/people/{}?ok=people.saved", person.id)))
+}
+
 // ---------------------------------------------------------------- people
 
 #[derive(Deserialize)]
@@ -449,6 +478,54 @@ async fn activation_submit(
     let mut res = PersonPage { ctx, view, code: Some(code) }.into_response();
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
+}
+
+async fn person_move_submit(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<MoveInput>,
+) -> Result<Response, AppError> {
+    service::move_person(&st, &auth.principal, id, &f).await?;
+    Ok(see_other(&format!("/people/{id}?ok=people.saved")))
+}
+
+async fn person_core_submit(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<CoreInput>,
+) -> Result<Response, AppError> {
+    service::add_core(&st, &auth.principal, id, &f).await?;
+    Ok(see_other(&format!("/people/{id}?ok=people.saved")))
+}
+
+async fn person_role_submit(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<RoleInput>,
+) -> Result<Response, AppError> {
+    service::grant_role(&st, &auth.principal, id, &f).await?;
+    Ok(see_other(&format!("/people/{id}?ok=people.saved")))
+}
+
+#[derive(Deserialize)]
+struct BackTo {
+    person: Option<i64>,
+}
+
+async fn role_revoke_submit(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<BackTo>,
+) -> Result<Response, AppError> {
+    service::revoke_role(&st, &auth.principal, id).await?;
+    Ok(see_other(&match f.person {
+        Some(p) => format!("/people/{p}?ok=people.saved"),
+        None => "/?ok=people.saved".to_string(),
+    }))
 }
 
 async fn unlock_submit(State(st): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Result<Response, AppError> {

@@ -5,9 +5,9 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use bdtx_domain::authz::{Action, Principal, Target};
+use bdtx_domain::authz::{Action, Principal, Role, Target};
 use bdtx_domain::dates::{parse_date, today};
-use bdtx_domain::org::{Restructure, UnitKind};
+use bdtx_domain::org::{Restructure, UnitKind, parse_levels};
 use bdtx_domain::people::{FieldGroup, PersonDraft, PersonFields, validate};
 use bdtx_store::audit::AuditEntry;
 use bdtx_store::catalog::Module;
@@ -92,6 +92,7 @@ pub struct UnitView {
     pub successor: Option<Unit>,
     pub children: Vec<TreeNode>,
     pub can_manage: bool,
+    pub can_add_person: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -130,6 +131,7 @@ pub async fn unit_view(st: &AppState, p: &Principal, id: i64, at: NaiveDate) -> 
         predecessors: st.db.predecessors(id).await?,
         children: st.db.subtree(id, at, 1).await?,
         can_manage: p.can(Action::ManageUnit, &target),
+        can_add_person: p.can(Action::AddPerson, &target),
         unit,
         breadcrumb,
         parents,
@@ -284,6 +286,8 @@ pub struct PersonPerms {
     pub edit_professional: bool,
     pub edit_contact: bool,
     pub manage_account: bool,
+    /// The caller administers some unit, so may try to grant roles (checked per unit on submit).
+    pub grant_roles: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -292,13 +296,19 @@ pub struct PersonView {
     pub stays: Vec<Stay>,
     pub core: Vec<CoreStatus>,
     pub account: Option<AccountInfo>,
+    pub roles: Vec<bdtx_store::accounts::GrantRow>,
     pub can: PersonPerms,
 }
 
 pub async fn person_view(st: &AppState, p: &Principal, id: i64) -> Result<PersonView, AppError> {
     let (person, t) = person_target(st, id).await?;
     require(p, Action::ViewPerson, &t)?;
-    let account = st.db.account_of_person(id).await?.map(|a| AccountInfo {
+    let acc = st.db.account_of_person(id).await?;
+    let roles = match &acc {
+        Some(a) => st.db.grants_of(a.id).await?,
+        None => vec![],
+    };
+    let account = acc.map(|a| AccountInfo {
         activated: a.activated(),
         username: a.username,
         locked_until: a.locked_until.filter(|u| *u > bdtx_domain::dates::now_unix()),
@@ -313,7 +323,11 @@ pub async fn person_view(st: &AppState, p: &Principal, id: i64) -> Result<Person
             edit_professional: p.can(Action::EditPerson(FieldGroup::Professional), &t),
             edit_contact: p.can(Action::EditPerson(FieldGroup::Contact), &t),
             manage_account: p.can(Action::ManageAccount, &t),
+            grant_roles: p.grants.iter().any(|g| {
+                matches!(g.role, Role::MinistryAdmin | Role::ProvinceAdmin | Role::CommuneAdmin | Role::SchoolAdmin)
+            }),
         },
+        roles,
         person,
     })
 }
@@ -424,4 +438,201 @@ pub async fn edit_module(
     require(p, Action::EditCatalog, &Target::global())?;
     st.db.update_module_titles(Some(p.account_id), code, title_vi, title_en).await?;
     st.db.module(code).await?.ok_or(AppError::NotFound)
+}
+
+/// A new unit under an existing one.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct NewUnitInput {
+    /// ASCII code, unique (e.g. NB-KS02-TH-B).
+    pub code: String,
+    pub name: String,
+    /// province, commune, cluster, school, university
+    pub kind: String,
+    /// For schools: e.g. "TH,THCS".
+    #[serde(default)]
+    pub levels: Option<String>,
+    /// dd/mm/yyyy or yyyy-mm-dd; default today.
+    #[serde(default)]
+    pub valid_from: Option<String>,
+}
+
+pub async fn create_unit(st: &AppState, p: &Principal, parent_id: i64, input: &NewUnitInput) -> Result<i64, AppError> {
+    let (_, t) = unit_target(st, parent_id).await?;
+    require(p, Action::ManageUnit, &t)?;
+    let kind = UnitKind::parse(input.kind.trim()).ok_or_else(|| AppError::invalid("kind", "invalid"))?;
+    let levels = parse_levels(input.levels.as_deref().unwrap_or(""))
+        .map_err(|_| AppError::invalid("levels", "invalid_level"))?;
+    let valid_from = date_or_today(input.valid_from.as_deref(), "valid_from")?;
+    let n = NewUnit {
+        code: input.code.clone(),
+        kind,
+        name: input.name.clone(),
+        levels,
+        parent_id: Some(parent_id),
+        valid_from,
+        valid_to: None,
+    };
+    Ok(st.db.create_unit(Some(p.account_id), &n).await?)
+}
+
+/// A new person working at a unit from a date.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct NewPersonInput {
+    /// The unit (school, office) they work at; pages take it from the URL.
+    #[serde(default)]
+    pub unit_id: Option<i64>,
+    /// First day at the unit (dd/mm/yyyy or yyyy-mm-dd); default today.
+    #[serde(default)]
+    pub from: Option<String>,
+    pub full_name: Option<String>,
+    pub birth_date: Option<String>,
+    pub gender: Option<String>,
+    pub national_id: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub position: Option<String>,
+    pub levels: Option<String>,
+    pub main_subject: Option<String>,
+    pub other_subjects: Option<String>,
+}
+
+impl NewPersonInput {
+    fn draft(&self) -> PersonDraft {
+        PersonDraft {
+            full_name: self.full_name.clone(),
+            birth_date: self.birth_date.clone(),
+            gender: self.gender.clone(),
+            national_id: self.national_id.clone(),
+            phone: self.phone.clone(),
+            email: self.email.clone(),
+            position: self.position.clone(),
+            levels: self.levels.clone(),
+            main_subject: self.main_subject.clone(),
+            other_subjects: self.other_subjects.clone(),
+        }
+    }
+}
+
+/// Add a person (and their account, waiting for activation). The same real person twice is a
+/// conflict on "identity".
+pub async fn create_person(
+    st: &AppState,
+    p: &Principal,
+    unit_id: i64,
+    input: &NewPersonInput,
+) -> Result<Person, AppError> {
+    let (_, t) = unit_target(st, unit_id).await?;
+    require(p, Action::AddPerson, &t)?;
+    let fields = validate(&input.draft(), None)?;
+    let from = date_or_today(input.from.as_deref(), "from")?;
+    let id = st.db.create_person(Some(p.account_id), &fields, unit_id, from).await?;
+    let username = fields.national_id.clone().unwrap_or_else(|| format!("p{id}"));
+    if st.db.account_by_username(&username).await?.is_none() {
+        st.db.create_account(&username, Some(id), None).await?;
+    } else {
+        st.db.create_account(&format!("p{id}"), Some(id), None).await?;
+    }
+    st.db.person(id).await?.ok_or(AppError::NotFound)
+}
+
+/// A move to another unit from a date (chuyển công tác).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct MoveInput {
+    /// Code of the unit the person moves to.
+    pub unit_code: String,
+    /// First day at the new unit.
+    pub date: String,
+}
+
+pub async fn move_person(st: &AppState, p: &Principal, id: i64, input: &MoveInput) -> Result<(), AppError> {
+    let (_, t) = person_target(st, id).await?;
+    require(p, Action::ViewPerson, &t)?;
+    require(p, Action::EditPerson(FieldGroup::Professional), &t)?;
+    let dest =
+        st.db.unit_by_code(input.unit_code.trim()).await?.ok_or_else(|| AppError::invalid("unit", "not_found"))?;
+    let chain = st.db.unit_chain(&dest).await?;
+    require(p, Action::AddPerson, &Target::unit(chain))?;
+    let date = parse_date(&input.date).ok_or_else(|| AppError::invalid("date", "invalid_date"))?;
+    Ok(st.db.move_person(Some(p.account_id), id, dest.id, date).await?)
+}
+
+/// Core status for a module and subject (cốt cán).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct CoreInput {
+    /// A catalog code, e.g. GV4660-02.
+    pub module_code: String,
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// dd/mm/yyyy or yyyy-mm-dd; default today.
+    #[serde(default)]
+    pub since: Option<String>,
+}
+
+pub async fn add_core(st: &AppState, p: &Principal, id: i64, input: &CoreInput) -> Result<(), AppError> {
+    let (_, t) = person_target(st, id).await?;
+    require(p, Action::ViewPerson, &t)?;
+    require(p, Action::EditPerson(FieldGroup::Professional), &t)?;
+    let since = date_or_today(input.since.as_deref(), "since")?;
+    let subject = bdtx_domain::text::clean(input.subject.as_deref().unwrap_or(""));
+    if subject.chars().count() > 200 {
+        return Err(AppError::invalid("subject", "too_long"));
+    }
+    Ok(st.db.add_core_status(Some(p.account_id), id, input.module_code.trim(), &subject, since).await?)
+}
+
+/// A role to grant to a person over a unit.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct RoleInput {
+    /// ministry_admin, province_admin, commune_admin, school_admin, key_lecturer, core_teacher, lms_operator
+    pub role: String,
+    /// Code of the unit whose subtree the role covers.
+    pub unit_code: String,
+}
+
+/// Which kind of unit a role is granted on.
+fn role_fits(role: Role, kind: UnitKind) -> bool {
+    match role {
+        Role::MinistryAdmin => kind == UnitKind::Ministry,
+        Role::ProvinceAdmin => kind == UnitKind::Province,
+        Role::CommuneAdmin => kind == UnitKind::Commune,
+        Role::SchoolAdmin | Role::CoreTeacher => kind == UnitKind::School,
+        Role::KeyLecturer => kind == UnitKind::University,
+        Role::LmsOperator => matches!(kind, UnitKind::Ministry | UnitKind::Province),
+    }
+}
+
+pub async fn grant_role(st: &AppState, p: &Principal, person_id: i64, input: &RoleInput) -> Result<(), AppError> {
+    let (person, t) = person_target(st, person_id).await?;
+    require(p, Action::ViewPerson, &t)?;
+    let role = Role::parse(input.role.trim()).ok_or_else(|| AppError::invalid("role", "invalid"))?;
+    let unit =
+        st.db.unit_by_code(input.unit_code.trim()).await?.ok_or_else(|| AppError::invalid("unit", "not_found"))?;
+    let chain = st.db.unit_chain(&unit).await?;
+    require(p, Action::GrantRole(role), &Target::unit(chain))?;
+    let kind = UnitKind::parse(&unit.kind).ok_or_else(|| AppError::Internal("unit kind".into()))?;
+    if !role_fits(role, kind) || unit.valid_to.is_some() {
+        return Err(AppError::invalid("unit", "kind_not_allowed"));
+    }
+    let account = match st.db.account_of_person(person_id).await? {
+        Some(a) => a.id,
+        None => {
+            st.db
+                .create_account(
+                    &person.national_id.clone().unwrap_or_else(|| format!("p{person_id}")),
+                    Some(person_id),
+                    None,
+                )
+                .await?
+        }
+    };
+    Ok(st.db.grant_role(Some(p.account_id), account, role, unit.id).await?)
+}
+
+/// Withdraw a role; allowed to whoever could have granted it.
+pub async fn revoke_role(st: &AppState, p: &Principal, grant_id: i64) -> Result<(), AppError> {
+    let (_, g) = st.db.grant(grant_id).await?.ok_or(AppError::NotFound)?;
+    let role = Role::parse(&g.role).ok_or_else(|| AppError::Internal("role".into()))?;
+    let (_, t) = unit_target(st, g.unit_id).await?;
+    require(p, Action::GrantRole(role), &t)?;
+    Ok(st.db.revoke_role(Some(p.account_id), grant_id).await?)
 }

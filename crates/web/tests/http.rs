@@ -370,3 +370,186 @@ both_backends!(lockout_and_rate_limit, |db: TestDb| async move {
     }
     assert!(limited);
 });
+
+both_backends!(admins_add_units_people_core_status_roles_and_moves, |db: TestDb| async move {
+    let app = start(db, 1000).await;
+    let principal = app.token("hieutruong").await;
+    let province = app.token("so.admin").await;
+    let commune = app.token("xa.admin").await;
+    let school = app.unit_id("NB-KS02-TH-KIMDONG").await;
+    let other_school = app.unit_id("NB-THPT-01").await;
+    let kim_dong = app.unit_id("NB-KS02").await;
+    let nb = app.unit_id("NB").await;
+    let post = |t: &str, path: &str, body: Value| {
+        let (t, path) = (t.to_string(), path.to_string());
+        let app = &app;
+        async move { app.api(&t, Method::POST, &path, Some(body)).await }
+    };
+    // a principal adds a new teacher to their own school, not to another one
+    let teacher = json!({"unit_id": school, "full_name": "  phạm   thị  HUYỀN ", "birth_date": "12/03/1995", "gender": "F",
+        "national_id": "037195000999", "phone": "+84 915 000 999", "position": "teacher", "levels": "TH", "main_subject": "Tiếng Anh", "from": "05/09/2026"});
+    let (s, p) = post(&principal, "/api/v1/people", teacher.clone()).await;
+    assert_eq!(s, 201, "{p}");
+    let new_id = p["id"].as_i64().unwrap();
+    assert_eq!(p["phone"], "0915000999");
+    let (s, e) = post(&principal, "/api/v1/people", teacher.clone()).await;
+    assert_eq!((s, e["error"]["fields"][0]["field"].as_str()), (409, Some("identity")), "the same person twice");
+    let mut elsewhere = teacher.clone();
+    elsewhere["unit_id"] = json!(other_school);
+    elsewhere["national_id"] = json!("037195000998");
+    assert_eq!(post(&principal, "/api/v1/people", elsewhere).await.0, 403);
+    // the new person has an account waiting for activation
+    let (_, v) = app.get(&principal, &format!("/api/v1/people/{new_id}")).await;
+    assert_eq!(
+        (v["account"]["username"].as_str(), v["account"]["activated"].as_bool()),
+        (Some("037195000999"), Some(false))
+    );
+    // units: the province adds a cluster and a multi-level school; the commune admin may not restructure
+    let (s, c) = post(
+        &province,
+        "/api/v1/units",
+        json!({"parent_id": kim_dong, "code": "NB-KS02-C9", "name": "Cụm trường số 9", "kind": "cluster"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{c}");
+    let cluster = c["id"].as_i64().unwrap();
+    let (s, _) = post(&province, "/api/v1/units", json!({"parent_id": cluster, "code": "NB-KS02-THTHCS-X", "name": "Trường TH và THCS Kim Đông B", "kind": "school", "levels": "TH, THCS"})).await;
+    assert_eq!(s, 201);
+    assert_eq!(
+        post(
+            &province,
+            "/api/v1/units",
+            json!({"parent_id": cluster, "code": "NB-KS02-THTHCS-X", "name": "Trùng", "kind": "school"})
+        )
+        .await
+        .0,
+        409
+    );
+    assert_eq!(
+        post(
+            &province,
+            "/api/v1/units",
+            json!({"parent_id": cluster, "code": "X1", "name": "Sai loại", "kind": "province"})
+        )
+        .await
+        .0,
+        422
+    );
+    assert_eq!(
+        post(
+            &province,
+            "/api/v1/units",
+            json!({"parent_id": cluster, "code": "X2", "name": "Sai cấp", "kind": "school", "levels": "ĐH"})
+        )
+        .await
+        .0,
+        422
+    );
+    assert_eq!(
+        post(&commune, "/api/v1/units", json!({"parent_id": nb, "code": "X3", "name": "Xã mới", "kind": "commune"}))
+            .await
+            .0,
+        403
+    );
+    // core status: by the principal for their teacher; an unknown module is refused
+    assert_eq!(
+        post(
+            &principal,
+            &format!("/api/v1/people/{new_id}/core"),
+            json!({"module_code": "GV4660-03", "subject": "Tiếng Anh"})
+        )
+        .await
+        .0,
+        204
+    );
+    assert_eq!(
+        post(&principal, &format!("/api/v1/people/{new_id}/core"), json!({"module_code": "GV4660-77"})).await.0,
+        422
+    );
+    // roles: a principal may make a teacher core teacher of the school, not another principal
+    assert_eq!(
+        post(
+            &principal,
+            &format!("/api/v1/people/{new_id}/roles"),
+            json!({"role": "core_teacher", "unit_code": "NB-KS02-TH-KIMDONG"})
+        )
+        .await
+        .0,
+        204
+    );
+    assert_eq!(
+        post(
+            &principal,
+            &format!("/api/v1/people/{new_id}/roles"),
+            json!({"role": "school_admin", "unit_code": "NB-KS02-TH-KIMDONG"})
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(
+        post(
+            &province,
+            &format!("/api/v1/people/{new_id}/roles"),
+            json!({"role": "school_admin", "unit_code": "NB-KS02"})
+        )
+        .await
+        .0,
+        422,
+        "role on the wrong kind of unit"
+    );
+    let (_, v) = app.get(&principal, &format!("/api/v1/people/{new_id}")).await;
+    let grant = v["roles"][0]["id"].as_i64().unwrap();
+    assert_eq!(v["roles"][0]["role"], "core_teacher");
+    assert_eq!(
+        app.api(&commune, Method::DELETE, &format!("/api/v1/roles/{grant}"), None).await.0,
+        204,
+        "the commune admin may withdraw it too"
+    );
+    assert_eq!(app.api(&commune, Method::DELETE, &format!("/api/v1/roles/{grant}"), None).await.0, 404);
+    // moves: the principal cannot send a teacher to a school outside their scope; the province can
+    let mv = json!({"unit_code": "NB-THPT-01", "date": "01/01/2027"});
+    assert_eq!(post(&principal, &format!("/api/v1/people/{new_id}/move"), mv.clone()).await.0, 403);
+    assert_eq!(post(&province, &format!("/api/v1/people/{new_id}/move"), mv.clone()).await.0, 204);
+    assert_eq!(
+        post(
+            &province,
+            &format!("/api/v1/people/{new_id}/move"),
+            json!({"unit_code": "NB-KS02-TH-KIMDONG", "date": "01/01/2020"})
+        )
+        .await
+        .0,
+        422,
+        "overlapping date"
+    );
+    let (_, v) = app.get(&province, &format!("/api/v1/people/{new_id}")).await;
+    let stays: Vec<_> = v["stays"].as_array().unwrap().iter().map(|s| s["unit_id"].as_i64().unwrap()).collect();
+    assert_eq!(stays, vec![other_school, school]);
+    // the teacher has left the principal's school (from 2027) but stays visible there until then? No:
+    // today the teacher is still at the school, so the principal still sees them.
+    assert_eq!(app.get(&principal, &format!("/api/v1/people/{new_id}")).await.0, 200);
+    // the page forms go through the same checks
+    let c = app.browser();
+    let csrf = app.form_login(&c, "hieutruong").await;
+    let r = c
+        .post(app.url(&format!("/units/{school}/people")))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("full_name", "Đỗ Văn Bình"),
+            ("birth_date", "01/01/1990"),
+            ("phone", "0916000111"),
+            ("position", "teacher"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = c
+        .post(app.url(&format!("/units/{other_school}/people")))
+        .form(&[("_csrf", csrf.as_str()), ("full_name", "Đỗ Văn Cường")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("Bạn không có quyền"));
+});
