@@ -121,7 +121,7 @@ impl Db {
     pub async fn login(&self, username: &str, pw: &str) -> Result<LoginOutcome> {
         let Some(acc) = self.account_by_username(username).await? else {
             // Spend the same time as a real check so usernames cannot be probed by timing.
-            let _ = password::verify_async(pw.to_string(), DUMMY_HASH.to_string()).await;
+            let _ = password::verify_async(pw.to_string(), dummy_hash().to_string()).await;
             return Ok(LoginOutcome::BadCredentials);
         };
         let t = now();
@@ -299,6 +299,9 @@ impl Db {
     }
 }
 
-/// A valid argon2id hash of a random string, verified against when the username is unknown.
-const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Xq6Ru1Vb7dxkq3gZjx5XAlYzVw1wJm3IV5xB9rW8o5U";
+/// A real argon2id hash (of a random string), verified against when the username is unknown so
+/// that a missing account takes as long to refuse as a wrong password.
+fn dummy_hash() -> &'static str {
+    static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    H.get_or_init(|| password::hash(&random_token(16)))
+}

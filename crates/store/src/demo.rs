@@ -321,7 +321,7 @@ pub async fn seed(db: &Db, size: DemoSize) -> Result<Vec<DemoLogin>> {
         .await?;
     for code in &y.university.covers {
         if code == &y.province.code {
-            db.set_university_coverage(uni, province).await?;
+            db.set_university_coverage(None, uni, province).await?;
         }
     }
 

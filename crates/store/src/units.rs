@@ -221,7 +221,9 @@ impl Db {
             "WITH RECURSIVE down(id, parent_id, depth, path) AS (
                 SELECT CAST($1 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST('' AS TEXT)
                 UNION ALL
-                SELECT l.unit_id, l.parent_id, down.depth + 1, down.path || '/' || u.sort_key
+                SELECT l.unit_id, l.parent_id, down.depth + 1,
+                       down.path || '/' || CASE u.kind WHEN 'province' THEN '1' WHEN 'university' THEN '2'
+                           WHEN 'commune' THEN '3' WHEN 'cluster' THEN '4' ELSE '5' END || u.sort_key
                 FROM unit_links l JOIN down ON l.parent_id = down.id JOIN units u ON u.id = l.unit_id
                 WHERE l.valid_from <= $2 AND (l.valid_to IS NULL OR l.valid_to > $2)
                   AND u.valid_from <= $2 AND (u.valid_to IS NULL OR u.valid_to > $2)
@@ -229,7 +231,8 @@ impl Db {
             ) SELECT u.id, u.code, u.kind, u.name, u.levels, down.parent_id, down.depth, down.path
               FROM down JOIN units u ON u.id = down.id WHERE down.depth > 0")
             .bind(root).bind(&d).bind(max_depth).fetch_all(p).await)?;
-        // The path is the chain of Vietnamese sort keys: sorting by it gives depth-first order.
+        // The path is the chain of (kind rank, Vietnamese sort key): sorting by it gives depth-first
+        // order with communes before clusters before schools, each in Vietnamese name order.
         rows.sort_by(|a, b| a.path.cmp(&b.path));
         let out = rows
             .into_iter()
@@ -291,11 +294,31 @@ impl Db {
         )
     }
 
-    pub async fn set_university_coverage(&self, university: i64, province: i64) -> Result<()> {
-        on!(self, p => sqlx::query("INSERT INTO university_coverage (university_id, province_id) VALUES ($1, $2)")
-            .bind(university).bind(province).execute(p).await.map(|r| r.rows_affected()))
-        .map_err(|e| conflict(e, "coverage"))?;
-        Ok(())
+    /// Record that a pedagogical university covers a province (its key lecturers reach it).
+    pub async fn set_university_coverage(&self, actor: Option<i64>, university: i64, province: i64) -> Result<()> {
+        let kinds = (self.unit(university).await?.map(|u| u.kind), self.unit(province).await?.map(|u| u.kind));
+        if kinds.0.as_deref() != Some("university") {
+            return Err(Invalid::one("unit", "kind_not_allowed").into());
+        }
+        if kinds.1.as_deref() != Some("province") {
+            return Err(Invalid::one("province", "kind_not_allowed").into());
+        }
+        let detail = serde_json::json!({"university": university, "province": province}).to_string();
+        on!(self, p => {
+            let mut tx = p.begin_write().await?;
+            sqlx::query("INSERT INTO university_coverage (university_id, province_id) VALUES ($1, $2)")
+                .bind(university).bind(province).execute(&mut *tx).await.map_err(|e| conflict(e, "province"))?;
+            crate::audit_insert!(tx, actor, "unit.coverage", "unit", university, Some(university), None::<String>, Some(detail.clone()));
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Provinces a university covers: (id, name).
+    pub async fn university_coverage(&self, university: i64) -> Result<Vec<(i64, String)>> {
+        Ok(on!(self, p => sqlx::query_as(
+            "SELECT u.id, u.name FROM university_coverage c JOIN units u ON u.id = c.province_id WHERE c.university_id = $1 ORDER BY u.sort_key")
+            .bind(university).fetch_all(p).await)?)
     }
 
     /// Merge `sources` into a new unit (`new`) or an existing one (`into`), effective from

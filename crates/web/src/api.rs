@@ -24,8 +24,8 @@ use crate::auth::{self, Auth, api_lang_of, client_ip};
 use crate::error::{ApiError, ApiErrorBody, ApiFieldError, AppError, Json, Path, Query};
 use crate::i18n::T;
 use crate::service::{
-    self, CoreInput, MoveInput, NewPersonInput, NewUnitInput, PersonView, RestructureInput, RoleInput, TreeView,
-    UnitView, date_or_today,
+    self, CoreInput, CoverageInput, MoveInput, NewPersonInput, NewUnitInput, PersonView, RestructureInput, RoleInput,
+    TreeView, UnitView, date_or_today,
 };
 
 #[derive(OpenApi)]
@@ -59,6 +59,7 @@ pub fn router(_st: AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(unit_get))
         .routes(routes!(unit_restructure))
         .routes(routes!(unit_create))
+        .routes(routes!(unit_coverage))
         .routes(routes!(person_create))
         .routes(routes!(person_move))
         .routes(routes!(person_core))
@@ -459,5 +460,18 @@ async fn role_revoke(
     Path(id): Path<i64>,
 ) -> Result<axum::http::StatusCode, AppError> {
     service::revoke_role(&st, &auth.principal, id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// Add a province to those a pedagogical university covers.
+#[utoipa::path(post, path = "/api/v1/units/{id}/coverage", tag = "organisation", params(("id" = i64, Path)), request_body = CoverageInput, security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody), (status = 409, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
+async fn unit_coverage(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Json(input): Json<CoverageInput>,
+) -> Result<axum::http::StatusCode, AppError> {
+    service::add_coverage(&st, &auth.principal, id, &input).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

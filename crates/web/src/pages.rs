@@ -21,8 +21,8 @@ use crate::auth::{AnonCsrf, Auth, LANG_COOKIE, client_ip, lang_of};
 use crate::error::{AppError, Form, Path, Query};
 use crate::i18n::{MESSAGES, T};
 use crate::service::{
-    self, CoreInput, MoveInput, NewPersonInput, NewUnitInput, PersonView, RestructureInput, RoleInput, TreeView,
-    UnitView, date_or_today,
+    self, CoreInput, CoverageInput, MoveInput, NewPersonInput, NewUnitInput, PersonView, RestructureInput, RoleInput,
+    TreeView, UnitView, date_or_today,
 };
 use crate::{AppState, auth};
 
@@ -91,6 +91,7 @@ pub fn router(_st: AppState) -> Router<AppState> {
         .route("/units/{id}", get(unit_page))
         .route("/units/{id}/restructure", post(restructure_submit))
         .route("/units/{id}/children", post(unit_create_submit))
+        .route("/units/{id}/coverage", post(unit_coverage_submit))
         .route("/units/{id}/people", post(person_create_submit))
         .route("/people/{id}/move", post(person_move_submit))
         .route("/people/{id}/core", post(person_core_submit))
@@ -336,6 +337,16 @@ async fn unit_create_submit(
 ) -> Result<Response, AppError> {
     let new = service::create_unit(&st, &auth.principal, id, &f).await?;
     Ok(see_other(&format!("/units/{new}?ok=people.saved")))
+}
+
+async fn unit_coverage_submit(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<CoverageInput>,
+) -> Result<Response, AppError> {
+    service::add_coverage(&st, &auth.principal, id, &f).await?;
+    Ok(see_other(&format!("/units/{id}?ok=people.saved")))
 }
 
 async fn person_create_submit(

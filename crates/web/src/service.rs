@@ -91,6 +91,8 @@ pub struct UnitView {
     pub predecessors: Vec<Unit>,
     pub successor: Option<Unit>,
     pub children: Vec<TreeNode>,
+    /// For a university: the provinces it covers.
+    pub covers: Vec<UnitRef>,
     pub can_manage: bool,
     pub can_add_person: bool,
 }
@@ -127,7 +129,9 @@ pub async fn unit_view(st: &AppState, p: &Principal, id: i64, at: NaiveDate) -> 
         Some(s) => st.db.unit(s).await?,
         None => None,
     };
+    let covers = st.db.university_coverage(id).await?.into_iter().map(|(id, name)| UnitRef { id, name }).collect();
     Ok(UnitView {
+        covers,
         predecessors: st.db.predecessors(id).await?,
         children: st.db.subtree(id, at, 1).await?,
         can_manage: p.can(Action::ManageUnit, &target),
@@ -635,4 +639,26 @@ pub async fn revoke_role(st: &AppState, p: &Principal, grant_id: i64) -> Result<
     let (_, t) = unit_target(st, g.unit_id).await?;
     require(p, Action::GrantRole(role), &t)?;
     Ok(st.db.revoke_role(Some(p.account_id), grant_id).await?)
+}
+
+/// A province a university covers.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct CoverageInput {
+    pub province_code: String,
+}
+
+pub async fn add_coverage(
+    st: &AppState,
+    p: &Principal,
+    university: i64,
+    input: &CoverageInput,
+) -> Result<(), AppError> {
+    let (_, t) = unit_target(st, university).await?;
+    require(p, Action::ManageUnit, &t)?;
+    let province = st
+        .db
+        .unit_by_code(input.province_code.trim())
+        .await?
+        .ok_or_else(|| AppError::invalid("province", "not_found"))?;
+    Ok(st.db.set_university_coverage(Some(p.account_id), university, province.id).await?)
 }

@@ -451,6 +451,16 @@ both_backends!(admins_add_units_people_core_status_roles_and_moves, |db: TestDb|
             .0,
         403
     );
+    // a university's coverage: the Ministry adds a province; a province admin may not; kinds are checked
+    let uni = app.unit_id("DHSPHN2").await;
+    let ministry = app.token("bo.admin").await;
+    let (s, e) = post(&ministry, &format!("/api/v1/units/{uni}/coverage"), json!({"province_code": "NB"})).await;
+    assert_eq!(s, 409, "already covered: {e}");
+    assert_eq!(
+        post(&ministry, &format!("/api/v1/units/{uni}/coverage"), json!({"province_code": "NB-KS02"})).await.0,
+        422
+    );
+    assert_eq!(post(&province, &format!("/api/v1/units/{uni}/coverage"), json!({"province_code": "NB"})).await.0, 403);
     // core status: by the principal for their teacher; an unknown module is refused
     assert_eq!(
         post(
