@@ -55,6 +55,7 @@ pub fn router(_st: AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(login))
         .routes(routes!(logout))
         .routes(routes!(me))
+        .routes(routes!(me_password))
         .routes(routes!(units_tree))
         .routes(routes!(unit_get))
         .routes(routes!(unit_restructure))
@@ -172,6 +173,26 @@ async fn me(State(st): State<AppState>, auth: Auth) -> Result<Json<MeResponse>, 
         person_id: auth.principal.person_id,
         roles,
     }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordChange {
+    pub current: String,
+    /// At least 8 characters, not only digits.
+    pub new: String,
+}
+
+/// Change one's own password.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "auth", request_body = PasswordChange, security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
+async fn me_password(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    auth: Auth,
+    Json(p): Json<PasswordChange>,
+) -> Result<axum::http::StatusCode, AppError> {
+    service::change_password(&st, ip, &auth, &p.current, &p.new).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -103,6 +103,7 @@ pub fn router(_st: AppState) -> Router<AppState> {
         .route("/people/{id}/activation", post(activation_submit))
         .route("/people/{id}/unlock", post(unlock_submit))
         .route("/me", get(me))
+        .route("/account/password", get(password_form).post(password_submit))
         .route("/audit", get(audit_page))
         .route("/catalog", get(catalog_page))
         .route("/catalog/{code}", post(catalog_submit))
@@ -414,6 +415,43 @@ async fn person_page(
 ) -> Result<PersonPage, AppError> {
     let view = service::person_view(&st, &auth.principal, id).await?;
     Ok(PersonPage { ctx, view, code: None })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    ctx: Ctx,
+    error: Option<&'static str>,
+}
+
+async fn password_form(ctx: Ctx, _auth: Auth) -> PasswordPage {
+    PasswordPage { ctx, error: None }
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    current: String,
+    password: String,
+    password2: String,
+}
+
+async fn password_submit(State(st): State<AppState>, ctx: Ctx, auth: Auth, req: Request) -> Result<Response, AppError> {
+    let ip = client_ip(req.extensions());
+    let Form(f): Form<PasswordForm> = Form::from_request(req, &st).await?;
+    let error = if f.password != f.password2 {
+        Some("activate.mismatch")
+    } else {
+        match service::change_password(&st, ip, &auth, &f.current, &f.password).await {
+            Ok(()) => None,
+            Err(AppError::LoginFailed(_, key)) => Some(key),
+            Err(AppError::Invalid(_)) => Some("activate.weak"),
+            Err(e) => return Err(e),
+        }
+    };
+    match error {
+        None => Ok(see_other("/?ok=password.changed")),
+        Some(e) => Ok((StatusCode::UNPROCESSABLE_ENTITY, PasswordPage { ctx, error: Some(e) }).into_response()),
+    }
 }
 
 async fn me(auth: Auth) -> Response {

@@ -662,3 +662,26 @@ pub async fn add_coverage(
         .ok_or_else(|| AppError::invalid("province", "not_found"))?;
     Ok(st.db.set_university_coverage(Some(p.account_id), university, province.id).await?)
 }
+
+/// Change one's own password: the current one is checked (and counted like a login attempt).
+pub async fn change_password(
+    st: &AppState,
+    ip: std::net::IpAddr,
+    auth: &crate::auth::Auth,
+    current: &str,
+    new: &str,
+) -> Result<(), AppError> {
+    if !bdtx_store::password::acceptable(new) || new.len() > 256 {
+        return Err(AppError::invalid("password", "invalid"));
+    }
+    match crate::auth::login(st, ip, &auth.account.username, current).await {
+        Ok((token, _)) => {
+            st.db.delete_session(&token).await?;
+        }
+        Err(crate::auth::LoginError::RateLimited) => return Err(AppError::RateLimited),
+        Err(crate::auth::LoginError::Internal(e)) => return Err(AppError::Internal(e)),
+        Err(e) => return Err(AppError::LoginFailed(e.code(), e.key())),
+    }
+    st.db.set_password(auth.account.id, new).await?;
+    Ok(())
+}

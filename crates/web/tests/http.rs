@@ -348,6 +348,39 @@ both_backends!(csrf_edit_form_activation_and_audit, |db: TestDb| async move {
     assert!(audit_page.contains("Sửa thông tin người"));
 });
 
+both_backends!(password_change_checks_the_current_password, |db: TestDb| async move {
+    let app = start(db, 1000).await;
+    let t = app.token("giaovien").await;
+    let (s, e) = app
+        .api(&t, Method::POST, "/api/v1/me/password", Some(json!({"current": "sai", "new": "mật khẩu mới 2026"})))
+        .await;
+    assert_eq!((s, e["error"]["code"].as_str()), (401, Some("bad_credentials")));
+    let (s, _) = app.api(&t, Method::POST, "/api/v1/me/password", Some(json!({"current": PW, "new": "1234567"}))).await;
+    assert_eq!(s, 422);
+    let (s, _) = app
+        .api(&t, Method::POST, "/api/v1/me/password", Some(json!({"current": PW, "new": "mật khẩu mới 2026"})))
+        .await;
+    assert_eq!(s, 204);
+    let r = reqwest::Client::new()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"username": "giaovien", "password": "mật khẩu mới 2026"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // the page form
+    let c = app.browser();
+    let csrf = app.form_login(&c, "so.admin").await;
+    let r = c
+        .post(app.url("/account/password"))
+        .form(&[("_csrf", csrf.as_str()), ("current", PW), ("password", "abc"), ("password2", "abc")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("ít nhất 8 ký tự"));
+});
+
 both_backends!(lockout_and_rate_limit, |db: TestDb| async move {
     let app = start(db, 8).await;
     let c = reqwest::Client::new();
