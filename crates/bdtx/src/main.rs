@@ -62,6 +62,75 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Import data from a file.
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
+    },
+    /// Export data to a file (.csv or .xlsx by extension).
+    Export {
+        #[command(subcommand)]
+        what: ExportWhat,
+    },
+    /// Generate synthetic data for tests and benchmarks.
+    Generate {
+        #[command(subcommand)]
+        what: GenerateWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportWhat {
+    /// Import a roster of teachers and managers (.xlsx or .csv with Vietnamese headings).
+    Roster {
+        file: PathBuf,
+        /// Check and report only; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Create the provinces, communes and schools the file names when they are missing.
+        #[arg(long)]
+        create_units: bool,
+        /// Add rows that look like someone already on record (same name and birth date) as new people.
+        #[arg(long)]
+        accept_similar: bool,
+        /// Map a heading to a field when the file's headings differ: --map "Tên GV=full_name".
+        #[arg(long = "map", value_name = "HEADING=FIELD")]
+        map: Vec<String>,
+        /// Where to write the rows in error (.xlsx); default: next to the file, "<name>-loi.xlsx".
+        #[arg(long)]
+        errors: Option<PathBuf>,
+        /// Day the rows take effect (dd/mm/yyyy); default today.
+        #[arg(long)]
+        from: Option<String>,
+        /// Largest file accepted, in MB.
+        #[arg(long, default_value_t = 512)]
+        max_mb: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportWhat {
+    /// The roster, sorted the Vietnamese way.
+    Roster {
+        #[arg(long)]
+        out: PathBuf,
+        /// Only this unit's subtree (its code).
+        #[arg(long)]
+        unit: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum GenerateWhat {
+    /// A realistic synthetic national roster.
+    Roster {
+        #[arg(long)]
+        people: usize,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[tokio::main]
@@ -148,8 +217,138 @@ async fn main() -> Result<()> {
             db.backup(&out, &cli.database_url).await?;
             println!("Đã sao lưu / backup written: {}", out.display());
         }
+        Command::Import {
+            what: ImportWhat::Roster { file, dry_run, create_units, accept_similar, map, errors, from, max_mb },
+        } => {
+            db.migrate().await?;
+            let mut overrides = Vec::new();
+            for m in &map {
+                let (heading, field) = m.split_once('=').with_context(|| format!("--map needs HEADING=FIELD: {m}"))?;
+                let f = bdtx_roster::columns::Field::parse(field).with_context(|| format!("unknown field {field}"))?;
+                overrides.push((heading.to_string(), f));
+            }
+            let from = match from {
+                Some(s) => bdtx_domain::dates::parse_date(&s).with_context(|| format!("--from: not a date: {s}"))?,
+                None => bdtx_domain::dates::today(),
+            };
+            let opts = bdtx_roster::import::Options {
+                create_units,
+                accept_similar,
+                dry_run,
+                actor: None,
+                within: None,
+                overrides,
+                limits: bdtx_roster::read::Limits { max_bytes: max_mb * 1024 * 1024, ..Default::default() },
+                from,
+            };
+            let code = import_roster(&db, &file, &opts, errors).await?;
+            std::process::exit(code);
+        }
+        Command::Export { what: ExportWhat::Roster { out, unit } } => {
+            let within = match unit {
+                Some(code) => {
+                    Some(db.unit_by_code(&code).await?.with_context(|| format!("no unit with code {code}"))?.id)
+                }
+                None => None,
+            };
+            let started = std::time::Instant::now();
+            let n = bdtx_roster::export::export(&db, within, &out).await?;
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "Đã xuất {n} người vào {} trong {secs:.1}s ({:.0} dòng/s).",
+                out.display(),
+                n as f64 / secs.max(1e-9)
+            );
+        }
+        Command::Generate { what: GenerateWhat::Roster { people, out, seed } } => {
+            let started = std::time::Instant::now();
+            bdtx_roster::generate::generate(people, seed, &out)?;
+            println!(
+                "Đã tạo {people} dòng vào {} trong {:.1}s (seed {seed}).",
+                out.display(),
+                started.elapsed().as_secs_f64()
+            );
+        }
     }
     Ok(())
+}
+
+/// Import with a progress bar and a summary; the exit code is 1 when rows were rejected.
+async fn import_roster(
+    db: &Db,
+    file: &std::path::Path,
+    opts: &bdtx_roster::import::Options,
+    errors: Option<PathBuf>,
+) -> Result<i32> {
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} ({per_sec}, {eta})")
+            .expect("template")
+            .progress_chars("=> "),
+    );
+    let started = std::time::Instant::now();
+    let mut progress = |stage: &'static str, done: usize, total: usize| {
+        bar.set_message(if stage == "read" { "đọc tệp" } else { "ghi" });
+        bar.set_length(total.max(done) as u64);
+        bar.set_position(done as u64);
+    };
+    let report = match bdtx_roster::import::import(db, file, opts, &mut progress).await {
+        Ok(r) => r,
+        Err(e) => {
+            bar.abandon();
+            eprintln!("Không nhập được {}: {e}. Chưa có gì được ghi.", file.display());
+            return Ok(2);
+        }
+    };
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{}{} dòng trong {secs:.1}s ({:.0} dòng/s): thêm {}, cập nhật {}, không đổi {}, đơn vị mới {}, đã sửa tự động {}.",
+        if opts.dry_run { "[chạy thử, không ghi] " } else { "" },
+        report.rows,
+        report.rows as f64 / secs.max(1e-9),
+        report.added,
+        report.updated,
+        report.unchanged,
+        report.units_created,
+        report.warnings
+    );
+    if !report.unknown_columns.is_empty() {
+        println!("Cột không dùng: {}", report.unknown_columns.join(", "));
+    }
+    for s in report.similar.iter().take(20) {
+        println!(
+            "  dòng {}: {} giống người đã có (mã {:?}) — cần xác nhận (--accept-similar để nhập như người mới)",
+            s.row_no, s.full_name, s.existing
+        );
+    }
+    for e in report.errors.iter().take(20) {
+        let col = e.field.map(|f| f.heading()).unwrap_or("");
+        println!("  dòng {}, cột {col}: {} («{}»)", e.row_no, bdtx_roster::row::message(e.code), e.value);
+    }
+    if report.errors.len() > 20 {
+        println!("  … và {} lỗi khác", report.errors.len() - 20);
+    }
+    if !report.held_back.is_empty() {
+        println!(
+            "{} đơn vị chưa được nhập vì có dòng lỗi (nhập theo từng đơn vị, đủ cả hoặc không):",
+            report.held_back.len()
+        );
+        for (u, n) in report.held_back.iter().take(10) {
+            println!("  {u}: {n} dòng hợp lệ đang chờ");
+        }
+    }
+    let rejected = report.rejected();
+    if rejected > 0 {
+        let out = errors.unwrap_or_else(|| {
+            let stem = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "roster".into());
+            file.with_file_name(format!("{stem}-loi.xlsx"))
+        });
+        let n = bdtx_roster::import::write_errors_xlsx(file, &report, opts.limits, &out)?;
+        println!("{rejected} dòng bị từ chối; danh sách lỗi ({n} dòng) ở {}", out.display());
+        return Ok(1);
+    }
+    Ok(0)
 }
 
 async fn seed_demo(db: &Db, teachers_per_school: usize) -> Result<()> {

@@ -9,6 +9,7 @@
 
 pub mod authz;
 pub mod catalog;
+pub mod clean;
 pub mod dates;
 pub mod error;
 pub mod org;

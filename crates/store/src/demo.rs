@@ -88,6 +88,28 @@ struct Province {
     subjects: std::collections::BTreeMap<String, Vec<String>>,
 }
 
+/// Common Vietnamese names and subjects by level, from the demo data, for generators.
+pub struct NameLists {
+    pub family: Vec<(String, u32)>,
+    pub middle_male: Vec<String>,
+    pub middle_female: Vec<String>,
+    pub given_male: Vec<String>,
+    pub given_female: Vec<String>,
+    pub subjects: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+pub fn name_lists() -> NameLists {
+    let y: Province = serde_yaml_ng::from_str(PROVINCE_YAML).expect("demo data parses (tested)");
+    NameLists {
+        family: y.names.family,
+        middle_male: y.names.middle_male,
+        middle_female: y.names.middle_female,
+        given_male: y.names.given_male,
+        given_female: y.names.given_female,
+        subjects: y.subjects,
+    }
+}
+
 /// How much of the demo to create: the full demo for `bdtx demo`, a small one for tests.
 #[derive(Debug, Clone, Copy)]
 pub struct DemoSize {

@@ -17,6 +17,7 @@ pub mod catalog;
 pub mod demo;
 pub mod password;
 pub mod people;
+pub mod roster;
 pub mod units;
 
 pub use bdtx_domain as domain;

@@ -1,0 +1,1096 @@
+//! Repairing names and text from old school files.
+//!
+//! - [`normalize_tone_placement`]: one tone placement: "hoà" → "hòa", "thuý" → "thúy".
+//! - [`tcvn3_to_unicode`], [`vni_to_unicode`]: legacy 8-bit encodings (TCVN3/ABC ".VnTime" and
+//!   VNI-Windows) that reach us as strings of Windows-1252/Latin-1 glyphs.
+//! - [`looks_like_tcvn3`], [`looks_like_vni`], [`repair_legacy`]: cautious detection.
+//! - [`capitalize_name`], [`clean_name`]: the full pipeline for a person's name.
+//!
+//! Detection works word by word: a word counts for an encoding when its decoding is a valid
+//! Vietnamese syllable while the word itself is not (wrong letters, impossible vowel clusters or
+//! mixed case such as "NguyÔn"); a word whose decoding is not a syllable counts against. Text
+//! that already holds Unicode-only Vietnamese letters (ă, ơ, ư, đ, ạ, …) or combining marks is
+//! never treated as legacy.
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
+/// A legacy 8-bit Vietnamese encoding that [`repair_legacy`] converted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Legacy {
+    /// TCVN 5712:1993 VN3 ("ABC", the .VnTime fonts).
+    Tcvn3,
+    /// VNI-Windows (the VNI-Times fonts): a base letter followed by modifier characters.
+    Vni,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Letters, tones and syllables
+// ---------------------------------------------------------------------------------------------
+
+const GRAVE: char = '\u{300}';
+const ACUTE: char = '\u{301}';
+const CIRCUMFLEX: char = '\u{302}';
+const TILDE: char = '\u{303}';
+const BREVE: char = '\u{306}';
+const HOOK: char = '\u{309}';
+const DOT: char = '\u{323}';
+
+fn is_tone_mark(c: char) -> bool {
+    matches!(c, GRAVE | ACUTE | TILDE | HOOK | DOT)
+}
+
+/// Split a letter into the letter without its tone and the tone mark (combining character).
+/// "ễ" → ('ê', Some(U+0303)); "Ư" → ('Ư', None). Case is kept.
+fn split_tone(c: char) -> (char, Option<char>) {
+    if c.is_ascii() {
+        return (c, None);
+    }
+    let mut rest = String::new();
+    let mut tone = None;
+    for d in std::iter::once(c).nfd() {
+        if tone.is_none() && is_tone_mark(d) {
+            tone = Some(d);
+        } else {
+            rest.push(d);
+        }
+    }
+    if tone.is_none() {
+        return (c, None);
+    }
+    let mut composed = rest.nfc();
+    match (composed.next(), composed.next()) {
+        (Some(base), None) => (base, tone),
+        _ => (c, None),
+    }
+}
+
+/// Compose a letter with combining marks into one NFC character (the letter itself if impossible).
+fn compose(base: char, marks: &[char]) -> char {
+    let mut composed = std::iter::once(base).chain(marks.iter().copied()).nfc();
+    match (composed.next(), composed.next()) {
+        (Some(c), None) => c,
+        _ => base,
+    }
+}
+
+fn lower(c: char) -> char {
+    let mut l = c.to_lowercase();
+    match (l.next(), l.next()) {
+        (Some(x), None) => x,
+        _ => c,
+    }
+}
+
+fn is_vowel(c: char) -> bool {
+    matches!(c, 'a' | 'ă' | 'â' | 'e' | 'ê' | 'i' | 'o' | 'ô' | 'ơ' | 'u' | 'ư' | 'y')
+}
+
+fn is_consonant(c: char) -> bool {
+    matches!(c, 'b' | 'c' | 'd' | 'đ' | 'g' | 'h' | 'k' | 'l' | 'm' | 'n' | 'p' | 'q' | 'r' | 's' | 't' | 'v' | 'x')
+}
+
+const INITIALS: &[&str] = &[
+    "", "b", "c", "ch", "d", "đ", "g", "gh", "gi", "h", "k", "kh", "l", "m", "n", "ng", "ngh", "nh", "p", "ph", "qu",
+    "r", "s", "t", "th", "tr", "v", "x",
+];
+
+const FINALS: &[&str] = &["", "c", "ch", "m", "n", "ng", "nh", "p", "t"];
+
+/// Vowel clusters of open syllables (no final consonant).
+const OPEN_CLUSTERS: &[&str] = &[
+    "a", "e", "ê", "i", "o", "ô", "ơ", "u", "ư", "y", "ai", "ao", "au", "ay", "âu", "ây", "eo", "êu", "ia", "iê", "iu",
+    "oa", "oe", "oi", "ôi", "ơi", "ua", "uê", "ui", "uơ", "uy", "ưa", "ưi", "ưu", "yê", "iêu", "oai", "oao", "oay",
+    "oeo", "uây", "uôi", "uya", "uyu", "ươi", "ươu", "yêu",
+];
+
+/// Vowel clusters of closed syllables (followed by a final consonant).
+const CLOSED_CLUSTERS: &[&str] = &[
+    "a", "ă", "â", "e", "ê", "i", "o", "ô", "ơ", "u", "ư", "y", "iê", "yê", "oa", "oă", "oe", "oo", "uâ", "uê", "uô",
+    "ươ", "uy", "uyê",
+];
+
+/// Where the initial consonant ends and where the vowel cluster ends, in a lowercase word
+/// without tones. "qu" and "gi" count as consonants when a vowel follows ("quý", "giữa", but "gìn").
+fn split_syllable(b: &[char]) -> Option<(usize, usize)> {
+    let mut i = b.iter().position(|&c| !is_consonant(c)).unwrap_or(b.len());
+    let j = i + b[i..].iter().take_while(|&&c| is_vowel(c)).count();
+    if j == i || !b[j..].iter().all(|&c| is_consonant(c)) {
+        return None;
+    }
+    if j - i >= 2 && ((b[..i] == ['q'] && b[i] == 'u') || (b[..i] == ['g'] && b[i] == 'i')) {
+        i += 1;
+    }
+    Some((i, j))
+}
+
+/// The parts of a word as a syllable: the lowercase letters without tone, the tone and its index,
+/// and the (initial end, cluster end) split. `None` when the word is not a well-formed syllable.
+struct Syllable {
+    letters: Vec<char>,
+    tone: Option<(usize, char)>,
+    initial_end: usize,
+    cluster_end: usize,
+}
+
+impl Syllable {
+    fn parse(chars: &[char]) -> Option<Syllable> {
+        if chars.is_empty() || chars.len() > 8 {
+            return None;
+        }
+        let mut tone = None;
+        let mut letters = Vec::with_capacity(chars.len());
+        for (k, &c) in chars.iter().enumerate() {
+            let (base, t) = split_tone(c);
+            if let Some(t) = t {
+                if tone.is_some() {
+                    return None;
+                }
+                tone = Some((k, t));
+            }
+            let l = lower(base);
+            if !is_vowel(l) && !is_consonant(l) {
+                return None;
+            }
+            letters.push(l);
+        }
+        if let Some((k, _)) = tone
+            && !is_vowel(letters[k])
+        {
+            return None;
+        }
+        let (initial_end, cluster_end) = split_syllable(&letters)?;
+        let initial: String = letters[..initial_end].iter().collect();
+        let cluster: String = letters[initial_end..cluster_end].iter().collect();
+        let last: String = letters[cluster_end..].iter().collect();
+        let clusters = if last.is_empty() { OPEN_CLUSTERS } else { CLOSED_CLUSTERS };
+        // A lone "y" before a final consonant only follows "qu" ("quynh", "quýt"), and "qu" is
+        // never followed by a plain o ("quốc", but not "quoác").
+        let lone_y = !last.is_empty() && cluster == "y" && initial != "qu";
+        let qu_o = initial == "qu" && cluster.starts_with(['o', 'u']);
+        if !INITIALS.contains(&initial.as_str())
+            || !FINALS.contains(&last.as_str())
+            || !clusters.contains(&cluster.as_str())
+            || lone_y
+            || qu_o
+        {
+            return None;
+        }
+        Some(Syllable { letters, tone, initial_end, cluster_end })
+    }
+
+    /// Index (in the word) of the vowel that carries the tone.
+    fn tone_index(&self) -> usize {
+        let cluster = &self.letters[self.initial_end..self.cluster_end];
+        let closed = self.cluster_end < self.letters.len();
+        let offset = if let Some(p) = cluster.iter().rposition(|c| matches!(c, 'ă' | 'â' | 'ê' | 'ô' | 'ơ' | 'ư'))
+        {
+            p // a vowel with its own mark takes the tone ("ươ" → ơ, "uyê" → ê)
+        } else if closed {
+            cluster.len() - 1 // "hoàng", "huỳnh", "toán"
+        } else {
+            match cluster {
+                // "hòa", "khỏe", "thủy" (open oa, oe, uy), and "mái", "của", "nghĩa", "túi"
+                [_] | [_, _] => 0,
+                // "ngoài", "khuỷu", "ngoẹo"
+                _ => 1,
+            }
+        };
+        self.initial_end + offset
+    }
+}
+
+/// Whether a word is a well-formed Vietnamese syllable. With `strict_case`, only "abc", "Abc"
+/// and "ABC" case patterns are accepted; with `strict_tone`, the tone must sit where either
+/// placement style puts it ("hòa" or "hoà", not "hoaø" decoded as "haù").
+fn is_syllable(word: &str, strict_case: bool, strict_tone: bool) -> bool {
+    let chars: Vec<char> = word.nfc().collect();
+    if strict_case {
+        let letters: Vec<char> = chars.iter().copied().filter(|c| c.is_alphabetic()).collect();
+        let all_lower = letters.iter().all(|c| !c.is_uppercase());
+        let all_upper = letters.iter().all(|c| !c.is_lowercase());
+        let title = letters.first().is_some_and(|c| c.is_uppercase()) && letters[1..].iter().all(|c| !c.is_uppercase());
+        if !(all_lower || all_upper || title) {
+            return false;
+        }
+    }
+    let Some(syl) = Syllable::parse(&chars) else {
+        return false;
+    };
+    if strict_tone && let Some((at, _)) = syl.tone {
+        let canonical = syl.tone_index();
+        let cluster = &syl.letters[syl.initial_end..syl.cluster_end];
+        let glide = syl.cluster_end == syl.letters.len() && matches!(cluster, ['o', 'a'] | ['o', 'e'] | ['u', 'y']);
+        if at != canonical && !(glide && at == canonical + 1) {
+            return false;
+        }
+    }
+    // Syllables ending in a stop take only the acute or the dot below (or no mark in ASCII text).
+    let last: String = syl.letters[syl.cluster_end..].iter().collect();
+    !(matches!(last.as_str(), "c" | "ch" | "p" | "t") && matches!(syl.tone, Some((_, GRAVE | HOOK | TILDE))))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tone placement
+// ---------------------------------------------------------------------------------------------
+
+/// Output NFC with tone marks placed consistently, whatever the input placement or normalisation
+/// form: "hoà" → "hòa", "thuý" → "thúy", "khoẻ" → "khỏe", "Thuỷ" → "Thủy". In open syllables
+/// with oa, oe, uy the tone goes on the first vowel (as in the examples); when a final consonant
+/// follows it goes on the last vowel ("hoàng", "huỳnh"); a vowel with its own mark (ă â ê ô ơ ư)
+/// always takes it ("thuận", "người", "Nguyễn"); "qu" and "gi" count as consonants ("quý",
+/// "giữa"; but "gìn"). Words that are not well-formed Vietnamese syllables are left as they are.
+/// Idempotent.
+pub fn normalize_tone_placement(s: &str) -> String {
+    let nfc: String = s.nfc().collect();
+    let mut out = String::with_capacity(nfc.len());
+    let mut word: Vec<char> = Vec::new();
+    for c in nfc.chars() {
+        if c.is_alphabetic() {
+            word.push(c);
+        } else {
+            push_retoned(&mut out, &word);
+            word.clear();
+            out.push(c);
+        }
+    }
+    push_retoned(&mut out, &word);
+    out
+}
+
+fn push_retoned(out: &mut String, word: &[char]) {
+    match retone_word(word) {
+        Some(fixed) => out.extend(fixed),
+        None => out.extend(word.iter()),
+    }
+}
+
+/// The word with its tone moved to the right vowel, or `None` if nothing changes.
+fn retone_word(word: &[char]) -> Option<Vec<char>> {
+    let syl = Syllable::parse(word)?;
+    let (from, tone) = syl.tone?;
+    let to = syl.tone_index();
+    if to == from {
+        return None;
+    }
+    let mut out: Vec<char> = word.to_vec();
+    out[from] = split_tone(word[from]).0;
+    out[to] = compose(out[to], &[tone]);
+    Some(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Legacy encodings
+// ---------------------------------------------------------------------------------------------
+
+/// Windows-1252 glyphs of bytes 0x80–0x9F (undefined bytes stay as C1 controls).
+const CP1252_80: [char; 32] = [
+    '\u{20AC}', '\u{81}', '\u{201A}', '\u{192}', '\u{201E}', '\u{2026}', '\u{2020}', '\u{2021}', '\u{2C6}', '\u{2030}',
+    '\u{160}', '\u{2039}', '\u{152}', '\u{8D}', '\u{17D}', '\u{8F}', '\u{90}', '\u{2018}', '\u{2019}', '\u{201C}',
+    '\u{201D}', '\u{2022}', '\u{2013}', '\u{2014}', '\u{2DC}', '\u{2122}', '\u{161}', '\u{203A}', '\u{153}', '\u{9D}',
+    '\u{17E}', '\u{178}',
+];
+
+/// The byte (0x80–0xFF) a Windows-1252 or Latin-1 glyph stands for.
+fn glyph_byte(c: char) -> Option<u8> {
+    let u = c as u32;
+    if (0x80..=0xFF).contains(&u) {
+        return Some(u as u8);
+    }
+    CP1252_80.iter().position(|&g| g == c).map(|p| 0x80 + p as u8)
+}
+
+/// TCVN3 (TCVN 5712:1993 VN3) bytes above 0x7F: the capitals Ă Â Ê Ô Ơ Ư Đ (0xA1–0xA7) and the
+/// lowercase letters (0xA8–0xFE). The .VnTimeH fonts draw the lowercase codes as capitals.
+#[rustfmt::skip]
+const TCVN3: &[(u8, char)] = &[
+    (0xA1, 'Ă'), (0xA2, 'Â'), (0xA3, 'Ê'), (0xA4, 'Ô'), (0xA5, 'Ơ'), (0xA6, 'Ư'), (0xA7, 'Đ'),
+    (0xA8, 'ă'), (0xA9, 'â'), (0xAA, 'ê'), (0xAB, 'ô'), (0xAC, 'ơ'), (0xAD, 'ư'), (0xAE, 'đ'),
+    (0xB5, 'à'), (0xB6, 'ả'), (0xB7, 'ã'), (0xB8, 'á'), (0xB9, 'ạ'), (0xBB, 'ằ'), (0xBC, 'ẳ'),
+    (0xBD, 'ẵ'), (0xBE, 'ắ'), (0xC6, 'ặ'), (0xC7, 'ầ'), (0xC8, 'ẩ'), (0xC9, 'ẫ'), (0xCA, 'ấ'),
+    (0xCB, 'ậ'), (0xCC, 'è'), (0xCE, 'ẻ'), (0xCF, 'ẽ'), (0xD0, 'é'), (0xD1, 'ẹ'), (0xD2, 'ề'),
+    (0xD3, 'ể'), (0xD4, 'ễ'), (0xD5, 'ế'), (0xD6, 'ệ'), (0xD7, 'ì'), (0xD8, 'ỉ'), (0xDC, 'ĩ'),
+    (0xDD, 'í'), (0xDE, 'ị'), (0xDF, 'ò'), (0xE1, 'ỏ'), (0xE2, 'õ'), (0xE3, 'ó'), (0xE4, 'ọ'),
+    (0xE5, 'ồ'), (0xE6, 'ổ'), (0xE7, 'ỗ'), (0xE8, 'ố'), (0xE9, 'ộ'), (0xEA, 'ờ'), (0xEB, 'ở'),
+    (0xEC, 'ỡ'), (0xED, 'ớ'), (0xEE, 'ợ'), (0xEF, 'ù'), (0xF1, 'ủ'), (0xF2, 'ũ'), (0xF3, 'ú'),
+    (0xF4, 'ụ'), (0xF5, 'ừ'), (0xF6, 'ử'), (0xF7, 'ữ'), (0xF8, 'ứ'), (0xF9, 'ự'), (0xFA, 'ỳ'),
+    (0xFB, 'ỷ'), (0xFC, 'ỹ'), (0xFD, 'ý'), (0xFE, 'ỵ'),
+];
+
+/// TCVN 5712 VN1 capitals in the bytes VN3 leaves free, which some fonts and converters (ABC,
+/// Vietkey, Unikey) use; VN1's capitals in the C0 control range (Ú, Ụ, Ư and Y with tones) are
+/// not supported.
+#[rustfmt::skip]
+const TCVN3_VN1: &[(u8, char)] = &[
+    (0x80, 'À'), (0x81, 'Ả'), (0x82, 'Ã'), (0x83, 'Á'), (0x84, 'Ạ'), (0x85, 'Ặ'), (0x86, 'Ậ'), (0x87, 'È'),
+    (0x88, 'Ẻ'), (0x89, 'Ẽ'), (0x8A, 'É'), (0x8B, 'Ẹ'), (0x8C, 'Ệ'), (0x8D, 'Ì'), (0x8E, 'Ỉ'), (0x8F, 'Ĩ'),
+    (0x90, 'Í'), (0x91, 'Ị'), (0x92, 'Ò'), (0x93, 'Ỏ'), (0x94, 'Õ'), (0x95, 'Ó'), (0x96, 'Ọ'), (0x97, 'Ộ'),
+    (0x98, 'Ờ'), (0x99, 'Ở'), (0x9A, 'Ỡ'), (0x9B, 'Ớ'), (0x9C, 'Ợ'), (0x9D, 'Ù'), (0x9E, 'Ủ'), (0x9F, 'Ũ'),
+    (0xAF, 'Ằ'), (0xBA, 'Ẳ'), (0xBF, 'Ẵ'), (0xC0, 'Ắ'), (0xC1, 'Ầ'), (0xC2, 'Ẩ'), (0xC3, 'Ẫ'), (0xC4, 'Ấ'),
+    (0xC5, 'Ề'), (0xCD, 'Ể'), (0xD9, 'Ễ'), (0xDA, 'Ế'), (0xDB, 'Ồ'), (0xE0, 'Ổ'), (0xF0, 'Ỗ'), (0xFF, 'Ố'),
+];
+
+fn tcvn3_char(c: char) -> Option<char> {
+    let b = glyph_byte(c)?;
+    TCVN3.iter().chain(TCVN3_VN1).find(|(x, _)| *x == b).map(|&(_, u)| u)
+}
+
+/// Whether a glyph is one of the VN1 capitals, rare in real files.
+fn is_tcvn3_vn1(c: char) -> bool {
+    glyph_byte(c).is_some_and(|b| TCVN3_VN1.iter().any(|(x, _)| *x == b))
+}
+
+fn is_tcvn3_code(c: char) -> bool {
+    tcvn3_char(c).is_some()
+}
+
+/// Split text into words: maximal runs of letters or code characters of an encoding.
+fn words(s: &str, is_code: impl Fn(char) -> bool) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in s.char_indices() {
+        let inside = c.is_alphabetic() || is_code(c);
+        match (inside, start) {
+            (true, None) => start = Some(i),
+            (false, Some(st)) => {
+                out.push(&s[st..i]);
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(st) = start {
+        out.push(&s[st..]);
+    }
+    out
+}
+
+/// Convert TCVN3 (.VnTime) text read as Windows-1252/Latin-1 glyphs to Unicode NFC:
+/// "NguyÔn V¨n Hïng" → "Nguyễn Văn Hùng". Characters outside the table pass through. In a word
+/// whose plain letters are all capitals (typed for a .VnTimeH font), the lowercase codes are
+/// made capitals too: "HïNG" → "HÙNG".
+pub fn tcvn3_to_unicode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + s.len() / 2);
+    let mut last = 0;
+    for w in words(s, is_tcvn3_code) {
+        let start = w.as_ptr() as usize - s.as_ptr() as usize;
+        out.push_str(&s[last..start]);
+        last = start + w.len();
+        let ascii: Vec<char> = w.chars().filter(|c| c.is_ascii_alphabetic()).collect();
+        let upper = ascii.len() >= 2 && ascii.iter().all(|c| c.is_ascii_uppercase());
+        for c in w.chars() {
+            match tcvn3_char(c) {
+                Some(u) if upper => out.extend(u.to_uppercase()),
+                Some(u) => out.push(u),
+                None => out.push(c),
+            }
+        }
+    }
+    out.push_str(&s[last..]);
+    out
+}
+
+/// VNI tone modifiers: ù ø û õ ï → sắc, huyền, hỏi, ngã, nặng.
+fn vni_tone(c: char) -> Option<char> {
+    match c {
+        'ù' | 'Ù' => Some(ACUTE),
+        'ø' | 'Ø' => Some(GRAVE),
+        'û' | 'Û' => Some(HOOK),
+        'õ' | 'Õ' => Some(TILDE),
+        'ï' | 'Ï' => Some(DOT),
+        _ => None,
+    }
+}
+
+/// VNI circumflex modifiers, alone (â) or with a tone (á à å ã ä), after a, e, o.
+fn vni_circumflex(c: char) -> Option<Option<char>> {
+    match c {
+        'â' | 'Â' => Some(None),
+        'á' | 'Á' => Some(Some(ACUTE)),
+        'à' | 'À' => Some(Some(GRAVE)),
+        'å' | 'Å' => Some(Some(HOOK)),
+        'ã' | 'Ã' => Some(Some(TILDE)),
+        'ä' | 'Ä' => Some(Some(DOT)),
+        _ => None,
+    }
+}
+
+/// VNI breve modifiers, alone (ê) or with a tone (é è ú ü ë), after a.
+fn vni_breve(c: char) -> Option<Option<char>> {
+    match c {
+        'ê' | 'Ê' => Some(None),
+        'é' | 'É' => Some(Some(ACUTE)),
+        'è' | 'È' => Some(Some(GRAVE)),
+        'ú' | 'Ú' => Some(Some(HOOK)),
+        'ü' | 'Ü' => Some(Some(TILDE)),
+        'ë' | 'Ë' => Some(Some(DOT)),
+        _ => None,
+    }
+}
+
+/// Letters that take VNI modifiers: the vowels and ô/ö standing for ơ/ư.
+fn vni_base(c: char) -> Option<char> {
+    match c {
+        'a' | 'e' | 'o' | 'u' | 'y' | 'A' | 'E' | 'O' | 'U' | 'Y' => Some(c),
+        'ô' => Some('ơ'),
+        'ö' => Some('ư'),
+        'Ô' => Some('Ơ'),
+        'Ö' => Some('Ư'),
+        _ => None,
+    }
+}
+
+/// Letters VNI writes as one character: the toned i's, ỵ and đ.
+fn vni_single(c: char) -> Option<char> {
+    Some(match c {
+        'æ' => 'ỉ',
+        'ó' => 'ĩ',
+        'ò' => 'ị',
+        'î' => 'ỵ',
+        'ñ' => 'đ',
+        'Æ' => 'Ỉ',
+        'Ó' => 'Ĩ',
+        'Ò' => 'Ị',
+        'Î' => 'Ỵ',
+        'Ñ' => 'Đ',
+        _ => return None,
+    })
+}
+
+fn is_vni_code(c: char) -> bool {
+    vni_tone(c).is_some()
+        || vni_circumflex(c).is_some()
+        || vni_breve(c).is_some()
+        || vni_single(c).is_some()
+        || matches!(c, 'ô' | 'ö' | 'Ô' | 'Ö' | 'í' | 'ì' | 'Í' | 'Ì')
+}
+
+/// Convert VNI-Windows text read as Windows-1252/Latin-1 glyphs to Unicode NFC:
+/// "Traàn Thò Mai" → "Trần Thị Mai", "Nguyeãn Vaên An" → "Nguyễn Văn An", "Ñoã" → "Đỗ".
+/// The case of a letter follows its base character; modifiers of either case are accepted.
+pub fn vni_to_unicode(s: &str) -> String {
+    vni_decode(s).0
+}
+
+/// VNI decoding and the number of modifiers left without a base letter (never in real VNI).
+fn vni_decode(s: &str) -> (String, usize) {
+    let chars: Vec<char> = s.chars().collect();
+    let mut orphans = 0;
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        i += 1;
+        let Some(base) = vni_base(c) else {
+            let single = vni_single(c);
+            if single.is_none() && (vni_tone(c).is_some() || vni_circumflex(c).is_some() || vni_breve(c).is_some()) {
+                orphans += 1;
+            }
+            out.push(single.unwrap_or(c));
+            continue;
+        };
+        let lower_base = lower(base);
+        let mut marks: Vec<char> = Vec::with_capacity(2);
+        let mut quality = false;
+        if let Some(&m) = chars.get(i) {
+            let modifier = if matches!(lower_base, 'a' | 'e' | 'o')
+                && let Some(tone) = vni_circumflex(m)
+            {
+                Some((Some(CIRCUMFLEX), tone))
+            } else if lower_base == 'a'
+                && let Some(tone) = vni_breve(m)
+            {
+                Some((Some(BREVE), tone))
+            } else {
+                vni_tone(m).map(|tone| (None, Some(tone)))
+            };
+            if let Some((q, tone)) = modifier {
+                i += 1;
+                quality = q.is_some();
+                marks.extend(q);
+                marks.extend(tone);
+            }
+        }
+        // A bare circumflex or breve may be followed by a separate tone modifier.
+        if quality
+            && marks.len() == 1
+            && let Some(tone) = chars.get(i).and_then(|&m| vni_tone(m))
+        {
+            i += 1;
+            marks.push(tone);
+        }
+        out.push(compose(base, &marks));
+    }
+    (out, orphans)
+}
+
+/// Word-level evidence for one encoding.
+#[derive(Debug, Default, Clone, Copy)]
+struct Evidence {
+    /// Words mixing plain letters and codes that decode to a syllable and were not one.
+    strong: u32,
+    /// Words made only of codes that decode to a syllable and were not one.
+    weak: u32,
+    /// Supporting words that needed a rarely used code (TCVN3 capitals outside VN3).
+    exotic: u32,
+    /// Words that do not decode to a syllable or hold a letter the encoding never produces, plain
+    /// words that are not Vietnamese, and Latin-1 symbols the encoding does not use next to letters.
+    against: u32,
+}
+
+impl Evidence {
+    fn support(&self) -> u32 {
+        2 * self.strong + self.weak
+    }
+
+    fn detected(&self) -> bool {
+        self.support() >= 2 && self.support() > 2 * self.against
+    }
+
+    /// How well the encoding explains the text, to choose between two detected encodings.
+    fn margin(&self) -> (i64, i64) {
+        (i64::from(self.support()) - 2 * i64::from(self.against), -i64::from(self.exotic))
+    }
+}
+
+/// What detection needs to know about an encoding.
+struct Codec {
+    /// Characters the encoding uses for Vietnamese letters or modifiers.
+    is_code: fn(char) -> bool,
+    /// Decoding of one word; `None` when the word cannot be text in this encoding.
+    decode: fn(&str) -> Option<String>,
+    /// Codes that real files rarely hold.
+    exotic: fn(char) -> bool,
+    /// Words that alone give the encoding away.
+    telltale: fn(&str) -> bool,
+}
+
+const TCVN3_CODEC: Codec =
+    Codec { is_code: is_tcvn3_code, decode: |w| Some(tcvn3_to_unicode(w)), exotic: is_tcvn3_vn1, telltale: |_| false };
+
+const VNI_CODEC: Codec = Codec {
+    is_code: is_vni_code,
+    decode: |w| match vni_decode(w) {
+        (decoded, 0) => Some(decoded),
+        _ => None,
+    },
+    exotic: |_| false,
+    // "Thị", the commonest middle name, is "Thò" in VNI; no Unicode name holds "Thò".
+    telltale: |w| matches!(w, "Thò" | "THÒ"),
+};
+
+fn evidence(s: &str, codec: &Codec) -> Evidence {
+    let is_code = codec.is_code;
+    let mut ev = Evidence::default();
+    // Letters only Unicode has (ă ơ ư đ ạ …) or combining marks: the text is Unicode already.
+    if s.chars().any(|c| !is_code(c) && ((c as u32 > 0xFF && c.is_alphabetic()) || is_combining_mark(c))) {
+        return ev;
+    }
+    if !s.chars().any(|c| !c.is_ascii() && is_code(c)) {
+        return ev;
+    }
+    // Latin-1 symbols inside words that the encoding does not use ("V¨n" read as VNI).
+    let chars: Vec<char> = s.chars().collect();
+    for (k, &c) in chars.iter().enumerate() {
+        let symbol = ('\u{A1}'..='\u{FF}').contains(&c) && !c.is_alphabetic() && !is_code(c);
+        let next_to_letter = |n: Option<&char>| n.is_some_and(|n| n.is_alphabetic());
+        if symbol && (next_to_letter(k.checked_sub(1).and_then(|p| chars.get(p))) || next_to_letter(chars.get(k + 1))) {
+            ev.against += 1;
+        }
+    }
+    for w in words(s, is_code) {
+        let codes = w.chars().filter(|&c| !c.is_ascii() && is_code(c)).count();
+        let ascii = w.chars().filter(|c| c.is_ascii_alphabetic()).count();
+        if w.chars().any(|c| !c.is_ascii() && c.is_alphabetic() && !is_code(c)) {
+            ev.against += 1; // a letter the encoding cannot produce ("TrÝ" read as VNI)
+            continue;
+        }
+        if codes == 0 {
+            let plain = ascii == w.chars().count();
+            if plain && ascii > 1 && w.chars().any(|c| c.is_ascii_lowercase()) && !is_syllable(w, false, false) {
+                ev.against += 1;
+            }
+            continue;
+        }
+        if !(codec.decode)(w).is_some_and(|d| is_syllable(&d, false, true)) {
+            ev.against += 1;
+        } else if (codec.telltale)(w) || !is_syllable(w, true, true) {
+            if ascii > 0 {
+                ev.strong += 1;
+            } else if w.chars().all(|c| ('\u{A1}'..='\u{FF}').contains(&c)) {
+                ev.weak += 1;
+            } else {
+                continue;
+            }
+            if w.chars().any(codec.exotic) {
+                ev.exotic += 1;
+            }
+        }
+    }
+    ev
+}
+
+fn tcvn3_evidence(s: &str) -> Evidence {
+    evidence(s, &TCVN3_CODEC)
+}
+
+fn vni_evidence(s: &str) -> Evidence {
+    evidence(s, &VNI_CODEC)
+}
+
+/// Whether the text looks like TCVN3 (.VnTime) read as Windows-1252 glyphs. Never true for text
+/// holding Unicode-only Vietnamese letters or for plain ASCII; precision is favoured over recall.
+pub fn looks_like_tcvn3(s: &str) -> bool {
+    tcvn3_evidence(s).detected()
+}
+
+/// Whether the text looks like VNI-Windows read as Windows-1252 glyphs. Never true for text
+/// holding Unicode-only Vietnamese letters or for plain ASCII; precision is favoured over recall.
+pub fn looks_like_vni(s: &str) -> bool {
+    vni_evidence(s).detected()
+}
+
+/// Detect a legacy encoding and convert the text to Unicode, returning which encoding was fixed
+/// (`None`, and the text unchanged, when it does not look like legacy text).
+pub fn repair_legacy(s: &str) -> (String, Option<Legacy>) {
+    let t = tcvn3_evidence(s);
+    let v = vni_evidence(s);
+    let pick = match (t.detected(), v.detected()) {
+        (true, true) if v.margin() > t.margin() => Some(Legacy::Vni),
+        (true, _) => Some(Legacy::Tcvn3),
+        (false, true) => Some(Legacy::Vni),
+        (false, false) => None,
+    };
+    match pick {
+        Some(Legacy::Tcvn3) => (tcvn3_to_unicode(s), pick),
+        Some(Legacy::Vni) => (vni_to_unicode(s), pick),
+        None => (s.to_string(), None),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names
+// ---------------------------------------------------------------------------------------------
+
+/// Each word: first letter uppercase, the rest lowercase. "nguyễn văn AN" → "Nguyễn Văn An",
+/// "ĐỖ thị ánh" → "Đỗ Thị Ánh". A letter after an apostrophe or hyphen starts a word too
+/// ("h'hen" → "H'Hen"). Output is NFC.
+pub fn capitalize_name(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut at_start = true;
+    for c in s.nfc() {
+        if c.is_alphabetic() {
+            if at_start {
+                out.extend(c.to_uppercase());
+            } else {
+                out.extend(c.to_lowercase());
+            }
+            at_start = false;
+        } else {
+            if !c.is_alphanumeric() && !is_combining_mark(c) {
+                at_start = true;
+            } else if c.is_alphanumeric() {
+                at_start = false;
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The full pipeline for a person's name from an old file: legacy encoding repair, NFC and
+/// whitespace cleaning, tone placement ([`normalize_tone_placement`]) and capitalisation.
+/// Returns the encoding that was repaired, if any.
+pub fn clean_name(s: &str) -> (String, Option<Legacy>) {
+    let (repaired, legacy) = repair_legacy(s);
+    let cleaned = crate::text::clean(&repaired);
+    (capitalize_name(&normalize_tone_placement(&cleaned)), legacy)
+}
+
+// ---- encoders (Unicode → legacy): for test data and the synthetic roster generator --------------------------
+
+/// TCVN3 rows typed independently of the decoding table: plain, grave, hook, tilde, acute, dot.
+const TCVN3_LOWER_ROWS: &[(&str, &str)] = &[
+    ("aàảãáạ", "aµ¶·¸¹"),
+    ("ăằẳẵắặ", "¨»¼½¾Æ"),
+    ("âầẩẫấậ", "©ÇÈÉÊË"),
+    ("eèẻẽéẹ", "eÌÎÏÐÑ"),
+    ("êềểễếệ", "ªÒÓÔÕÖ"),
+    ("iìỉĩíị", "i×ØÜÝÞ"),
+    ("oòỏõóọ", "oßáâãä"),
+    ("ôồổỗốộ", "«åæçèé"),
+    ("ơờởỡớợ", "¬êëìíî"),
+    ("uùủũúụ", "uïñòóô"),
+    ("ưừửữứự", "\u{AD}õö÷øù"),
+    ("yỳỷỹýỵ", "yúûüýþ"),
+    ("đĂÂÊÔƠƯĐ", "®¡¢£¤¥¦§"),
+];
+
+/// VN1 capitals as Windows-1252 glyphs (Ú, Ụ, Ư and Y with tones have none).
+#[cfg(test)]
+const TCVN3_UPPER_ROWS: &[(&str, &str)] = &[
+    ("ÀẢÃÁẠ", "\u{20AC}\u{81}\u{201A}\u{192}\u{201E}"),
+    ("ẰẲẴẮẶ", "¯º¿À\u{2026}"),
+    ("ẦẨẪẤẬ", "ÁÂÃÄ\u{2020}"),
+    ("ÈẺẼÉẸ", "\u{2021}\u{2C6}\u{2030}\u{160}\u{2039}"),
+    ("ỀỂỄẾỆ", "ÅÍÙÚ\u{152}"),
+    ("ÌỈĨÍỊ", "\u{8D}\u{17D}\u{8F}\u{90}\u{2018}"),
+    ("ÒỎÕÓỌ", "\u{2019}\u{201C}\u{201D}\u{2022}\u{2013}"),
+    ("ỒỔỖỐỘ", "Ûàðÿ\u{2014}"),
+    ("ỜỞỠỚỢ", "\u{2DC}\u{2122}\u{161}\u{203A}\u{153}"),
+    ("ÙỦŨ", "\u{9D}\u{17E}\u{178}"),
+];
+
+fn row_lookup(rows: &[(&str, &str)], c: char) -> Option<char> {
+    rows.iter().find_map(|(u, g)| {
+        let p = u.chars().position(|x| x == c)?;
+        g.chars().nth(p)
+    })
+}
+
+/// Unicode → TCVN3 with VN1 capitals where they exist (else the lowercase code).
+#[cfg(test)]
+fn encode_tcvn3(s: &str) -> String {
+    s.nfc()
+        .map(|c| {
+            if c.is_ascii() {
+                return c;
+            }
+            row_lookup(TCVN3_LOWER_ROWS, c)
+                .or_else(|| row_lookup(TCVN3_UPPER_ROWS, c))
+                .or_else(|| row_lookup(TCVN3_LOWER_ROWS, lower(c)))
+                .unwrap_or(c)
+        })
+        .collect()
+}
+
+/// Unicode → TCVN3 as plain .VnTime (VN3) typing: toned capitals written with lowercase codes.
+fn encode_tcvn3_vn3(s: &str) -> String {
+    s.nfc()
+        .map(|c| {
+            if c.is_ascii() {
+                return c;
+            }
+            row_lookup(TCVN3_LOWER_ROWS, c).or_else(|| row_lookup(TCVN3_LOWER_ROWS, lower(c))).unwrap_or(c)
+        })
+        .collect()
+}
+
+/// Unicode → VNI-Windows.
+fn encode_vni(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.nfc() {
+        let upper = c.is_uppercase();
+        let case = |x: char| if upper { x.to_uppercase().next().unwrap() } else { x };
+        let d: Vec<char> = std::iter::once(lower(c)).nfd().collect();
+        let base = d[0];
+        let tone = d.iter().copied().find(|&m| is_tone_mark(m));
+        let circ = d.contains(&CIRCUMFLEX);
+        let breve = d.contains(&BREVE);
+        let horn = d.contains(&'\u{31B}');
+        let tone_mod = |t: Option<char>, set: [char; 6]| match t {
+            None => set[0],
+            Some(ACUTE) => set[1],
+            Some(GRAVE) => set[2],
+            Some(HOOK) => set[3],
+            Some(TILDE) => set[4],
+            Some(_) => set[5],
+        };
+        match base {
+            'đ' => out.push(case('ñ')),
+            'i' => out.push(case(tone_mod(tone, ['i', 'í', 'ì', 'æ', 'ó', 'ò']))),
+            'y' if tone == Some(DOT) => out.push(case('î')),
+            'a' | 'e' | 'o' | 'u' | 'y' => {
+                let b = match (base, horn) {
+                    ('o', true) => 'ô',
+                    ('u', true) => 'ö',
+                    _ => base,
+                };
+                out.push(case(b));
+                if circ {
+                    out.push(case(tone_mod(tone, ['â', 'á', 'à', 'å', 'ã', 'ä'])));
+                } else if breve {
+                    out.push(case(tone_mod(tone, ['ê', 'é', 'è', 'ú', 'ü', 'ë'])));
+                } else if tone.is_some() {
+                    out.push(case(tone_mod(tone, ['?', 'ù', 'ø', 'û', 'õ', 'ï'])));
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Unicode → TCVN3 as old .VnTime files hold it (toned capitals typed with lowercase codes).
+pub fn unicode_to_tcvn3(s: &str) -> String {
+    encode_tcvn3_vn3(s)
+}
+
+/// Unicode → VNI-Windows as old files hold it.
+pub fn unicode_to_vni(s: &str) -> String {
+    encode_vni(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Common full names covering every tone and ă â đ ê ô ơ ư, capitals included.
+    const NAMES: &[&str] = &[
+        "Nguyễn Văn Hùng",
+        "Trần Thị Mai",
+        "Lê Thị Hồng Nhung",
+        "Phạm Quốc Đạt",
+        "Hoàng Thị Thu Hương",
+        "Đặng Văn Lâm",
+        "Vũ Đức Thắng",
+        "Bùi Thị Ngọc Ánh",
+        "Đỗ Mạnh Cường",
+        "Ngô Thị Tuyết",
+        "Dương Văn Sỹ",
+        "Lý Thị Kiều Oanh",
+        "Trương Công Định",
+        "Hồ Thị Mỹ Duyên",
+        "Phan Văn Trường",
+        "Đinh Thị Ẩn",
+        "Mai Xuân Thưởng",
+        "Âu Văn Ổn",
+        "Ông Ích Khiêm",
+        "Lã Thị Ngân",
+        "Huỳnh Thị Thủy",
+        "Khổng Minh Trí",
+        "Đoàn Thị Phượng",
+        "Ưng Văn Bảy",
+        "Ơn Thị Ẽ",
+        "Tạ Quang Dũng",
+        "Giáp Thị Lụa",
+        "Quách Ngọc Ẳng",
+    ];
+
+    /// Ordinary Unicode names; several use only Latin-1 letters, the hard case for detection.
+    const UNICODE_NAMES: &[&str] = &[
+        "Nguyễn Văn Hùng",
+        "Đỗ Thị Ánh",
+        "Lê Hoàng Anh",
+        "Hoàng Thu Hà",
+        "Trà My",
+        "Tô Hoài",
+        "Lê Minh Tâm",
+        "Võ Tú Anh",
+        "Hà Thu Hoài",
+        "Lê Hoà",
+        "Hoàng Thuý",
+        "Hoàng Hoá",
+        "Khuê",
+        "Lê Hoàng Yên",
+        "Tôn Thất Tùng",
+        "Phan Thanh Tùng",
+        "Mai Anh Tuấn",
+        "HOÀNG THU HÀ",
+        "Trần Thị Thúy Hòa",
+        "Nguyễn Thị Ngọc Hân",
+        "Bùi Xuân Phái",
+        "Hà Mi",
+        "Lò Văn Páo",
+        "Lê Tú",
+        "Tô Hà",
+        "Hoàng Tú Anh",
+        "Đinh Thị Khoẻ",
+        "H'Hen Niê",
+    ];
+
+    const FOREIGN: &[&str] = &[
+        "hello world",
+        "Teacher training programme",
+        "Crème brûlée",
+        "naïve café",
+        "Müller",
+        "José Raúl",
+        "São Paulo",
+        "résumé",
+        "Zoë",
+        "Noël",
+        "façade",
+        "Ångström",
+        "El Niño",
+        "piñata",
+        "Björk",
+        "Señor Peña",
+        "Åse Øvergård",
+        "déjà vu",
+        "",
+        "12/05/1980",
+    ];
+
+    // ---- tone placement ---------------------------------------------------------------------
+
+    #[test]
+    fn tone_placement_examples() {
+        for (old, new) in [
+            ("hoà", "hòa"),
+            ("thuý", "thúy"),
+            ("hoá", "hóa"),
+            ("khoẻ", "khỏe"),
+            ("Thuỷ", "Thủy"),
+            ("oà oá oả oã oạ", "òa óa ỏa õa ọa"),
+            ("uỳ uý uỷ uỹ uỵ", "ùy úy ủy ũy ụy"),
+            ("oè oé oẻ oẽ oẹ", "òe óe ỏe õe ọe"),
+            ("HOÀ", "HÒA"),
+            ("Uỷ ban", "Ủy ban"),
+            ("Nguyễn Thị Thuý Hoà", "Nguyễn Thị Thúy Hòa"),
+        ] {
+            assert_eq!(normalize_tone_placement(old), new, "{old}");
+        }
+    }
+
+    #[test]
+    fn tone_placement_keeps_right_words() {
+        for w in [
+            "Hoàng",
+            "Thuận",
+            "Quyết",
+            "Nguyễn",
+            "khuya",
+            "gìn",
+            "quốc",
+            "quý",
+            "quí",
+            "giữa",
+            "người",
+            "ngoài",
+            "khuỷu",
+            "của",
+            "nghĩa",
+            "mía",
+            "huỳnh",
+            "thuở",
+            "Trường",
+            "hòa",
+            "thủy",
+            "khỏe",
+            "Xuân",
+            "Hello, world!",
+            "",
+        ] {
+            assert_eq!(normalize_tone_placement(w), w, "{w}");
+        }
+    }
+
+    #[test]
+    fn tone_placement_nfd_input_and_idempotence() {
+        let nfd: String = "Nguyễn Thị Thuý Hoà".nfd().collect();
+        assert_eq!(normalize_tone_placement(&nfd), "Nguyễn Thị Thúy Hòa");
+        for s in NAMES.iter().chain(UNICODE_NAMES) {
+            let once = normalize_tone_placement(s);
+            assert_eq!(normalize_tone_placement(&once), once, "{s}");
+        }
+    }
+
+    // ---- legacy encodings -------------------------------------------------------------------
+
+    #[test]
+    fn tcvn3_example() {
+        assert!(looks_like_tcvn3("NguyÔn V¨n Hïng"));
+        assert!(!looks_like_vni("NguyÔn V¨n Hïng"));
+        assert_eq!(tcvn3_to_unicode("NguyÔn V¨n Hïng"), "Nguyễn Văn Hùng");
+        assert_eq!(repair_legacy("NguyÔn V¨n Hïng"), ("Nguyễn Văn Hùng".to_string(), Some(Legacy::Tcvn3)));
+        assert_eq!(tcvn3_to_unicode("§¹i häc S\u{AD} ph¹m"), "Đại học Sư phạm");
+        assert_eq!(tcvn3_to_unicode("NGUYÔN V¡N HïNG"), "NGUYỄN VĂN HÙNG");
+    }
+
+    #[test]
+    fn vni_examples() {
+        for (legacy, unicode) in
+            [("Traàn Thò Mai", "Trần Thị Mai"), ("Nguyeãn Vaên An", "Nguyễn Văn An"), ("Ñoã", "Đỗ")]
+        {
+            assert!(looks_like_vni(legacy), "{legacy}");
+            assert!(!looks_like_tcvn3(legacy), "{legacy}");
+            assert_eq!(vni_to_unicode(legacy), unicode);
+            assert_eq!(repair_legacy(legacy), (unicode.to_string(), Some(Legacy::Vni)));
+        }
+        assert_eq!(vni_to_unicode("Tröông Thò Thuyû"), "Trương Thị Thuỷ");
+        assert_eq!(vni_to_unicode("NGUYEÃN VAÊN AN"), "NGUYỄN VĂN AN");
+        // Two modifiers: a bare circumflex followed by a tone.
+        assert_eq!(vni_to_unicode("Traâøn"), "Trần");
+        // "Thò" gives VNI away; "Hoàng Hoà" ("Hồng Hồ") reads as Unicode and stays so.
+        assert_eq!(repair_legacy("Ôn Thò EÕ"), ("Ơn Thị Ẽ".to_string(), Some(Legacy::Vni)));
+        assert_eq!(repair_legacy("Phan Thò Mai"), ("Phan Thị Mai".to_string(), Some(Legacy::Vni)));
+        assert_eq!(vni_to_unicode("Hoàng Hoà"), "Hồng Hồ");
+        assert_eq!(repair_legacy("Hoàng Hoà"), ("Hoàng Hoà".to_string(), None));
+    }
+
+    #[test]
+    fn tcvn3_round_trips() {
+        assert!(NAMES.len() >= 15);
+        for name in NAMES {
+            let legacy = encode_tcvn3(name);
+            assert_ne!(&legacy, name);
+            assert_eq!(tcvn3_to_unicode(&legacy), *name, "{legacy}");
+            assert_eq!(repair_legacy(&legacy), (name.to_string(), Some(Legacy::Tcvn3)), "{legacy}");
+            assert!(!looks_like_vni(&legacy), "{legacy}");
+        }
+    }
+
+    #[test]
+    fn tcvn3_vn3_typing_is_cleaned() {
+        for name in NAMES {
+            let legacy = encode_tcvn3_vn3(name);
+            assert_eq!(clean_name(&legacy), (name.to_string(), Some(Legacy::Tcvn3)), "{legacy}");
+        }
+        assert_eq!(clean_name("øng thÞ yÕn"), ("Ứng Thị Yến".to_string(), Some(Legacy::Tcvn3)));
+    }
+
+    #[test]
+    fn vni_round_trips() {
+        assert!(NAMES.len() >= 10);
+        for name in NAMES.iter().chain(&["Ứng Văn Kỷ", "Ỵ Thị Ỳ", "ÚT ĐỖ"]) {
+            let legacy = encode_vni(name);
+            assert_ne!(&legacy, name);
+            assert_eq!(vni_to_unicode(&legacy), *name, "{legacy}");
+            assert_eq!(repair_legacy(&legacy), (name.to_string(), Some(Legacy::Vni)), "{legacy}");
+            assert!(!looks_like_tcvn3(&legacy), "{legacy}");
+        }
+    }
+
+    #[test]
+    fn detection_negatives() {
+        assert!(UNICODE_NAMES.len() >= 20);
+        for s in UNICODE_NAMES.iter().chain(FOREIGN) {
+            assert!(!looks_like_tcvn3(s), "TCVN3: {s}");
+            assert!(!looks_like_vni(s), "VNI: {s}");
+            assert_eq!(repair_legacy(s), (s.to_string(), None), "{s}");
+            let nfd: String = s.nfd().collect();
+            assert_eq!(repair_legacy(&nfd).1, None, "{s}");
+        }
+        // Stray symbols are not enough.
+        assert!(!looks_like_tcvn3("Price: 5¢ and § 6 and § 7"));
+    }
+
+    // ---- names ------------------------------------------------------------------------------
+
+    #[test]
+    fn capitalization() {
+        assert_eq!(capitalize_name("nguyễn văn AN"), "Nguyễn Văn An");
+        assert_eq!(capitalize_name("ĐỖ thị ánh"), "Đỗ Thị Ánh");
+        assert_eq!(capitalize_name("h'hen niê"), "H'Hen Niê");
+        let nfd: String = "ĐỖ THỊ ÁNH".nfd().collect();
+        assert_eq!(capitalize_name(&nfd), "Đỗ Thị Ánh");
+    }
+
+    #[test]
+    fn clean_name_pipeline() {
+        assert_eq!(clean_name("NguyÔn  V¨n   Hïng "), ("Nguyễn Văn Hùng".to_string(), Some(Legacy::Tcvn3)));
+        assert_eq!(clean_name("TRAÀN THÒ MAI"), ("Trần Thị Mai".to_string(), Some(Legacy::Vni)));
+        assert_eq!(clean_name("  nguyễn thị thuý  HOÀ "), ("Nguyễn Thị Thúy Hòa".to_string(), None));
+        let nfd: String = "ĐỖ thị   khoẻ".nfd().collect();
+        assert_eq!(clean_name(&nfd), ("Đỗ Thị Khỏe".to_string(), None));
+        for s in NAMES.iter().chain(UNICODE_NAMES) {
+            let (once, legacy) = clean_name(s);
+            assert_eq!(legacy, None, "{s}");
+            assert_eq!(clean_name(&once), (once.clone(), None), "{s}");
+        }
+        for s in NAMES {
+            assert_eq!(clean_name(s), (s.to_string(), None), "{s}");
+        }
+    }
+}

@@ -1,0 +1,659 @@
+//! Plan an import against what is on record, then apply it unit by unit: a unit's rows are
+//! written together or not at all, and a unit with any row in error (or a look-alike awaiting a
+//! decision) is held back whole. Re-importing the same file changes nothing.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use chrono::NaiveDate;
+
+use bdtx_domain::org::UnitKind;
+use bdtx_domain::people::PersonFields;
+use bdtx_domain::text::fold;
+use bdtx_store::roster::{Batch, NewPerson, PersonChange, fingerprint, name_birth_key};
+use bdtx_store::units::NewUnit;
+use bdtx_store::{Db, StoreError};
+
+use crate::columns::{Field, Mapping, MappingError, map_headers};
+use crate::read::{Limits, ReadError, TextEncoding, for_each_row};
+use crate::row::{ParsedRow, RowError, parse_row};
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub create_units: bool,
+    pub accept_similar: bool,
+    pub dry_run: bool,
+    pub actor: Option<i64>,
+    /// Only units inside this subtree may be named (the uploader's scope); `None` = all.
+    pub within: Option<i64>,
+    pub overrides: Vec<(String, Field)>,
+    pub limits: Limits,
+    /// Day the rows take effect (new staff start, moves happen).
+    pub from: NaiveDate,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{0}")]
+    Read(#[from] ReadError),
+    #[error("{0}")]
+    Mapping(#[from] MappingError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, Clone)]
+pub struct Similar {
+    pub row_no: usize,
+    pub full_name: String,
+    pub existing: Vec<i64>,
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub headers: Vec<String>,
+    pub unknown_columns: Vec<String>,
+    pub encoding: Option<TextEncoding>,
+    pub rows: usize,
+    pub added: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub units_created: usize,
+    pub warnings: usize,
+    pub similar: Vec<Similar>,
+    pub errors: Vec<RowError>,
+    /// Units not written because some of their rows need fixing: (unit name, rows held back).
+    pub held_back: Vec<(String, usize)>,
+}
+
+impl Report {
+    pub fn rejected(&self) -> usize {
+        self.errors.iter().map(|e| e.row_no).collect::<HashSet<_>>().len() + self.similar.len()
+    }
+}
+
+/// Progress: (stage, done, total).
+pub type Progress<'a> = &'a mut dyn FnMut(&'static str, usize, usize);
+
+/// Unit names as people write them: without "Sở GDĐT", "Tỉnh", "Xã", "Phường", "Trường".
+fn unit_key(name: &str) -> String {
+    let f = fold(name);
+    let mut s = f.as_str();
+    for prefix in [
+        "so giao duc va dao tao ",
+        "so gddt ",
+        "tinh ",
+        "thanh pho ",
+        "tp. ",
+        "tp ",
+        "phong giao duc va dao tao ",
+        "xa ",
+        "phuong ",
+        "dac khu ",
+        "huyen ",
+        "quan ",
+        "thi xa ",
+    ] {
+        if let Some(rest) = s.strip_prefix(prefix) {
+            s = rest;
+        }
+    }
+    s.trim().to_string()
+}
+
+fn slug(s: &str) -> String {
+    let f = fold(s).to_uppercase();
+    let mut out = String::new();
+    for c in f.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').chars().take(24).collect()
+}
+
+/// The unit columns of a row.
+#[derive(Debug, Clone, Default)]
+pub struct UnitRef {
+    pub province: String,
+    pub commune: String,
+    pub school: String,
+    pub school_code: String,
+    pub levels: Vec<bdtx_domain::org::Level>,
+}
+
+impl UnitRef {
+    fn of(r: &ParsedRow) -> UnitRef {
+        UnitRef {
+            province: r.province.clone(),
+            commune: r.commune.clone(),
+            school: r.school.clone(),
+            school_code: r.school_code.clone(),
+            levels: r.fields.levels.clone(),
+        }
+    }
+    /// From the raw cells of a row that failed its checks (to hold its unit back).
+    fn raw(m: &Mapping, cells: &[String]) -> UnitRef {
+        let get =
+            |f: Field| m.get(f).and_then(|i| cells.get(i)).map(|s| bdtx_domain::text::clean(s)).unwrap_or_default();
+        UnitRef {
+            province: get(Field::Province),
+            commune: get(Field::Commune),
+            school: get(Field::School),
+            school_code: get(Field::SchoolCode),
+            levels: vec![],
+        }
+    }
+}
+
+/// Where a row's school is: an existing unit, or one this import creates (index into `plan`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Place {
+    Existing(i64),
+    New(usize),
+}
+
+struct UnitIndex {
+    by_code: HashMap<String, (i64, String)>,
+    provinces: HashMap<String, i64>,
+    communes: HashMap<(i64, String), i64>,
+    /// (province, commune or 0, school key) → schools
+    schools: HashMap<(i64, i64, String), Vec<i64>>,
+    names: HashMap<i64, String>,
+    allowed: Option<HashSet<i64>>,
+    ministry: Option<i64>,
+}
+
+impl UnitIndex {
+    async fn load(db: &Db, within: Option<i64>) -> Result<UnitIndex, StoreError> {
+        let units = db.current_units().await?;
+        let parent: HashMap<i64, Option<i64>> = units.iter().map(|u| (u.id, u.parent_id)).collect();
+        let kind: HashMap<i64, &str> = units.iter().map(|u| (u.id, u.kind.as_str())).collect();
+        let ancestor_of = |mut id: i64, k: &str| -> Option<i64> {
+            for _ in 0..10 {
+                let p = (*parent.get(&id)?)?;
+                if kind.get(&p) == Some(&k) {
+                    return Some(p);
+                }
+                id = p;
+            }
+            None
+        };
+        let mut idx = UnitIndex {
+            by_code: HashMap::new(),
+            provinces: HashMap::new(),
+            communes: HashMap::new(),
+            schools: HashMap::new(),
+            names: HashMap::new(),
+            allowed: None,
+            ministry: None,
+        };
+        for u in &units {
+            idx.by_code.insert(u.code.to_uppercase(), (u.id, u.kind.clone()));
+            idx.names.insert(u.id, u.name.clone());
+            match u.kind.as_str() {
+                "ministry" => idx.ministry = Some(u.id),
+                "province" => {
+                    idx.provinces.insert(unit_key(&u.name), u.id);
+                }
+                "commune" => {
+                    if let Some(p) = u.parent_id {
+                        idx.communes.insert((p, unit_key(&u.name)), u.id);
+                    }
+                }
+                "school" => {
+                    let prov = ancestor_of(u.id, "province").unwrap_or(0);
+                    let commune = ancestor_of(u.id, "commune").unwrap_or(0);
+                    let key = fold(&u.name);
+                    idx.schools.entry((prov, commune, key.clone())).or_default().push(u.id);
+                    if commune != 0 {
+                        idx.schools.entry((prov, 0, key)).or_default().push(u.id);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(root) = within {
+            let mut children: HashMap<i64, Vec<i64>> = HashMap::new();
+            for u in &units {
+                if let Some(p) = u.parent_id {
+                    children.entry(p).or_default().push(u.id);
+                }
+            }
+            let mut allowed = HashSet::new();
+            let mut todo = vec![root];
+            while let Some(id) = todo.pop() {
+                if allowed.insert(id) {
+                    todo.extend(children.get(&id).into_iter().flatten());
+                }
+            }
+            idx.allowed = Some(allowed);
+        }
+        Ok(idx)
+    }
+
+    fn allowed(&self, id: i64) -> bool {
+        self.allowed.as_ref().is_none_or(|a| a.contains(&id))
+    }
+}
+
+/// Units this import will create, parents first.
+#[derive(Default)]
+struct UnitPlan {
+    units: Vec<(NewUnit, Result<i64, usize>)>,
+    keys: HashMap<(u8, String), usize>,
+    codes: HashSet<String>,
+}
+
+impl UnitPlan {
+    fn code(&mut self, idx: &UnitIndex, base: String) -> String {
+        let mut code = base.clone();
+        let mut n = 1;
+        while idx.by_code.contains_key(&code) || self.codes.contains(&code) {
+            n += 1;
+            code = format!("{base}-{n}");
+        }
+        self.codes.insert(code.clone());
+        code
+    }
+    fn add(&mut self, key: (u8, String), unit: NewUnit, parent: Result<i64, usize>) -> usize {
+        if let Some(i) = self.keys.get(&key) {
+            return *i;
+        }
+        self.units.push((unit, parent));
+        self.keys.insert(key, self.units.len() - 1);
+        self.units.len() - 1
+    }
+}
+
+fn new_unit(code: String, kind: UnitKind, name: &str, from: NaiveDate) -> NewUnit {
+    NewUnit { code, kind, name: name.to_string(), levels: vec![], parent_id: None, valid_from: from, valid_to: None }
+}
+
+fn resolve(
+    r: &UnitRef,
+    idx: &UnitIndex,
+    plan: &mut UnitPlan,
+    opts: &Options,
+    create: bool,
+) -> Result<Place, &'static str> {
+    if !r.school_code.is_empty() {
+        return match idx.by_code.get(&r.school_code.to_uppercase()) {
+            Some((id, kind)) if kind == "school" && idx.allowed(*id) => Ok(Place::Existing(*id)),
+            _ => Err("unit_not_found"),
+        };
+    }
+    let province = if r.province.is_empty() {
+        // One province on record (a provincial installation) or the uploader's own: that one.
+        match (idx.provinces.len(), opts.within) {
+            (1, _) => idx.provinces.values().next().copied(),
+            (_, Some(w)) if idx.provinces.values().any(|p| *p == w) => Some(w),
+            _ => None,
+        }
+    } else {
+        idx.provinces.get(&unit_key(&r.province)).copied()
+    };
+    let commune = match (province, r.commune.is_empty()) {
+        (Some(p), false) => idx.communes.get(&(p, unit_key(&r.commune))).copied(),
+        _ => None,
+    };
+    if let Some(p) = province {
+        let key = fold(&r.school);
+        let found = idx.schools.get(&(p, commune.unwrap_or(0), key.clone()));
+        match found.map(|v| v.as_slice()) {
+            Some([one]) if idx.allowed(*one) => return Ok(Place::Existing(*one)),
+            Some([_, _, ..]) => return Err("unit_ambiguous"),
+            _ => {}
+        }
+    }
+    if !create || !opts.create_units || r.school.is_empty() || opts.within.is_some() {
+        return Err("unit_not_found");
+    }
+    // --create-units: create what the row names, reusing what exists.
+    let from = NaiveDate::from_ymd_opt(2025, 7, 1).expect("date");
+    let ministry = idx.ministry.ok_or("unit_not_found")?;
+    let prov_parent: Result<i64, usize> = match province {
+        Some(p) => Ok(p),
+        None if r.province.is_empty() => return Err("unit_not_found"),
+        None => {
+            let code = plan.code(idx, slug(&unit_key(&r.province)));
+            let name = format!("Sở Giáo dục và Đào tạo {}", bdtx_domain::text::clean(&r.province));
+            Err(plan.add((0, unit_key(&r.province)), new_unit(code, UnitKind::Province, &name, from), Ok(ministry)))
+        }
+    };
+    let school_parent: Result<i64, usize> = match (commune, r.commune.is_empty()) {
+        (Some(c), _) => Ok(c),
+        (None, true) => prov_parent,
+        (None, false) => {
+            let prov_code = match prov_parent {
+                Ok(id) => idx.by_code.iter().find(|(_, v)| v.0 == id).map(|(k, _)| k.clone()).unwrap_or_default(),
+                Err(i) => plan.units[i].0.code.clone(),
+            };
+            let code = plan.code(idx, format!("{prov_code}-{}", slug(&unit_key(&r.commune))));
+            let key = (1, format!("{prov_parent:?}|{}", unit_key(&r.commune)));
+            Err(plan.add(key, new_unit(code, UnitKind::Commune, &r.commune, from), prov_parent))
+        }
+    };
+    let parent_code = match school_parent {
+        Ok(id) => idx.by_code.iter().find(|(_, v)| v.0 == id).map(|(k, _)| k.clone()).unwrap_or_default(),
+        Err(i) => plan.units[i].0.code.clone(),
+    };
+    let key = (2, format!("{school_parent:?}|{}", fold(&r.school)));
+    if let Some(i) = plan.keys.get(&key).copied() {
+        let levels = &mut plan.units[i].0.levels;
+        for l in &r.levels {
+            if !levels.contains(l) {
+                levels.push(*l);
+                levels.sort();
+            }
+        }
+        return Ok(Place::New(i));
+    }
+    let code = plan.code(idx, format!("{}-{}", parent_code.chars().take(14).collect::<String>(), slug(&r.school)));
+    let mut u = new_unit(code, UnitKind::School, &r.school, from);
+    u.levels = r.levels.clone();
+    Ok(Place::New(plan.add(key, u, school_parent)))
+}
+
+/// Keep what the file leaves blank: an import never erases data it does not mention.
+fn merge_blanks(file: &PersonFields, old: &PersonFields) -> PersonFields {
+    let mut f = file.clone();
+    f.birth_date = f.birth_date.or(old.birth_date);
+    f.gender = f.gender.clone().or(old.gender.clone());
+    f.national_id = f.national_id.clone().or(old.national_id.clone());
+    f.phone = f.phone.clone().or(old.phone.clone());
+    f.email = f.email.clone().or(old.email.clone());
+    f.main_subject = f.main_subject.clone().or(old.main_subject.clone());
+    if f.levels.is_empty() {
+        f.levels = old.levels.clone();
+    }
+    if f.other_subjects.is_empty() {
+        f.other_subjects = old.other_subjects.clone();
+    }
+    f
+}
+
+enum Class {
+    Add,
+    Change(i64, Option<i64>),
+    Unchanged,
+}
+
+/// Read, plan and (unless `dry_run`) apply a roster file.
+pub async fn import(db: &Db, path: &Path, opts: &Options, progress: Progress<'_>) -> Result<Report, ImportError> {
+    let mut report = Report::default();
+    let mut mapping: Option<Mapping> = None;
+    let mut parsed: Vec<ParsedRow> = Vec::new();
+    let mut failed_units: Vec<UnitRef> = Vec::new();
+    let today = bdtx_domain::dates::today();
+    let encoding = for_each_row::<ImportError>(path, opts.limits, |row_no, cells| {
+        let Some(m) = &mapping else {
+            let m = map_headers(&cells, &opts.overrides)?;
+            report.unknown_columns = m.unknown.clone();
+            report.headers = cells;
+            mapping = Some(m);
+            return Ok(());
+        };
+        report.rows += 1;
+        match parse_row(m, row_no, &cells, today) {
+            Ok(r) => {
+                report.warnings += r.warnings.len();
+                parsed.push(r);
+            }
+            Err(errs) => {
+                report.errors.extend(errs);
+                failed_units.push(UnitRef::raw(m, &cells));
+            }
+        }
+        if report.rows % 50_000 == 0 {
+            progress("read", report.rows, 0);
+        }
+        Ok(())
+    })?;
+    report.encoding = Some(encoding);
+    if mapping.is_none() {
+        return Err(ReadError::Empty.into());
+    }
+    progress("read", report.rows, report.rows);
+
+    let mut idx = UnitIndex::load(db, opts.within).await?;
+    if idx.ministry.is_none() && opts.create_units {
+        // A fresh database: the Ministry is the root every created province hangs under.
+        if opts.dry_run {
+            idx.ministry = Some(0);
+        } else {
+            let m = NewUnit {
+                code: "BGDDT".into(),
+                kind: UnitKind::Ministry,
+                name: "Bộ Giáo dục và Đào tạo".into(),
+                levels: vec![],
+                parent_id: None,
+                valid_from: NaiveDate::from_ymd_opt(1990, 1, 1).expect("date"),
+                valid_to: None,
+            };
+            db.create_unit(opts.actor, &m).await?;
+            idx = UnitIndex::load(db, opts.within).await?;
+        }
+    }
+    let people = db.people_index().await?;
+    let mut plan = UnitPlan::default();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    // unit → rows (index into parsed, class)
+    let mut by_unit: BTreeMap<Place, Vec<(usize, Class)>> = BTreeMap::new();
+    let mut blocked: HashMap<Place, usize> = HashMap::new();
+    for (i, r) in parsed.iter().enumerate() {
+        let place = match resolve(&UnitRef::of(r), &idx, &mut plan, opts, true) {
+            Ok(p) => p,
+            Err(code) => {
+                report.errors.push(RowError {
+                    row_no: r.row_no,
+                    field: Some(Field::School),
+                    code,
+                    value: r.school.clone(),
+                });
+                continue;
+            }
+        };
+        let key = r.fields.identity_key();
+        if let Some(first) = seen.insert(key.clone(), r.row_no) {
+            report.errors.push(RowError {
+                row_no: r.row_no,
+                field: Some(Field::FullName),
+                code: "duplicate_in_file",
+                value: format!("{} (dòng {first})", r.fields.full_name),
+            });
+            *blocked.entry(place).or_default() += 1;
+            continue;
+        }
+        let unit_id = match place {
+            Place::Existing(id) => Some(id),
+            Place::New(_) => None,
+        };
+        let class = match people.by_identity.get(&key) {
+            Some((id, fp, current)) => {
+                if unit_id.is_some() && fingerprint(&r.fields, unit_id) == *fp {
+                    Class::Unchanged
+                } else {
+                    let moved = if unit_id != *current { unit_id.or(Some(-1)) } else { None };
+                    Class::Change(*id, moved)
+                }
+            }
+            None => match people.by_name_birth.get(&name_birth_key(&r.fields.full_name, r.fields.birth_date)) {
+                Some(ids) if !opts.accept_similar && r.fields.birth_date.is_some() => {
+                    report.similar.push(Similar {
+                        row_no: r.row_no,
+                        full_name: r.fields.full_name.clone(),
+                        existing: ids.clone(),
+                    });
+                    *blocked.entry(place).or_default() += 1;
+                    continue;
+                }
+                _ => Class::Add,
+            },
+        };
+        by_unit.entry(place).or_default().push((i, class));
+    }
+    // A unit with a row in error is held back whole.
+    for u in &failed_units {
+        if let Ok(place) = resolve(u, &idx, &mut UnitPlan::default(), opts, false) {
+            *blocked.entry(place).or_default() += 1;
+        }
+    }
+    let unit_name = |p: &Place, plan: &UnitPlan| match p {
+        Place::Existing(id) => idx.names.get(id).cloned().unwrap_or_default(),
+        Place::New(i) => plan.units[*i].0.name.clone(),
+    };
+    for (place, _) in blocked.iter() {
+        let n = by_unit.remove(place).map(|v| v.len()).unwrap_or(0);
+        report.held_back.push((unit_name(place, &plan), n));
+    }
+    report.held_back.sort();
+
+    // Create the units still needed by units that will be written.
+    let needed: HashSet<usize> =
+        by_unit.keys().filter_map(|p| if let Place::New(i) = p { Some(*i) } else { None }).collect();
+    let mut new_ids: HashMap<usize, i64> = HashMap::new();
+    if !needed.is_empty() {
+        // Keep every planned unit that a needed unit depends on (parents come first in the plan).
+        let mut keep = vec![false; plan.units.len()];
+        for i in (0..plan.units.len()).rev() {
+            if needed.contains(&i) || keep[i] {
+                keep[i] = true;
+                if let Err(p) = plan.units[i].1 {
+                    keep[p] = true;
+                }
+            }
+        }
+        let mut remap = HashMap::new();
+        let mut list = Vec::new();
+        for (i, (u, parent)) in plan.units.iter().enumerate() {
+            if keep[i] {
+                let parent = match parent {
+                    Ok(id) => Ok(*id),
+                    Err(p) => Err(remap[p]),
+                };
+                remap.insert(i, list.len());
+                list.push((u.clone(), parent));
+            }
+        }
+        report.units_created = list.len();
+        if !opts.dry_run {
+            let ids = db.create_units_batch(opts.actor, &list).await?;
+            for (i, j) in remap {
+                new_ids.insert(i, ids[j]);
+            }
+        }
+    }
+
+    // Apply, whole units at a time, in batches of about 5,000 rows.
+    let total: usize = by_unit.values().map(|v| v.len()).sum();
+    let mut done = 0;
+    let mut batch = Batch::default();
+    let mut batch_rows = 0;
+    let units: Vec<_> = std::mem::take(&mut by_unit).into_iter().collect();
+    for (place, rows) in units {
+        let unit_id = match place {
+            Place::Existing(id) => id,
+            Place::New(i) => new_ids.get(&i).copied().unwrap_or(-1),
+        };
+        let (mut added, mut updated, mut unchanged) = (0, 0, 0);
+        for (i, class) in rows {
+            let r = &parsed[i];
+            match class {
+                Class::Unchanged => unchanged += 1,
+                Class::Add => {
+                    added += 1;
+                    let core = r.core.clone().map(|m| (m, r.fields.main_subject.clone().unwrap_or_default()));
+                    batch.adds.push(NewPerson { fields: r.fields.clone(), unit_id, core });
+                }
+                Class::Change(id, moved) => {
+                    let old = db.person(id).await?.map(|p| p.fields()).unwrap_or_else(|| r.fields.clone());
+                    let merged = merge_blanks(&r.fields, &old);
+                    let move_to = moved.map(|_| unit_id);
+                    if merged == old && move_to.is_none() {
+                        unchanged += 1;
+                    } else {
+                        updated += 1;
+                        batch.changes.push(PersonChange { id, fields: merged, move_to });
+                    }
+                }
+            }
+            batch_rows += 1;
+        }
+        report.added += added;
+        report.updated += updated;
+        report.unchanged += unchanged;
+        if added + updated > 0 {
+            let summary = serde_json::json!({"file": path.file_name().map(|f| f.to_string_lossy().to_string()),
+                "added": added, "updated": updated, "unchanged": unchanged});
+            batch.summaries.push((unit_id, summary.to_string()));
+        }
+        if batch_rows >= 5_000 {
+            done += batch_rows;
+            if !opts.dry_run {
+                db.apply_roster_batch(opts.actor, &batch, opts.from).await?;
+            }
+            batch = Batch::default();
+            batch_rows = 0;
+            progress("write", done, total);
+        }
+    }
+    if batch_rows > 0 && !opts.dry_run {
+        db.apply_roster_batch(opts.actor, &batch, opts.from).await?;
+    }
+    progress("write", total, total);
+    report.errors.sort_by_key(|e| e.row_no);
+    Ok(report)
+}
+
+/// The rows in error as an .xlsx laid out like the uploaded file, with a last column "Lỗi"
+/// saying, per row, which column is wrong and why. Fix it and upload it again.
+pub fn write_errors_xlsx(src: &Path, report: &Report, limits: Limits, out: &Path) -> Result<usize, ImportError> {
+    let mut reasons: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for e in &report.errors {
+        let column = e.field.map(|f| f.heading()).unwrap_or("Dòng");
+        reasons.entry(e.row_no).or_default().push(format!("{column}: {}", crate::row::message(e.code)));
+    }
+    for s in &report.similar {
+        reasons.entry(s.row_no).or_default().push(format!(
+            "Họ và tên: giống người đã có trong hệ thống (mã {}); cần xác nhận trước khi nhập",
+            s.existing.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    let red = rust_xlsxwriter::Format::new().set_font_color(rust_xlsxwriter::Color::Red);
+    let ws = wb.add_worksheet();
+    ws.set_name("Lỗi").map_err(|e| ReadError::Io(e.to_string()))?;
+    let mut out_row = 0u32;
+    let mut width = 0usize;
+    let xerr = |e: rust_xlsxwriter::XlsxError| ImportError::Read(ReadError::Io(e.to_string()));
+    for_each_row::<ImportError>(src, limits, |row_no, cells| {
+        let header = out_row == 0;
+        if !header && !reasons.contains_key(&row_no) {
+            return Ok(());
+        }
+        if header {
+            width = cells.len();
+        }
+        for (c, v) in cells.iter().enumerate() {
+            // Written as text: nothing from the file becomes a formula.
+            if header {
+                ws.write_string_with_format(out_row, c as u16, v, &bold).map_err(xerr)?;
+            } else {
+                ws.write_string(out_row, c as u16, v).map_err(xerr)?;
+            }
+        }
+        if header {
+            ws.write_string_with_format(out_row, width as u16, "Lỗi", &bold).map_err(xerr)?;
+        } else {
+            ws.write_string_with_format(out_row, width as u16, reasons[&row_no].join("; "), &red).map_err(xerr)?;
+        }
+        out_row += 1;
+        Ok(())
+    })?;
+    wb.save(out).map_err(xerr)?;
+    Ok(out_row.saturating_sub(1) as usize)
+}

@@ -1,0 +1,343 @@
+//! One row of a roster file → a cleaned, validated person with the units it names, or the
+//! list of what is wrong with it (column and reason, in Vietnamese via the code).
+
+use chrono::{Datelike, NaiveDate};
+
+use bdtx_domain::clean::{Legacy, clean_name, repair_legacy};
+use bdtx_domain::people::{PersonDraft, PersonFields, normalize_national_id, normalize_phone, validate};
+use bdtx_domain::text::{clean, fold};
+
+use crate::columns::{Field, Mapping};
+
+/// A row that passed every check.
+#[derive(Debug, Clone)]
+pub struct ParsedRow {
+    pub row_no: usize,
+    pub fields: PersonFields,
+    pub province: String,
+    pub commune: String,
+    pub school: String,
+    pub school_code: String,
+    /// A module code, "*" when only marked core, or None.
+    pub core: Option<String>,
+    /// Repairs made on the way in (legacy encoding, restored leading zeros, old 9-digit ID).
+    pub warnings: Vec<(Field, &'static str)>,
+}
+
+/// What is wrong with a row, per column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    pub row_no: usize,
+    pub field: Option<Field>,
+    pub code: &'static str,
+    pub value: String,
+}
+
+/// Vietnamese text of an error or warning code (the CLI, error files and the web use it).
+pub fn message(code: &str) -> &'static str {
+    match code {
+        "required" => "bắt buộc nhập",
+        "too_long" => "quá dài",
+        "invalid" => "không hợp lệ",
+        "invalid_date" => "không phải ngày hợp lệ (dd/mm/yyyy)",
+        "invalid_phone" => "không phải số điện thoại Việt Nam hợp lệ",
+        "invalid_email" => "không phải địa chỉ email hợp lệ",
+        "invalid_national_id" => "số CCCD phải gồm 12 chữ số (hoặc CMND cũ 9 chữ số)",
+        "invalid_level" => "cấp học không hợp lệ (MN, TH, THCS, THPT, GDTX)",
+        "invalid_gender" => "giới tính phải là Nam hoặc Nữ",
+        "invalid_position" => "chức vụ không nhận ra (Giáo viên, Hiệu trưởng, Phó hiệu trưởng, …)",
+        "unit_not_found" => "không tìm thấy trường này trong hệ thống (kiểm tra tên/mã trường, xã, tỉnh)",
+        "unit_ambiguous" => "tên trường trùng nhiều đơn vị; hãy ghi mã trường",
+        "duplicate_in_file" => "trùng với một dòng khác trong tệp (cùng người)",
+        "identity_conflict" => "trùng số CCCD với một người khác đã có trong hệ thống",
+        "legacy_encoding" => "đã chuyển từ mã TCVN3/VNI sang Unicode",
+        "leading_zeros" => "đã bổ sung số 0 ở đầu (Excel làm mất)",
+        "legacy_id" => "số CMND cũ 9 chữ số",
+        "birth_in_future" => "ngày sinh ở tương lai",
+        _ => "không hợp lệ",
+    }
+}
+
+/// Dates as people write them: dd/mm/yyyy, d/m/yy, dd-mm-yyyy, dd.mm.yyyy, ISO, or an Excel
+/// serial number. Two-digit years are read as the most recent past year.
+pub fn parse_flexible_date(s: &str, today: NaiveDate) -> Option<NaiveDate> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    if s.chars().all(|c| c.is_ascii_digit()) && s.len() <= 5 {
+        let n: i64 = s.parse().ok()?;
+        if (1..=80_000).contains(&n) {
+            // Excel's 1900 date system (with its phantom 29/02/1900): day 1 = 1900-01-01.
+            let base = NaiveDate::from_ymd_opt(1899, 12, 30)?;
+            return base.checked_add_signed(chrono::Duration::days(n));
+        }
+        return None;
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Some(d);
+    }
+    let s = s.split([' ', 'T']).next().unwrap_or(s); // "12/03/1990 00:00:00"
+    let parts: Vec<&str> = s.split(['/', '-', '.']).collect();
+    if parts.len() != 3 {
+        return None;
+    }
+    let d: u32 = parts[0].parse().ok()?;
+    let m: u32 = parts[1].parse().ok()?;
+    let y: i32 = match parts[2].len() {
+        4 => parts[2].parse().ok()?,
+        2 => {
+            let yy: i32 = parts[2].parse().ok()?;
+            let century = today.year() / 100 * 100;
+            if century + yy > today.year() { century - 100 + yy } else { century + yy }
+        }
+        _ => return None,
+    };
+    NaiveDate::from_ymd_opt(y, m, d).filter(|d| d.year() >= 1900)
+}
+
+fn gender(s: &str) -> Result<Option<String>, ()> {
+    match fold(s).as_str() {
+        "" => Ok(None),
+        "nam" | "m" | "male" | "1" => Ok(Some("M".into())),
+        "nu" | "f" | "female" | "0" => Ok(Some("F".into())),
+        _ => Err(()),
+    }
+}
+
+fn position(s: &str) -> Result<&'static str, ()> {
+    let f = fold(s);
+    Ok(match f.as_str() {
+        "" | "giao vien" | "gv" | "teacher" | "giao vien chu nhiem" => "teacher",
+        "hieu truong" | "ht" | "principal" | "giam doc" => "principal",
+        "pho hieu truong" | "p. hieu truong" | "p.hieu truong" | "pht" | "vice principal" | "vice_principal"
+        | "pho giam doc" => "vice_principal",
+        "chuyen vien" | "officer" => "officer",
+        "giang vien" | "lecturer" => "lecturer",
+        "nhan vien" | "staff" => "staff",
+        _ => return Err(()),
+    })
+}
+
+/// "Tiểu học, THCS" / "TH&THCS" / "Mầm non" → "TH,THCS".
+fn levels(s: &str) -> String {
+    let f = fold(s).replace("mam non", "MN").replace("tieu hoc", "TH").replace("trung hoc co so", "THCS");
+    let f = f.replace("trung hoc pho thong", "THPT").replace("giao duc thuong xuyen", "GDTX");
+    f.split([',', ';', '&', '+', '/', ' ']).filter(|p| !p.is_empty() && *p != "va").collect::<Vec<_>>().join(",")
+}
+
+fn core(s: &str) -> Option<String> {
+    let raw = s.trim();
+    let f = fold(raw);
+    match f.as_str() {
+        "" | "khong" | "0" | "no" | "-" => None,
+        "x" | "co" | "1" | "cot can" | "yes" | "v" => Some("*".into()),
+        _ => Some(raw.to_uppercase()),
+    }
+}
+
+/// Clean and check one row. `legacy` says the file's text arrived as legacy 8-bit bytes.
+pub fn parse_row(m: &Mapping, row_no: usize, cells: &[String], today: NaiveDate) -> Result<ParsedRow, Vec<RowError>> {
+    let mut warnings = Vec::new();
+    let mut errors = Vec::new();
+    let get =
+        |f: Field| -> String { m.get(f).and_then(|i| cells.get(i)).map(|s| s.as_str()).unwrap_or("").to_string() };
+    let mut err = |field: Field, code: &'static str, value: String| {
+        errors.push(RowError { row_no, field: Some(field), code, value })
+    };
+    // Every text cell may come from an old TCVN3/VNI file.
+    let text = |f: Field, warnings: &mut Vec<(Field, &'static str)>| -> String {
+        let (s, legacy) = repair_legacy(&get(f));
+        if legacy.is_some() {
+            warnings.push((f, "legacy_encoding"));
+        }
+        clean(&s)
+    };
+    let raw_name = get(Field::FullName);
+    let (full_name, legacy): (String, Option<Legacy>) = clean_name(&raw_name);
+    if legacy.is_some() {
+        warnings.push((Field::FullName, "legacy_encoding"));
+    }
+    let birth = get(Field::BirthDate);
+    let birth_date = match parse_flexible_date(&birth, today) {
+        None if birth.trim().is_empty() => None,
+        None => {
+            err(Field::BirthDate, "invalid_date", birth.clone());
+            None
+        }
+        Some(d) if d >= today => {
+            err(Field::BirthDate, "birth_in_future", birth.clone());
+            None
+        }
+        Some(d) => Some(d),
+    };
+    let g = get(Field::Gender);
+    let gender = gender(&g).unwrap_or_else(|_| {
+        err(Field::Gender, "invalid_gender", g.clone());
+        None
+    });
+    let id_raw: String = get(Field::NationalId).chars().filter(|c| !c.is_whitespace() && *c != '\'').collect();
+    let national_id = if id_raw.is_empty() {
+        None
+    } else {
+        let padded = if id_raw.chars().all(|c| c.is_ascii_digit()) && (id_raw.len() == 10 || id_raw.len() == 11) {
+            warnings.push((Field::NationalId, "leading_zeros"));
+            format!("{id_raw:0>12}")
+        } else {
+            id_raw.clone()
+        };
+        match normalize_national_id(&padded) {
+            Some(id) => {
+                if id.len() == 9 {
+                    warnings.push((Field::NationalId, "legacy_id"));
+                }
+                Some(id)
+            }
+            None => {
+                err(Field::NationalId, "invalid_national_id", id_raw.clone());
+                None
+            }
+        }
+    };
+    let phone_raw = get(Field::Phone);
+    let phone = if phone_raw.trim().is_empty() {
+        None
+    } else {
+        let digits: String = phone_raw.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
+        let fixed = if digits.len() == 9 && !digits.starts_with('0') {
+            warnings.push((Field::Phone, "leading_zeros"));
+            format!("0{digits}")
+        } else {
+            phone_raw.clone()
+        };
+        match normalize_phone(&fixed) {
+            Some(p) => Some(p),
+            None => {
+                err(Field::Phone, "invalid_phone", phone_raw.clone());
+                None
+            }
+        }
+    };
+    let pos_raw = get(Field::Position);
+    let position = position(&pos_raw).unwrap_or_else(|_| {
+        err(Field::Position, "invalid_position", pos_raw.clone());
+        "teacher"
+    });
+    let draft = PersonDraft {
+        full_name: Some(full_name),
+        birth_date: None,
+        gender: None,
+        national_id: None,
+        phone: None,
+        email: Some(get(Field::Email)),
+        position: Some(position.into()),
+        levels: Some(levels(&get(Field::Levels))),
+        main_subject: Some(text(Field::MainSubject, &mut warnings)),
+        other_subjects: Some(text(Field::OtherSubjects, &mut warnings)),
+    };
+    let validated = validate(&draft, None);
+    let province = text(Field::Province, &mut warnings);
+    let commune = text(Field::Commune, &mut warnings);
+    let school = text(Field::School, &mut warnings);
+    let school_code = get(Field::SchoolCode).trim().to_string();
+    let core = core(&get(Field::Core));
+    match validated {
+        Err(inv) => {
+            for e in inv.errors {
+                let field = Field::parse(&e.field);
+                let value = field.map(get).unwrap_or_default();
+                errors.push(RowError { row_no, field, code: e.code, value });
+            }
+        }
+        Ok(mut fields) if errors.is_empty() => {
+            if school.is_empty() && school_code.is_empty() {
+                return Err(vec![RowError {
+                    row_no,
+                    field: Some(Field::School),
+                    code: "required",
+                    value: String::new(),
+                }]);
+            }
+            fields.birth_date = birth_date;
+            fields.gender = gender;
+            fields.national_id = national_id;
+            fields.phone = phone;
+            return Ok(ParsedRow { row_no, fields, province, commune, school, school_code, core, warnings });
+        }
+        Ok(_) => {}
+    }
+    Err(errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::columns::map_headers;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()
+    }
+
+    #[test]
+    fn flexible_dates() {
+        let d = |y, m, dd| NaiveDate::from_ymd_opt(y, m, dd);
+        assert_eq!(parse_flexible_date("02/09/1985", today()), d(1985, 9, 2));
+        assert_eq!(parse_flexible_date("2/9/85", today()), d(1985, 9, 2));
+        assert_eq!(parse_flexible_date("2/9/05", today()), d(2005, 9, 2));
+        assert_eq!(parse_flexible_date("1985-09-02", today()), d(1985, 9, 2));
+        assert_eq!(parse_flexible_date("02-09-1985", today()), d(1985, 9, 2));
+        assert_eq!(parse_flexible_date("31236", today()), d(1985, 7, 8));
+        assert_eq!(parse_flexible_date("30/02/1990", today()), None);
+        assert_eq!(parse_flexible_date("hôm qua", today()), None);
+    }
+
+    #[test]
+    fn a_messy_row_is_cleaned() {
+        let headers: Vec<String> =
+            ["Họ và tên", "Ngày sinh", "Giới tính", "Số CCCD", "Điện thoại", "Trường", "Cấp học", "Chức vụ", "Cốt cán"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        let m = map_headers(&headers, &[]).unwrap();
+        let cells: Vec<String> = [
+            "  nguye\u{302}\u{303}n   văn AN ",
+            "2/9/85",
+            "Nam",
+            "1085012345",
+            "912 345 678",
+            "Trường TH Kim Đông",
+            "Tiểu học",
+            "GV",
+            "x",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let r = parse_row(&m, 2, &cells, today()).unwrap();
+        assert_eq!(r.fields.full_name, "Nguyễn Văn An");
+        assert_eq!(r.fields.national_id.as_deref(), Some("001085012345"));
+        assert_eq!(r.fields.phone.as_deref(), Some("0912345678"));
+        assert_eq!(r.fields.levels_string(), "TH");
+        assert_eq!(r.core.as_deref(), Some("*"));
+        assert!(r.warnings.contains(&(Field::NationalId, "leading_zeros")));
+    }
+
+    #[test]
+    fn errors_name_the_column() {
+        let headers: Vec<String> =
+            ["Họ và tên", "Ngày sinh", "Số CCCD", "Email", "Trường", "Chức vụ"].iter().map(|s| s.to_string()).collect();
+        let m = map_headers(&headers, &[]).unwrap();
+        let cells: Vec<String> = ["", "31/02/1990", "12AB", "không-phải-email", "Trường A", "Bảo vệ"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let e = parse_row(&m, 7, &cells, today()).unwrap_err();
+        let got: Vec<_> = e.iter().map(|e| (e.field, e.code)).collect();
+        assert!(got.contains(&(Some(Field::BirthDate), "invalid_date")), "{got:?}");
+        assert!(got.contains(&(Some(Field::NationalId), "invalid_national_id")), "{got:?}");
+        assert!(got.contains(&(Some(Field::Position), "invalid_position")), "{got:?}");
+        assert!(got.contains(&(Some(Field::FullName), "required")), "{got:?}");
+        assert!(got.contains(&(Some(Field::Email), "invalid_email")), "{got:?}");
+        assert!(e.iter().all(|e| e.row_no == 7));
+    }
+}

@@ -1,0 +1,197 @@
+//! Roster import/export on both backends: add, re-import (nothing changes), update, errors held
+//! back per unit, look-alikes, dry runs, bad files, created units, and xlsx round trips.
+
+use std::path::{Path, PathBuf};
+
+use bdtx_roster::import::{ImportError, Options, Report, import};
+use bdtx_roster::read::Limits;
+use bdtx_store::on;
+use bdtx_testkit::{TestDb, both_backends};
+
+fn opts() -> Options {
+    Options {
+        create_units: false,
+        accept_similar: false,
+        dry_run: false,
+        actor: None,
+        within: None,
+        overrides: vec![],
+        limits: Limits::default(),
+        from: chrono::NaiveDate::from_ymd_opt(2026, 9, 5).unwrap(),
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+async fn run(db: &TestDb, path: &Path, o: &Options) -> Result<Report, ImportError> {
+    import(db, path, o, &mut |_, _, _| {}).await
+}
+
+async fn count(db: &TestDb, sql: &'static str) -> i64 {
+    on!(&db.db, p => sqlx::query_scalar::<_, i64>(sql).fetch_one(p).await).unwrap()
+}
+
+const HEAD: &str = "STT,Họ và tên,Ngày sinh,Giới tính,Số CCCD,Điện thoại,Email,Tỉnh,Xã/Phường,Trường,Cấp học,Môn dạy,Chức vụ,Cốt cán\n";
+
+both_backends!(import_reimport_update_and_hold_back, |db: TestDb| async move {
+    bdtx_store::demo::seed(&db, bdtx_store::demo::DemoSize { teachers_per_school: 1 }).await.unwrap();
+    let people_before = count(&db, "SELECT COUNT(*) FROM people").await;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = format!(
+        "{HEAD}1,Hoàng Thị Thuý,12/03/1995,Nữ,037195001001,0915001001,,Ninh Bình,Xã Kim Đông,Trường Tiểu học Kim Đông,Tiểu học,Tiếng Anh,Giáo viên,x\n\
+         2,  trần   văn BÌNH ,2/9/88,Nam,37088001002,912001002,,Ninh Bình,Xã Kim Đông,Trường Tiểu học Kim Đông,TH,Toán,GV,\n\
+         3,Lê Thị Hoà,1990-05-06,Nữ,037190001003,+84 915 001 003,le.hoa@kimdong.edu.vn,Ninh Bình,Kim Đông,Trường THCS Kim Đông,THCS,Ngữ văn,Phó hiệu trưởng,\n"
+    );
+    let f = write(dir.path(), "ds.csv", &rows);
+    // a dry run reports and writes nothing
+    let r = run(&db, &f, &Options { dry_run: true, ..opts() }).await.unwrap();
+    assert_eq!((r.rows, r.added, r.errors.len()), (3, 3, 0), "{:?}", r.errors);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM people").await, people_before);
+    // apply
+    let r = run(&db, &f, &opts()).await.unwrap();
+    assert_eq!((r.added, r.updated, r.unchanged), (3, 0, 0), "{:?} {:?}", r.errors, r.held_back);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM people").await, people_before + 3);
+    let binh = db
+        .search_people(&bdtx_store::people::PeopleQuery {
+            q: "tran van binh".into(),
+            within: None,
+            limit: 5,
+            offset: 0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(binh[0].full_name, "Trần Văn Bình");
+    let p = db.person(binh[0].id).await.unwrap().unwrap();
+    assert_eq!(
+        (p.national_id.as_deref(), p.phone.as_deref(), p.birth_date.as_deref()),
+        (Some("037088001002"), Some("0912001002"), Some("1988-09-02"))
+    );
+    assert!(db.account_of_person(p.id).await.unwrap().is_some(), "one account per person, pending activation");
+    let hoa = db
+        .search_people(&bdtx_store::people::PeopleQuery { q: "le thi hoa".into(), within: None, limit: 5, offset: 0 })
+        .await
+        .unwrap();
+    assert_eq!(hoa[0].full_name, "Lê Thị Hòa", "tone placement normalised");
+    // re-importing the same file changes nothing
+    let audit = count(&db, "SELECT COUNT(*) FROM audit_log").await;
+    let r = run(&db, &f, &opts()).await.unwrap();
+    assert_eq!((r.added, r.updated, r.unchanged), (0, 0, 3));
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM audit_log").await, audit);
+    // a changed phone is an update, audited; a blank cell does not erase data
+    let changed = rows.replace("0915001001", "0915009999").replace("le.hoa@kimdong.edu.vn", "");
+    let f2 = write(dir.path(), "ds2.csv", &changed);
+    let r = run(&db, &f2, &opts()).await.unwrap();
+    assert_eq!((r.added, r.updated, r.unchanged), (0, 1, 2), "{:?}", r.errors);
+    let hoa = db.person(hoa[0].id).await.unwrap().unwrap();
+    assert_eq!(hoa.email.as_deref(), Some("le.hoa@kimdong.edu.vn"));
+    // a row in error holds back its whole school; other schools go in
+    let bad = format!(
+        "{HEAD}1,Phạm Văn Cường,31/02/1990,Nam,037090001004,,,Ninh Bình,Xã Kim Đông,Trường Tiểu học Kim Đông,TH,Toán,GV,\n\
+         2,Đỗ Thị Mai,01/01/1991,Nữ,037191001005,,,Ninh Bình,Xã Kim Đông,Trường Tiểu học Kim Đông,TH,Toán,GV,\n\
+         3,Vũ Văn Nam,01/01/1992,Nam,037092001006,,,Ninh Bình,Xã Kim Đông,Trường THCS Kim Đông,THCS,Toán,GV,\n\
+         4,Bùi Thị Lan,01/01/1993,Nữ,037193001007,,,Ninh Bình,Xã Kim Đông,Trường Không Có Thật,THCS,Toán,GV,\n"
+    );
+    let f3 = write(dir.path(), "ds3.csv", &bad);
+    let r = run(&db, &f3, &opts()).await.unwrap();
+    assert_eq!(r.added, 1, "only the THCS teacher goes in");
+    assert_eq!(r.held_back, vec![("Trường Tiểu học Kim Đông".to_string(), 1)]);
+    let codes: Vec<_> = r.errors.iter().map(|e| (e.row_no, e.code)).collect();
+    assert_eq!(codes, vec![(2, "invalid_date"), (5, "unit_not_found")]);
+    // the error file lists those rows with a reason column
+    let out = dir.path().join("loi.xlsx");
+    let n = bdtx_roster::import::write_errors_xlsx(&f3, &r, Limits::default(), &out).unwrap();
+    assert_eq!(n, 2);
+    let mut lines = Vec::new();
+    bdtx_roster::read::for_each_row(&out, Limits::default(), |_, c| {
+        lines.push(c);
+        Ok::<_, bdtx_roster::read::ReadError>(())
+    })
+    .unwrap();
+    assert_eq!(lines[0].last().unwrap(), "Lỗi");
+    assert!(lines[1].last().unwrap().contains("Ngày sinh: không phải ngày hợp lệ"), "{:?}", lines[1]);
+    // look-alike: same name and birth date as someone on record, different ID
+    let similar = format!(
+        "{HEAD}1,Hoàng Thị Thúy,12/03/1995,Nữ,037195009999,,,Ninh Bình,Xã Kim Đông,Trường Tiểu học Kim Đông,TH,,GV,\n"
+    );
+    let f4 = write(dir.path(), "ds4.csv", &similar);
+    let r = run(&db, &f4, &opts()).await.unwrap();
+    assert_eq!((r.added, r.similar.len()), (0, 1));
+    let r = run(&db, &f4, &Options { accept_similar: true, ..opts() }).await.unwrap();
+    assert_eq!(r.added, 1);
+});
+
+both_backends!(bad_files_write_nothing, |db: TestDb| async move {
+    bdtx_store::demo::seed(&db, bdtx_store::demo::DemoSize { teachers_per_school: 1 }).await.unwrap();
+    let before = count(&db, "SELECT COUNT(*) FROM people").await;
+    let dir = tempfile::tempdir().unwrap();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty.csv", vec![], "rỗng"),
+        ("missing.csv", "Ngày sinh,Giới tính\n01/01/1990,Nam\n".as_bytes().to_vec(), "thiếu"),
+        ("dup.csv", "Họ và tên,Họ tên,Trường\nA,B,C\n".as_bytes().to_vec(), "trùng"),
+        ("old.xlsx", vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, 0, 0, 0, 0], ".xls"),
+        ("cut.xlsx", b"PK\x03\x04\x14\x00\x00\x00truncated".to_vec(), "hỏng"),
+    ];
+    for (name, bytes, needle) in cases {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let e = run(&db, &p, &opts()).await.unwrap_err().to_string();
+        assert!(e.contains(needle), "{name}: {e}");
+    }
+    let big = dir.path().join("big.csv");
+    std::fs::write(&big, format!("{HEAD}{}", "x,".repeat(10))).unwrap();
+    let e = run(&db, &big, &Options { limits: Limits { max_bytes: 100, ..Limits::default() }, ..opts() })
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("giới hạn"));
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM people").await, before);
+});
+
+both_backends!(generated_roster_creates_units_and_round_trips_through_xlsx, |db: TestDb| async move {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("quocgia.csv");
+    bdtx_roster::generate::generate(1500, 7, &csv).unwrap();
+    // without --create-units every unit is unknown
+    let r = run(&db, &csv, &Options { dry_run: true, ..opts() }).await.unwrap();
+    assert_eq!(r.added, 0);
+    assert!(r.errors.iter().any(|e| e.code == "unit_not_found"));
+    let r = run(&db, &csv, &Options { create_units: true, accept_similar: true, ..opts() }).await.unwrap();
+    assert!(r.units_created > 40, "{}", r.units_created);
+    assert!(r.added > 1300, "added {} of {}: {:?}", r.added, r.rows, &r.errors[..r.errors.len().min(5)]);
+    assert!(r.warnings > 0, "messy rows were repaired");
+    assert!(r.errors.iter().any(|e| e.code == "duplicate_in_file"));
+    assert!(r.errors.iter().any(|e| e.code == "invalid_date"));
+    let people = count(&db, "SELECT COUNT(*) FROM people").await as usize;
+    assert_eq!(people, r.added);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM accounts").await as usize, people);
+    // no legacy or NFD text got in
+    let names: Vec<String> =
+        on!(&db.db, p => sqlx::query_scalar("SELECT full_name FROM people").fetch_all(p).await).unwrap();
+    for n in &names {
+        use unicode_normalization::UnicodeNormalization;
+        assert_eq!(n.nfc().collect::<String>(), *n);
+        assert!(!n.contains('Ô') && !n.contains('¨') && !n.contains("aø"), "legacy text left: {n}");
+    }
+    // export to xlsx, import it back: nothing changes
+    let xlsx = dir.path().join("xuat.xlsx");
+    let n = bdtx_roster::export::export(&db, None, &xlsx).await.unwrap();
+    assert_eq!(n as usize, people);
+    let r = run(&db, &xlsx, &opts()).await.unwrap();
+    assert_eq!((r.added, r.updated, r.unchanged), (0, 0, people), "{:?}", &r.errors[..r.errors.len().min(3)]);
+    // CSV export is sorted the Vietnamese way and formula-safe
+    let mut out = Vec::new();
+    bdtx_roster::export::export_csv(&db, None, &mut out).await.unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let given: Vec<String> = text
+        .lines()
+        .skip(1)
+        .take(50)
+        .map(|l| l.split(',').nth(1).unwrap().split(' ').last().unwrap().to_string())
+        .collect();
+    let mut sorted = given.clone();
+    sorted.sort_by(|a, b| bdtx_domain::text::collate(a, b));
+    assert_eq!(given, sorted);
+});

@@ -1,0 +1,307 @@
+//! Bulk operations for roster imports: indexes of what exists, and batched writes that keep a
+//! unit's rows together in one transaction. BACKEND: id reservation differs (see `reserve_ids`).
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+
+use chrono::NaiveDate;
+use sqlx::QueryBuilder;
+
+use bdtx_domain::dates::{iso, today};
+use bdtx_domain::people::PersonFields;
+use bdtx_domain::text::{fold, name_sort_key};
+
+use crate::{BeginWrite, Db, Result, now, on};
+
+/// A unit valid today, with its parent today.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UnitEntry {
+    pub id: i64,
+    pub code: String,
+    pub kind: String,
+    pub name: String,
+    pub levels: String,
+    pub parent_id: Option<i64>,
+}
+
+/// What an import needs to know about the people already on record.
+#[derive(Default)]
+pub struct PeopleIndex {
+    /// identity key → (person id, fingerprint of their fields and unit, unit today)
+    pub by_identity: HashMap<String, (i64, u64, Option<i64>)>,
+    /// folded name | birth date → person ids (to flag look-alikes)
+    pub by_name_birth: HashMap<String, Vec<i64>>,
+    /// national ID → person id
+    pub by_national_id: HashMap<String, i64>,
+}
+
+/// The fingerprint that tells an unchanged row from an update.
+pub fn fingerprint(f: &PersonFields, unit_id: Option<i64>) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_string(f).unwrap_or_default().hash(&mut h);
+    unit_id.hash(&mut h);
+    h.finish()
+}
+
+pub fn name_birth_key(full_name: &str, birth: Option<NaiveDate>) -> String {
+    format!("{}|{}", fold(full_name), birth.map(iso).unwrap_or_default())
+}
+
+/// A person to add.
+#[derive(Debug, Clone)]
+pub struct NewPerson {
+    pub fields: PersonFields,
+    pub unit_id: i64,
+    /// Core status: (module code, subject); "*" when the file only says "cốt cán".
+    pub core: Option<(String, String)>,
+}
+
+/// A person to change (fields and/or unit).
+#[derive(Debug, Clone)]
+pub struct PersonChange {
+    pub id: i64,
+    pub fields: PersonFields,
+    pub move_to: Option<i64>,
+}
+
+/// A batch of complete units: written together or not at all.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub adds: Vec<NewPerson>,
+    pub changes: Vec<PersonChange>,
+    /// One audit entry per unit: (unit id, JSON summary).
+    pub summaries: Vec<(i64, String)>,
+}
+
+const CHUNK: usize = 400;
+
+impl Db {
+    /// Create many units in one transaction (parents before children: a unit may name as
+    /// parent a unit created earlier in the same call by its index, as `Err(index)`).
+    pub async fn create_units_batch(
+        &self,
+        actor: Option<i64>,
+        units: &[(crate::units::NewUnit, std::result::Result<i64, usize>)],
+    ) -> Result<Vec<i64>> {
+        let t = now();
+        on!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let mut ids: Vec<i64> = Vec::with_capacity(units.len());
+            for (n, parent) in units {
+                let parent = match parent {
+                    Ok(id) => *id,
+                    Err(i) => ids[*i],
+                };
+                let from = iso(n.valid_from);
+                let name = bdtx_domain::text::clean(&n.name);
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO units (code, kind, name, name_folded, sort_key, levels, valid_from, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
+                    .bind(&n.code).bind(n.kind.as_str()).bind(&name).bind(fold(&name)).bind(bdtx_domain::text::text_sort_key(&name))
+                    .bind(bdtx_domain::org::levels_to_string(&n.levels)).bind(&from).bind(t)
+                    .fetch_one(&mut *tx).await.map_err(|e| crate::conflict(e, "code"))?;
+                sqlx::query("INSERT INTO unit_links (unit_id, parent_id, valid_from) VALUES ($1, $2, $3)")
+                    .bind(id).bind(parent).bind(&from).execute(&mut *tx).await?;
+                ids.push(id);
+            }
+            if !ids.is_empty() {
+                let detail = serde_json::json!({"created": ids.len()}).to_string();
+                crate::audit_insert!(tx, actor, "unit.import", "unit", ids[0], None::<i64>, None::<String>, Some(detail));
+            }
+            tx.commit().await?;
+            Ok(ids)
+        })
+    }
+
+    pub async fn current_units(&self) -> Result<Vec<UnitEntry>> {
+        let d = iso(today());
+        Ok(on!(self, p => sqlx::query_as::<_, UnitEntry>(
+            "SELECT u.id, u.code, u.kind, u.name, u.levels, l.parent_id FROM units u
+             LEFT JOIN unit_links l ON l.unit_id = u.id AND l.valid_from <= $1 AND (l.valid_to IS NULL OR l.valid_to > $1)
+             WHERE u.valid_from <= $1 AND (u.valid_to IS NULL OR u.valid_to > $1)")
+            .bind(&d).fetch_all(p).await)?)
+    }
+
+    /// Index every active person (streamed: memory holds the index, not the rows).
+    pub async fn people_index(&self) -> Result<PeopleIndex> {
+        use futures_util::TryStreamExt;
+        let d = iso(today());
+        let mut idx = PeopleIndex::default();
+        let sql = "SELECT p.id, p.full_name, p.birth_date, p.gender, p.national_id, p.phone, p.email, p.position, p.levels,
+                          p.main_subject, p.other_subjects, p.status, p.merged_into, p.created_at, p.updated_at, p.identity_key,
+                          (SELECT MIN(pu.unit_id) FROM person_units pu WHERE pu.person_id = p.id
+                             AND pu.valid_from <= $1 AND (pu.valid_to IS NULL OR pu.valid_to > $1)) AS unit_id
+                   FROM people p WHERE p.status = 'active'";
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            person: crate::people::Person,
+            identity_key: String,
+            unit_id: Option<i64>,
+        }
+        let mut add = |r: Row| {
+            let f = r.person.fields();
+            idx.by_identity.insert(r.identity_key, (r.person.id, fingerprint(&f, r.unit_id), r.unit_id));
+            idx.by_name_birth.entry(name_birth_key(&f.full_name, f.birth_date)).or_default().push(r.person.id);
+            if let Some(n) = f.national_id {
+                idx.by_national_id.insert(n, r.person.id);
+            }
+        };
+        on!(self, p => {
+            let mut rows = sqlx::query_as::<_, Row>(sql).bind(&d).fetch(p);
+            while let Some(r) = rows.try_next().await? {
+                add(r);
+            }
+            Ok::<_, sqlx::Error>(())
+        })?;
+        Ok(idx)
+    }
+
+    /// Write a batch in one transaction; returns the ids given to the added people, in order.
+    pub async fn apply_roster_batch(&self, actor: Option<i64>, batch: &Batch, from: NaiveDate) -> Result<Vec<i64>> {
+        let from = iso(from);
+        let t = now();
+        on!(self, p => {
+            let mut tx = p.begin_write().await?;
+            // BACKEND: reserve ids so rows can be inserted many at a time and linked without a
+            // round trip each. SQLite holds the write lock (BEGIN IMMEDIATE): max(id) is safe.
+            // PostgreSQL draws from the identity sequence.
+            let ids: Vec<i64> = if batch.adds.is_empty() {
+                Vec::new()
+            } else if matches!(self, Db::Sqlite(_)) {
+                let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM people").fetch_one(&mut *tx).await?;
+                (1..=batch.adds.len() as i64).map(|i| max + i).collect()
+            } else {
+                sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('people', 'id')) FROM generate_series(1, $1)")
+                    .bind(batch.adds.len() as i64).fetch_all(&mut *tx).await?
+            };
+            for (chunk, ids) in batch.adds.chunks(CHUNK).zip(ids.chunks(CHUNK)) {
+                let mut q = QueryBuilder::new(
+                    "INSERT INTO people (id, full_name, name_folded, sort_key, birth_date, gender, national_id, phone, email, position,
+                        levels, main_subject, other_subjects, identity_key, created_at, updated_at) ");
+                q.push_values(chunk.iter().zip(ids), |mut b, (a, id)| {
+                    let f = &a.fields;
+                    b.push_bind(*id).push_bind(f.full_name.clone()).push_bind(fold(&f.full_name)).push_bind(name_sort_key(&f.full_name))
+                        .push_bind(f.birth_date.map(iso)).push_bind(f.gender.clone()).push_bind(f.national_id.clone())
+                        .push_bind(f.phone.clone()).push_bind(f.email.clone()).push_bind(f.position.as_str())
+                        .push_bind(f.levels_string()).push_bind(f.main_subject.clone()).push_bind(f.other_subjects.join(";"))
+                        .push_bind(f.identity_key()).push_bind(t).push_bind(t);
+                });
+                q.build().execute(&mut *tx).await.map_err(|e| crate::conflict(e, "identity"))?;
+                let mut q = QueryBuilder::new("INSERT INTO person_units (person_id, unit_id, valid_from) ");
+                q.push_values(chunk.iter().zip(ids), |mut b, (a, id)| {
+                    b.push_bind(*id).push_bind(a.unit_id).push_bind(from.clone());
+                });
+                q.build().execute(&mut *tx).await?;
+                // One account per person, waiting for activation: username = national ID, else p<id>.
+                let mut q = QueryBuilder::new("INSERT INTO accounts (username, person_id, created_at) ");
+                q.push_values(chunk.iter().zip(ids), |mut b, (a, id)| {
+                    b.push_bind(a.fields.national_id.clone().unwrap_or_else(|| format!("p{id}"))).push_bind(*id).push_bind(t);
+                });
+                q.push(" ON CONFLICT (username) DO NOTHING");
+                q.build().execute(&mut *tx).await?;
+                let cores: Vec<_> = chunk.iter().zip(ids).filter_map(|(a, id)| a.core.as_ref().map(|c| (id, c))).collect();
+                if !cores.is_empty() {
+                    let mut q = QueryBuilder::new("INSERT INTO core_status (person_id, module_code, subject, since) ");
+                    q.push_values(cores, |mut b, (id, (m, s))| {
+                        b.push_bind(*id).push_bind(m.clone()).push_bind(s.clone()).push_bind(from.clone());
+                    });
+                    q.push(" ON CONFLICT DO NOTHING");
+                    q.build().execute(&mut *tx).await?;
+                }
+            }
+            if !batch.adds.is_empty() {
+                // A national ID already used as someone's username: fall back to p<id>.
+                sqlx::query("INSERT INTO accounts (username, person_id, created_at)
+                     SELECT 'p' || CAST(p.id AS TEXT), p.id, $1 FROM people p
+                     WHERE p.id >= $2 AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.person_id = p.id)")
+                    .bind(t).bind(ids[0]).execute(&mut *tx).await?;
+            }
+            for c in &batch.changes {
+                let before: Option<(String, String)> = sqlx::query_as(
+                    "SELECT full_name, COALESCE(national_id, '') FROM people WHERE id = $1").bind(c.id).fetch_optional(&mut *tx).await?;
+                let f = &c.fields;
+                sqlx::query(
+                    "UPDATE people SET full_name = $2, name_folded = $3, sort_key = $4, birth_date = $5, gender = $6, national_id = $7,
+                        phone = $8, email = $9, position = $10, levels = $11, main_subject = $12, other_subjects = $13,
+                        identity_key = $14, updated_at = $15 WHERE id = $1")
+                    .bind(c.id).bind(&f.full_name).bind(fold(&f.full_name)).bind(name_sort_key(&f.full_name))
+                    .bind(f.birth_date.map(iso)).bind(&f.gender).bind(&f.national_id).bind(&f.phone).bind(&f.email)
+                    .bind(f.position.as_str()).bind(f.levels_string()).bind(&f.main_subject).bind(f.other_subjects.join(";"))
+                    .bind(f.identity_key()).bind(t)
+                    .execute(&mut *tx).await.map_err(|e| crate::conflict(e, "identity"))?;
+                if let Some(unit) = c.move_to {
+                    sqlx::query("UPDATE person_units SET valid_to = $2 WHERE person_id = $1 AND valid_to IS NULL")
+                        .bind(c.id).bind(&from).execute(&mut *tx).await?;
+                    sqlx::query("INSERT INTO person_units (person_id, unit_id, valid_from) VALUES ($1, $2, $3)")
+                        .bind(c.id).bind(unit).bind(&from).execute(&mut *tx).await?;
+                }
+                let before_json = before.map(|b| serde_json::json!({"full_name": b.0, "national_id": b.1}).to_string());
+                let after_json = serde_json::to_string(f).ok();
+                crate::audit_insert!(tx, actor, "person.update", "person", c.id, c.move_to, before_json, after_json);
+            }
+            for (unit, summary) in &batch.summaries {
+                crate::audit_insert!(tx, actor, "roster.import", "unit", unit, Some(*unit), None::<String>, Some(summary.clone()));
+            }
+            tx.commit().await?;
+            Ok(ids)
+        })
+    }
+}
+
+/// One row of a roster export.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ExportRow {
+    pub full_name: String,
+    pub birth_date: Option<String>,
+    pub gender: Option<String>,
+    pub national_id: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub position: String,
+    pub levels: String,
+    pub main_subject: Option<String>,
+    pub school: String,
+    pub school_code: String,
+    pub parent: Option<String>,
+    pub grandparent: Option<String>,
+}
+
+impl Db {
+    /// Stream people working today in `within`'s subtree (everyone when `None`), in Vietnamese
+    /// name order, with their unit and the two units above it. Memory stays flat.
+    pub async fn stream_roster(
+        &self,
+        within: Option<i64>,
+        mut f: impl FnMut(ExportRow) -> std::io::Result<()>,
+    ) -> Result<u64> {
+        use futures_util::TryStreamExt;
+        let d = iso(today());
+        let sql = "WITH RECURSIVE down(id) AS (
+                SELECT id FROM units WHERE ($2 = 0 AND NOT EXISTS (SELECT 1 FROM unit_links l WHERE l.unit_id = units.id)) OR id = $2
+                UNION SELECT l.unit_id FROM unit_links l JOIN down ON l.parent_id = down.id
+                WHERE l.valid_from <= $1 AND (l.valid_to IS NULL OR l.valid_to > $1)
+            )
+            SELECT p.full_name, p.birth_date, p.gender, p.national_id, p.phone, p.email, p.position, p.levels, p.main_subject,
+                   u.name AS school, u.code AS school_code, pu1.name AS parent, pu2.name AS grandparent
+            FROM people p
+            JOIN person_units pu ON pu.person_id = p.id AND pu.valid_from <= $1 AND (pu.valid_to IS NULL OR pu.valid_to > $1)
+            JOIN units u ON u.id = pu.unit_id
+            LEFT JOIN unit_links l1 ON l1.unit_id = u.id AND l1.valid_from <= $1 AND (l1.valid_to IS NULL OR l1.valid_to > $1)
+            LEFT JOIN units pu1 ON pu1.id = l1.parent_id
+            LEFT JOIN unit_links l2 ON l2.unit_id = pu1.id AND l2.valid_from <= $1 AND (l2.valid_to IS NULL OR l2.valid_to > $1)
+            LEFT JOIN units pu2 ON pu2.id = l2.parent_id
+            WHERE p.status = 'active' AND pu.unit_id IN (SELECT id FROM down)
+            ORDER BY p.sort_key, p.id";
+        let mut n = 0u64;
+        on!(self, p => {
+            let mut rows = sqlx::query_as::<_, ExportRow>(sql).bind(&d).bind(within.unwrap_or(0)).fetch(p);
+            while let Some(r) = rows.try_next().await? {
+                f(r).map_err(|e| crate::StoreError::Other(e.to_string()))?;
+                n += 1;
+            }
+            Ok::<_, crate::StoreError>(())
+        })?;
+        Ok(n)
+    }
+}
