@@ -73,7 +73,7 @@ impl Report {
 }
 
 /// Progress: (stage, done, total).
-pub type Progress<'a> = &'a mut dyn FnMut(&'static str, usize, usize);
+pub type Progress<'a> = &'a mut (dyn FnMut(&'static str, usize, usize) + Send);
 
 /// Unit names as people write them: without "Sở GDĐT", "Tỉnh", "Xã", "Phường", "Trường".
 fn unit_key(name: &str) -> String {

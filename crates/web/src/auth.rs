@@ -136,6 +136,20 @@ pub async fn session_layer(State(st): State<AppState>, req: Request, next: Next)
                         .ok()
                         .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v));
                     body = Body::from(bytes);
+                } else if parts
+                    .headers
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.starts_with("multipart/form-data"))
+                {
+                    // File uploads carry the token in the form's action URL.
+                    provided = parts.uri.query().and_then(|q| {
+                        serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+                            .ok()?
+                            .into_iter()
+                            .find(|(k, _)| k == "_csrf")
+                            .map(|(_, v)| v)
+                    });
                 } else {
                     body = Body::empty();
                 }

@@ -26,6 +26,7 @@ pub mod auth;
 pub mod error;
 pub mod i18n;
 pub mod pages;
+pub mod roster;
 pub mod service;
 
 #[derive(Debug, Clone)]
@@ -114,6 +115,7 @@ pub fn app(st: AppState) -> Router {
     let (api_router, openapi) = api::router(st.clone());
     Router::new()
         .merge(pages::router(st.clone()))
+        .merge(roster::router())
         .merge(api_router)
         .merge(api::docs(openapi))
         .route("/static/app.css", get(css))
@@ -121,7 +123,8 @@ pub fn app(st: AppState) -> Router {
         .route("/metrics", get(metrics_endpoint))
         .layer(middleware::from_fn_with_state(st.clone(), auth::session_layer))
         .layer(middleware::from_fn(track))
-        .layer(RequestBodyLimitLayer::new(2 * 1024 * 1024))
+        // Hard cap; extractors keep axum's 2 MB default, the roster upload allows 50 MB.
+        .layer(RequestBodyLimitLayer::new(roster::MAX_UPLOAD + 1024 * 1024))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -596,3 +596,97 @@ both_backends!(admins_add_units_people_core_status_roles_and_moves, |db: TestDb|
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("Bạn không có quyền"));
 });
+
+both_backends!(roster_upload_preview_errors_apply_and_export, |db: TestDb| async move {
+    let app = start(db, 1000).await;
+    let c = app.browser();
+    let csrf = app.form_login(&c, "xa.admin").await; // Xã Kim Đông
+    let csv = "Họ và tên,Ngày sinh,Số CCCD,Trường,Chức vụ\n\
+               Hoàng Văn Tùng,05/05/1990,037090007001,Trường Tiểu học Kim Đông,Giáo viên\n\
+               Ngô Thị Vân,05/05/1991,037191007002,Trường THCS Kim Đông,Giáo viên\n\
+               Đinh Văn Sai,31/31/1990,037090007003,Trường THCS Kim Đông,Giáo viên\n\
+               Tạ Thị Xa,05/05/1992,037192007004,Trường THPT Kim Sơn A,Giáo viên\n";
+    let part = |bytes: Vec<u8>, name: &str| {
+        reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()))
+    };
+    // without the CSRF token in the action URL the upload is refused
+    let r = c.post(app.url("/roster/upload")).multipart(part(csv.as_bytes().to_vec(), "ds.csv")).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let r = c
+        .post(app.url(&format!("/roster/upload?_csrf={csrf}")))
+        .multipart(part(csv.as_bytes().to_vec(), "ds.csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("id=\"added\">1<"),
+        "only the TH teacher: the THCS school is held back, the THPT school is outside the commune"
+    );
+    assert!(html.contains("không phải ngày hợp lệ") && html.contains("không tìm thấy trường"), "errors in Vietnamese");
+    let token = {
+        let i = html.find("name=\"token\" value=\"").unwrap() + "name=\"token\" value=\"".len();
+        html[i..i + 32].to_string()
+    };
+    // the errors file
+    let r = c.get(app.url(&format!("/roster/errors?token={token}"))).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let bytes = r.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"PK"), "an xlsx");
+    // nothing written by the preview; apply writes the one complete school; re-applying changes nothing
+    let before = app.get(&app.token("so.admin").await, "/api/v1/people?q=hoang+van+tung").await.1["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(before, 0);
+    let r = c
+        .post(app.url("/roster/apply"))
+        .form(&[("_csrf", csrf.as_str()), ("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let after = app.get(&app.token("so.admin").await, "/api/v1/people?q=hoang+van+tung").await.1["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(after, 1);
+    let r = c
+        .post(app.url("/roster/apply"))
+        .form(&[("_csrf", csrf.as_str()), ("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains("id=\"added\">0<"));
+    // another account cannot apply someone else's upload
+    let other = app.browser();
+    let ocsrf = app.form_login(&other, "so.admin").await;
+    let r = other
+        .post(app.url("/roster/apply"))
+        .form(&[("_csrf", ocsrf.as_str()), ("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    // a .xls renamed .xlsx: a clear message, nothing written
+    let r = c
+        .post(app.url(&format!("/roster/upload?_csrf={csrf}")))
+        .multipart(part(vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, 0, 0], "cu.xlsx"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains(".xls"));
+    // export of the commune's roster, Vietnamese order, as CSV and xlsx; learners cannot export
+    let r = c.get(app.url("/roster/export?format=csv")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    assert!(text.contains("Hoàng Văn Tùng") && !text.contains("Tạ Thị Xa"));
+    let r = c.get(app.url("/roster/export")).send().await.unwrap();
+    assert!(r.bytes().await.unwrap().starts_with(b"PK"));
+    let learner = app.browser();
+    app.form_login(&learner, "giaovien").await;
+    assert_eq!(learner.get(app.url("/roster/export")).send().await.unwrap().status(), 403);
+    assert_eq!(learner.get(app.url("/roster")).send().await.unwrap().status(), 403);
+});

@@ -1,0 +1,264 @@
+//! Roster pages: upload a list (.xlsx/.csv), see the preview (rows to add, to update, that look
+//! like someone on record, in error, units held back), download the errors as .xlsx, apply; and
+//! download the roster of one's scope. The import itself is `bdtx_roster::import`; this module
+//! only decides the scope (through `access`) and renders.
+
+use std::path::PathBuf;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use bdtx_domain::authz::{Action, Principal, Role};
+use bdtx_roster::import::{Options, Report};
+use bdtx_roster::read::Limits;
+
+use crate::AppState;
+use crate::access::unit_target;
+use crate::auth::Auth;
+use crate::error::{AppError, Form, Query};
+use crate::pages::Ctx;
+
+/// Largest upload accepted from the web.
+pub const MAX_UPLOAD: usize = 50 * 1024 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/roster", get(roster_page))
+        .route("/roster/upload", post(upload).layer(DefaultBodyLimit::max(MAX_UPLOAD + 64 * 1024)))
+        .route("/roster/apply", post(apply))
+        .route("/roster/errors", get(errors_file))
+        .route("/roster/export", get(export_file))
+}
+
+/// The unit whose people the caller may import into or export: `unit` if given and allowed, else
+/// the first subtree they administer; `None` means everything (the Ministry).
+pub async fn scope(st: &AppState, p: &Principal, unit: Option<i64>, action: Action) -> Result<Option<i64>, AppError> {
+    if let Some(u) = unit {
+        let (_, t) = unit_target(st, u).await?;
+        return if p.can(action, &t) { Ok(Some(u)) } else { Err(AppError::Forbidden) };
+    }
+    if p.has_role(Role::MinistryAdmin) {
+        return Ok(None);
+    }
+    for r in p.browse_roots() {
+        let (_, t) = unit_target(st, r).await?;
+        if p.can(action, &t) {
+            return Ok(Some(r));
+        }
+    }
+    Err(AppError::Forbidden)
+}
+
+fn upload_dir() -> PathBuf {
+    std::env::temp_dir().join("bdtx-uploads")
+}
+
+/// Uploaded files are named by a random token and the uploader's account: nobody else can apply them.
+fn upload_path(token: &str, account: i64, ext: &str) -> Result<PathBuf, AppError> {
+    if token.len() != 32 || !token.chars().all(|c| c.is_ascii_hexdigit()) || !matches!(ext, "csv" | "xlsx") {
+        return Err(AppError::NotFound);
+    }
+    Ok(upload_dir().join(format!("{token}-{account}.{ext}")))
+}
+
+fn find_upload(token: &str, account: i64) -> Result<(PathBuf, &'static str), AppError> {
+    for ext in ["xlsx", "csv"] {
+        let p = upload_path(token, account, ext)?;
+        if p.exists() {
+            return Ok((p, ext));
+        }
+    }
+    Err(AppError::NotFound)
+}
+
+fn options(within: Option<i64>, actor: i64, dry_run: bool, accept_similar: bool) -> Options {
+    Options {
+        create_units: false,
+        accept_similar,
+        dry_run,
+        actor: Some(actor),
+        within,
+        overrides: vec![],
+        limits: Limits { max_bytes: MAX_UPLOAD as u64, ..Limits::default() },
+        from: bdtx_domain::dates::today(),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "roster.html")]
+struct RosterPage {
+    ctx: Ctx,
+    scope_name: String,
+    scope_id: Option<i64>,
+    error: Option<String>,
+}
+
+async fn roster_page(State(st): State<AppState>, ctx: Ctx, auth: Auth) -> Result<RosterPage, AppError> {
+    let within = scope(&st, &auth.principal, None, Action::ViewPerson).await?;
+    let scope_name = match within {
+        Some(u) => st.db.unit(u).await?.map(|u| u.name).unwrap_or_default(),
+        None => "Toàn quốc".into(),
+    };
+    Ok(RosterPage { ctx, scope_name, scope_id: within, error: None })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "roster_preview.html")]
+struct PreviewPage {
+    ctx: Ctx,
+    token: String,
+    file_name: String,
+    report: Report,
+    applied: bool,
+}
+
+impl PreviewPage {
+    fn message(&self, code: &str) -> &'static str {
+        bdtx_roster::row::message(code)
+    }
+    fn heading(&self, f: &Option<bdtx_roster::columns::Field>) -> &'static str {
+        f.map(|f| f.heading()).unwrap_or("")
+    }
+}
+
+async fn upload(State(st): State<AppState>, ctx: Ctx, auth: Auth, mut form: Multipart) -> Result<Response, AppError> {
+    let within = scope(&st, &auth.principal, None, Action::AddPerson).await?;
+    let mut saved: Option<(String, String)> = None;
+    while let Some(field) = form.next_field().await.map_err(|_| AppError::invalid("file", "malformed"))? {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name = field.file_name().unwrap_or("danh-sach").to_string();
+        let bytes = field.bytes().await.map_err(|_| AppError::invalid("file", "too_long"))?;
+        if bytes.is_empty() {
+            return Err(AppError::invalid("file", "required"));
+        }
+        // The format is decided from the content by the reader; the extension only names the copy.
+        let ext = if bytes.starts_with(b"PK\x03\x04") { "xlsx" } else { "csv" };
+        let token = bdtx_store::accounts::random_token(16);
+        std::fs::create_dir_all(upload_dir()).map_err(|e| AppError::Internal(e.to_string()))?;
+        let path = upload_path(&token, auth.account.id, ext)?;
+        tokio::fs::write(&path, &bytes).await.map_err(|e| AppError::Internal(e.to_string()))?;
+        saved = Some((token, name));
+    }
+    let (token, file_name) = saved.ok_or_else(|| AppError::invalid("file", "required"))?;
+    let (path, _) = find_upload(&token, auth.account.id)?;
+    let report = match bdtx_roster::import::import(
+        &st.db,
+        &path,
+        &options(within, auth.account.id, true, false),
+        &mut |_, _, _| {},
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(bdtx_roster::import::ImportError::Store(e)) => return Err(e.into()),
+        Err(e) => {
+            let _ = std::fs::remove_file(&path);
+            let scope_name = match within {
+                Some(u) => st.db.unit(u).await?.map(|u| u.name).unwrap_or_default(),
+                None => "Toàn quốc".into(),
+            };
+            let page = RosterPage { ctx, scope_name, scope_id: within, error: Some(e.to_string()) };
+            return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    Ok(PreviewPage { ctx, token, file_name, report, applied: false }.into_response())
+}
+
+#[derive(Deserialize)]
+struct ApplyForm {
+    token: String,
+    file_name: Option<String>,
+    accept_similar: Option<String>,
+}
+
+async fn apply(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    Form(f): Form<ApplyForm>,
+) -> Result<Response, AppError> {
+    let within = scope(&st, &auth.principal, None, Action::AddPerson).await?;
+    let (path, _) = find_upload(&f.token, auth.account.id)?;
+    let accept = f.accept_similar.is_some();
+    let report =
+        bdtx_roster::import::import(&st.db, &path, &options(within, auth.account.id, false, accept), &mut |_, _, _| {})
+            .await
+            .map_err(|e| match e {
+                bdtx_roster::import::ImportError::Store(e) => AppError::from(e),
+                other => AppError::Internal(other.to_string()),
+            })?;
+    let file_name = f.file_name.unwrap_or_default();
+    Ok(PreviewPage { ctx, token: f.token, file_name, report, applied: true }.into_response())
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    token: String,
+}
+
+fn attachment(name: &str, content_type: &'static str, body: Body) -> Response {
+    let mut res = body.into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// Stream a finished temporary file and remove it.
+async fn send_file(path: PathBuf, name: &str, content_type: &'static str) -> Result<Response, AppError> {
+    let file = tokio::fs::File::open(&path).await.map_err(|e| AppError::Internal(e.to_string()))?;
+    // Unlinking an open file keeps its data readable until the stream ends.
+    let _ = std::fs::remove_file(&path);
+    Ok(attachment(name, content_type, Body::from_stream(tokio_util::io::ReaderStream::new(file))))
+}
+
+async fn errors_file(
+    State(st): State<AppState>,
+    auth: Auth,
+    Query(q): Query<TokenQuery>,
+) -> Result<Response, AppError> {
+    let within = scope(&st, &auth.principal, None, Action::AddPerson).await?;
+    let (path, _) = find_upload(&q.token, auth.account.id)?;
+    let opts = options(within, auth.account.id, true, false);
+    let report = bdtx_roster::import::import(&st.db, &path, &opts, &mut |_, _, _| {})
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let out = upload_dir().join(format!("{}-loi.xlsx", bdtx_store::accounts::random_token(8)));
+    bdtx_roster::import::write_errors_xlsx(&path, &report, opts.limits, &out)
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    send_file(out, "danh-sach-loi.xlsx", XLSX).await
+}
+
+#[derive(Deserialize)]
+struct ExportQuery {
+    unit: Option<i64>,
+    format: Option<String>,
+}
+
+async fn export_file(
+    State(st): State<AppState>,
+    auth: Auth,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response, AppError> {
+    let within = scope(&st, &auth.principal, q.unit, Action::ViewPerson).await?;
+    let csv = q.format.as_deref() == Some("csv");
+    std::fs::create_dir_all(upload_dir()).map_err(|e| AppError::Internal(e.to_string()))?;
+    let out =
+        upload_dir().join(format!("{}.{}", bdtx_store::accounts::random_token(8), if csv { "csv" } else { "xlsx" }));
+    bdtx_roster::export::export(&st.db, within, &out).await.map_err(|e| AppError::Internal(e.to_string()))?;
+    let (name, ct) = if csv { ("danh-sach.csv", "text/csv; charset=utf-8") } else { ("danh-sach.xlsx", XLSX) };
+    send_file(out, name, ct).await
+}
