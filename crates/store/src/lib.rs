@@ -15,6 +15,7 @@ pub mod accounts;
 pub mod audit;
 pub mod catalog;
 pub mod demo;
+pub mod merge;
 pub mod password;
 pub mod people;
 pub mod roster;

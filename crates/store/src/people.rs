@@ -165,6 +165,14 @@ impl Db {
     /// Units (with all their ancestors) that place this person in the tree: the current ones,
     /// or the last one for someone who has left. Authorization decides on this chain.
     pub async fn person_chain(&self, person_id: i64) -> Result<Vec<i64>> {
+        // A record merged into another is placed where the kept record is.
+        let mut person_id = person_id;
+        for _ in 0..10 {
+            match self.person(person_id).await?.and_then(|p| p.merged_into) {
+                Some(kept) => person_id = kept,
+                None => break,
+            }
+        }
         let stays = self.stays(person_id).await?;
         let today = iso(today());
         // Where they work today; else where they last worked; else where they will start.

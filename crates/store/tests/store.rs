@@ -323,3 +323,39 @@ async fn sqlite_backup_is_a_consistent_copy() {
     assert!(copy.unit_by_code("TH-A").await.unwrap().is_some());
     assert!(t.backup(&dest, &t.url).await.is_err(), "never overwrites");
 }
+
+both_backends!(duplicates_are_found_and_merged_without_losing_anything, |db: bdtx_testkit::TestDb| async move {
+    let (_m, _p, c, a, b) = small_tree(&db).await;
+    let mut one = person("Nguyễn Văn An", Some("001085012345"));
+    one.email = Some("an@truong.edu.vn".into());
+    let keep = db.create_person(None, &one, a, d("2025-09-01")).await.unwrap();
+    let mut two = person("Nguyễn Văn An", None); // same name, birth date, phone; no ID
+    two.email = None;
+    let dup = db.create_person(None, &two, b, d("2025-09-01")).await.unwrap();
+    let groups = db.duplicate_candidates(Some(c), 10).await.unwrap();
+    let reasons: Vec<_> = groups.iter().map(|g| g.reason.as_str()).collect();
+    assert!(reasons.contains(&"phone") && reasons.contains(&"name_birth"), "{reasons:?}");
+    assert!(groups.iter().all(|g| g.people.len() == 2));
+    // the duplicate has history, core status, an account with a role
+    db.add_core_status(None, dup, "GV4660-03", "Toán", d("2021-01-01")).await.unwrap();
+    let acc_keep = db.create_account("an.keep", Some(keep), None).await.unwrap();
+    let acc_dup = db.create_account("an.dup", Some(dup), None).await.unwrap();
+    db.grant_role(None, acc_dup, Role::CoreTeacher, b).await.unwrap();
+    // refusals change nothing
+    assert!(matches!(db.merge_people(None, keep, &[keep]).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(db.merge_people(None, keep, &[]).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(db.merge_people(None, keep, &[999_999]).await, Err(StoreError::NotFound)));
+    db.merge_people(Some(acc_keep), keep, &[dup]).await.unwrap();
+    let closed = db.person(dup).await.unwrap().unwrap();
+    assert_eq!((closed.status.as_str(), closed.merged_into), ("merged", Some(keep)), "closed, not deleted");
+    let stays: Vec<_> = db.stays(keep).await.unwrap().into_iter().map(|s| s.unit_id).collect();
+    assert!(stays.contains(&a) && stays.contains(&b), "history moved: {stays:?}");
+    assert_eq!(db.core_status(keep).await.unwrap().len(), 1);
+    assert!(db.account(acc_dup).await.unwrap().unwrap().disabled);
+    assert_eq!(db.principal(acc_keep).await.unwrap().unwrap().grants[0].role, Role::CoreTeacher, "roles moved");
+    let log = db.audit_list(None, None, 5).await.unwrap();
+    assert_eq!(log[0].action, "person.merge");
+    assert!(log[0].after_json.as_deref().unwrap().contains("\"moved\""));
+    assert!(db.duplicate_candidates(Some(c), 10).await.unwrap().is_empty());
+    assert!(matches!(db.merge_people(None, keep, &[dup]).await, Err(StoreError::Invalid(_))), "already merged");
+});

@@ -67,6 +67,8 @@ pub fn router(_st: AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(person_role))
         .routes(routes!(role_revoke))
         .routes(routes!(people_search))
+        .routes(routes!(people_duplicates))
+        .routes(routes!(person_merge))
         .routes(routes!(person_get, person_patch))
         .routes(routes!(person_activation))
         .routes(routes!(modules_list))
@@ -494,5 +496,41 @@ async fn unit_coverage(
     Json(input): Json<CoverageInput>,
 ) -> Result<axum::http::StatusCode, AppError> {
     service::add_coverage(&st, &auth.principal, id, &input).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ScopeParams {
+    /// Only this unit's subtree (default: the caller's scope).
+    pub unit: Option<i64>,
+}
+
+/// Candidate duplicates in scope: same phone, same e-mail, or same name and birth date.
+#[utoipa::path(get, path = "/api/v1/people/duplicates", tag = "people", params(ScopeParams), security(("bearer" = [])),
+    responses((status = 200, body = Vec<bdtx_store::merge::DuplicateGroup>), (status = 403, body = ApiErrorBody)))]
+async fn people_duplicates(
+    State(st): State<AppState>,
+    auth: Auth,
+    Query(q): Query<ScopeParams>,
+) -> Result<Json<Vec<bdtx_store::merge::DuplicateGroup>>, AppError> {
+    Ok(Json(service::duplicates(&st, &auth.principal, q.unit).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct MergeRequest {
+    /// The records to merge into this one; they are closed, not deleted.
+    pub others: Vec<i64>,
+}
+
+/// Merge duplicate records into this person: history, core status, roles and account move here.
+#[utoipa::path(post, path = "/api/v1/people/{id}/merge", tag = "people", params(("id" = i64, Path)), request_body = MergeRequest, security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
+async fn person_merge(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Json(m): Json<MergeRequest>,
+) -> Result<axum::http::StatusCode, AppError> {
+    service::merge_people(&st, &auth.principal, id, &m.others).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -98,6 +98,8 @@ pub fn router(_st: AppState) -> Router<AppState> {
         .route("/people/{id}/roles", post(person_role_submit))
         .route("/roles/{id}/revoke", post(role_revoke_submit))
         .route("/people", get(people_page))
+        .route("/people/duplicates", get(duplicates_page))
+        .route("/people/merge", post(merge_submit))
         .route("/people/{id}", get(person_page))
         .route("/people/{id}/edit", get(person_edit_form).post(person_edit_submit))
         .route("/people/{id}/activation", post(activation_submit))
@@ -580,6 +582,37 @@ async fn role_revoke_submit(
 async fn unlock_submit(State(st): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Result<Response, AppError> {
     service::unlock(&st, &auth.principal, id).await?;
     Ok(see_other(&format!("/people/{id}?ok=people.unlocked")))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "duplicates.html")]
+struct DuplicatesPage {
+    ctx: Ctx,
+    groups: Vec<bdtx_store::merge::DuplicateGroup>,
+}
+
+async fn duplicates_page(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    Query(q): Query<AuditQuery>,
+) -> Result<DuplicatesPage, AppError> {
+    let groups = service::duplicates(&st, &auth.principal, q.unit).await?;
+    Ok(DuplicatesPage { ctx, groups })
+}
+
+#[derive(Deserialize)]
+struct MergeForm {
+    keep: Option<i64>,
+    /// all the ids of the group, comma separated
+    ids: String,
+}
+
+async fn merge_submit(State(st): State<AppState>, auth: Auth, Form(f): Form<MergeForm>) -> Result<Response, AppError> {
+    let keep = f.keep.ok_or_else(|| AppError::invalid("person", "required"))?;
+    let others: Vec<i64> = f.ids.split(',').filter_map(|s| s.trim().parse().ok()).filter(|id| *id != keep).collect();
+    service::merge_people(&st, &auth.principal, keep, &others).await?;
+    Ok(see_other(&format!("/people/{keep}?ok=people.merged")))
 }
 
 // ---------------------------------------------------------------- audit, catalog

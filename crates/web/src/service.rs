@@ -685,3 +685,23 @@ pub async fn change_password(
     st.db.set_password(auth.account.id, new).await?;
     Ok(())
 }
+
+/// Candidate duplicates among the people the caller may see.
+pub async fn duplicates(
+    st: &AppState,
+    p: &Principal,
+    unit: Option<i64>,
+) -> Result<Vec<bdtx_store::merge::DuplicateGroup>, AppError> {
+    let within = crate::roster::scope(st, p, unit, Action::ViewPerson).await?;
+    Ok(st.db.duplicate_candidates(within, 200).await?)
+}
+
+/// Merge `others` into `keep`: the caller must be allowed to change the identity of every one.
+pub async fn merge_people(st: &AppState, p: &Principal, keep: i64, others: &[i64]) -> Result<(), AppError> {
+    for id in std::iter::once(&keep).chain(others) {
+        let (_, t) = person_target(st, *id).await?;
+        require(p, Action::ViewPerson, &t)?;
+        require(p, Action::EditPerson(FieldGroup::Identity), &t)?;
+    }
+    Ok(st.db.merge_people(Some(p.account_id), keep, others).await?)
+}

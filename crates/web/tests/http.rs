@@ -690,3 +690,39 @@ both_backends!(roster_upload_preview_errors_apply_and_export, |db: TestDb| async
     assert_eq!(learner.get(app.url("/roster/export")).send().await.unwrap().status(), 403);
     assert_eq!(learner.get(app.url("/roster")).send().await.unwrap().status(), 403);
 });
+
+both_backends!(duplicates_page_and_merge_need_identity_rights, |db: TestDb| async move {
+    let app = start(db, 1000).await;
+    let school = app.unit_id("NB-KS02-TH-KIMDONG").await;
+    let prov = app.token("so.admin").await;
+    let make = |name: &str, id: &str| json!({"unit_id": school, "full_name": name, "birth_date": "01/01/1990", "national_id": id, "phone": "0919999999"});
+    let (s, a) = app.api(&prov, Method::POST, "/api/v1/people", Some(make("Phan Văn Lợi", "037090009001"))).await;
+    assert_eq!(s, 201);
+    let (_, b) = app.api(&prov, Method::POST, "/api/v1/people", Some(make("Phan Văn Lợi", "037090009002"))).await;
+    let (a, b) = (a["id"].as_i64().unwrap(), b["id"].as_i64().unwrap());
+    let principal = app.token("hieutruong").await;
+    let (s, groups) = app.get(&principal, "/api/v1/people/duplicates").await;
+    assert_eq!(s, 200);
+    assert!(groups.as_array().unwrap().iter().any(|g| g["people"].as_array().unwrap().len() == 2));
+    // a principal sees candidates but may not merge identities; a learner sees nothing
+    assert_eq!(
+        app.api(&principal, Method::POST, &format!("/api/v1/people/{a}/merge"), Some(json!({"others": [b]}))).await.0,
+        403
+    );
+    assert_eq!(app.get(&app.token("giaovien").await, "/api/v1/people/duplicates").await.0, 403);
+    // the commune admin merges through the page
+    let c = app.browser();
+    let csrf = app.form_login(&c, "xa.admin").await;
+    let page = c.get(app.url("/people/duplicates")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Cùng số điện thoại") && page.contains("Phan Văn Lợi"));
+    let ids = format!("{a},{b},");
+    let r = c
+        .post(app.url("/people/merge"))
+        .form(&[("_csrf", csrf.as_str()), ("keep", &a.to_string()), ("ids", &ids)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, v) = app.get(&prov, &format!("/api/v1/people/{b}")).await;
+    assert_eq!((v["person"]["status"].as_str(), v["person"]["merged_into"].as_i64()), (Some("merged"), Some(a)));
+});

@@ -1,0 +1,166 @@
+//! Duplicate people: candidates (same phone, same e-mail, same name and birth date) and the merge
+//! that keeps one record. A merge moves, never deletes: the others' history, core status, roles
+//! and account move to the kept person (or stay, disabled, when the kept person already has
+//! one); the others are closed as `merged` pointing at the kept record; the audit entry lists
+//! every moved row so the merge can be explained later.
+//!
+//! INVARIANT: every table that refers to a person must be handled in `merge_people`.
+
+use serde::Serialize;
+
+use bdtx_domain::dates::{iso, today};
+
+use crate::{BeginWrite, Db, Result, StoreError, now, on};
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Candidate {
+    pub id: i64,
+    pub full_name: String,
+    pub birth_date: Option<String>,
+    pub national_id: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub unit_name: Option<String>,
+}
+
+/// A group of records that may be one person, and why.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DuplicateGroup {
+    /// phone, email or name_birth
+    pub reason: String,
+    pub people: Vec<Candidate>,
+}
+
+impl Db {
+    /// Candidate duplicates among active people working today in `within`'s subtree (all when
+    /// `None`), at most `limit` groups.
+    pub async fn duplicate_candidates(&self, within: Option<i64>, limit: i64) -> Result<Vec<DuplicateGroup>> {
+        let d = iso(today());
+        let mut groups = Vec::new();
+        for (reason, key) in
+            [("phone", "p.phone"), ("email", "p.email"), ("name_birth", "p.name_folded || '|' || p.birth_date")]
+        {
+            let sql = format!(
+                "WITH RECURSIVE down(id) AS (
+                    SELECT id FROM units WHERE ($2 = 0 AND NOT EXISTS (SELECT 1 FROM unit_links l WHERE l.unit_id = units.id)) OR id = $2
+                    UNION SELECT l.unit_id FROM unit_links l JOIN down ON l.parent_id = down.id
+                    WHERE l.valid_from <= $1 AND (l.valid_to IS NULL OR l.valid_to > $1)
+                 ), scoped AS (
+                    SELECT p.id, {key} AS k FROM people p
+                    JOIN person_units pu ON pu.person_id = p.id AND pu.valid_from <= $1 AND (pu.valid_to IS NULL OR pu.valid_to > $1)
+                    WHERE p.status = 'active' AND pu.unit_id IN (SELECT id FROM down) AND {key} IS NOT NULL
+                 ), dup AS (
+                    SELECT k FROM scoped GROUP BY k HAVING COUNT(DISTINCT id) > 1 ORDER BY k LIMIT $3
+                 )
+                 SELECT s.k, p.id, p.full_name, p.birth_date, p.national_id, p.phone, p.email,
+                        (SELECT MIN(u.name) FROM person_units pu JOIN units u ON u.id = pu.unit_id
+                          WHERE pu.person_id = p.id AND pu.valid_to IS NULL) AS unit_name
+                 FROM scoped s JOIN dup ON dup.k = s.k JOIN people p ON p.id = s.id
+                 ORDER BY s.k, p.id"
+            );
+            #[derive(sqlx::FromRow)]
+            struct Row {
+                k: String,
+                #[sqlx(flatten)]
+                c: Candidate,
+            }
+            let rows: Vec<Row> = on!(self, p => sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
+                .bind(&d).bind(within.unwrap_or(0)).bind(limit).fetch_all(p).await)?;
+            let mut current: Option<(String, DuplicateGroup)> = None;
+            for r in rows {
+                match &mut current {
+                    Some((k, g)) if *k == r.k => {
+                        if !g.people.iter().any(|p| p.id == r.c.id) {
+                            g.people.push(r.c)
+                        }
+                    }
+                    _ => {
+                        if let Some((_, g)) = current.take() {
+                            groups.push(g);
+                        }
+                        current = Some((r.k, DuplicateGroup { reason: reason.into(), people: vec![r.c] }));
+                    }
+                }
+            }
+            if let Some((_, g)) = current {
+                groups.push(g);
+            }
+        }
+        Ok(groups)
+    }
+
+    /// Merge `others` into `keep`. Everything attached to the others moves to `keep`; the others
+    /// are closed (status `merged`, `merged_into = keep`), never deleted.
+    pub async fn merge_people(&self, actor: Option<i64>, keep: i64, others: &[i64]) -> Result<()> {
+        let mut c = bdtx_domain::error::Checker::default();
+        if others.is_empty() {
+            c.add("others", "required");
+        }
+        if others.contains(&keep) {
+            c.add("others", "cycle");
+        }
+        let mut seen = std::collections::HashSet::new();
+        for o in others {
+            if !seen.insert(*o) {
+                c.add("others", "duplicate");
+            }
+        }
+        c.finish()?;
+        for id in std::iter::once(&keep).chain(others) {
+            let p = self.person(*id).await?.ok_or(StoreError::NotFound)?;
+            if p.status != "active" {
+                return Err(bdtx_domain::Invalid::one("person", "not_active").into());
+            }
+        }
+        let keep_account = self.account_of_person(keep).await?;
+        let unit = self.stays(keep).await?.into_iter().find(|s| s.valid_to.is_none()).map(|s| s.unit_id);
+        let t = now();
+        on!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let mut moved = serde_json::Map::new();
+            for o in others {
+                let stays: Vec<i64> = sqlx::query_scalar("SELECT id FROM person_units WHERE person_id = $1").bind(o).fetch_all(&mut *tx).await?;
+                sqlx::query("UPDATE person_units SET person_id = $2 WHERE person_id = $1").bind(o).bind(keep).execute(&mut *tx).await?;
+                // Core status the kept person already has stays with the closed record (unique key).
+                let cores: Vec<i64> = sqlx::query_scalar(
+                    "SELECT c.id FROM core_status c WHERE c.person_id = $1 AND NOT EXISTS
+                       (SELECT 1 FROM core_status k WHERE k.person_id = $2 AND k.module_code = c.module_code AND k.subject = c.subject)")
+                    .bind(o).bind(keep).fetch_all(&mut *tx).await?;
+                for cid in &cores {
+                    sqlx::query("UPDATE core_status SET person_id = $2 WHERE id = $1").bind(cid).bind(keep).execute(&mut *tx).await?;
+                }
+                let account: Option<i64> = sqlx::query_scalar("SELECT id FROM accounts WHERE person_id = $1").bind(o).fetch_optional(&mut *tx).await?;
+                let mut account_note = serde_json::Value::Null;
+                if let Some(a) = account {
+                    match &keep_account {
+                        None => {
+                            // The kept person had no account: this one becomes theirs.
+                            sqlx::query("UPDATE accounts SET person_id = $2 WHERE id = $1").bind(a).bind(keep).execute(&mut *tx).await?;
+                            account_note = serde_json::json!({"account": a, "moved": true});
+                        }
+                        Some(k) => {
+                            // One account per person: roles move to the kept account, this one is disabled.
+                            let grants: Vec<i64> = sqlx::query_scalar(
+                                "SELECT g.id FROM role_grants g WHERE g.account_id = $1 AND NOT EXISTS
+                                   (SELECT 1 FROM role_grants x WHERE x.account_id = $2 AND x.role = g.role AND x.unit_id = g.unit_id)")
+                                .bind(a).bind(k.id).fetch_all(&mut *tx).await?;
+                            for g in &grants {
+                                sqlx::query("UPDATE role_grants SET account_id = $2 WHERE id = $1").bind(g).bind(k.id).execute(&mut *tx).await?;
+                            }
+                            sqlx::query("UPDATE accounts SET disabled = TRUE WHERE id = $1").bind(a).execute(&mut *tx).await?;
+                            sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(a).execute(&mut *tx).await?;
+                            account_note = serde_json::json!({"account": a, "disabled": true, "roles_moved": grants});
+                        }
+                    }
+                }
+                sqlx::query("UPDATE people SET status = 'merged', merged_into = $2, updated_at = $3 WHERE id = $1")
+                    .bind(o).bind(keep).bind(t).execute(&mut *tx).await?;
+                moved.insert(o.to_string(), serde_json::json!({"stays": stays, "core_status": cores, "account": account_note}));
+            }
+            let detail = serde_json::json!({"kept": keep, "merged": others, "moved": moved}).to_string();
+            crate::audit_insert!(tx, actor, "person.merge", "person", keep, unit, None::<String>, Some(detail));
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}
