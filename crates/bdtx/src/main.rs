@@ -287,7 +287,11 @@ async fn import_roster(
             .progress_chars("=> "),
     );
     let started = std::time::Instant::now();
+    let mut read_done: Option<f64> = None;
     let mut progress = |stage: &'static str, done: usize, total: usize| {
+        if stage == "write" && read_done.is_none() {
+            read_done = Some(started.elapsed().as_secs_f64());
+        }
         bar.set_message(if stage == "read" { "đọc tệp" } else { "ghi" });
         bar.set_length(total.max(done) as u64);
         bar.set_position(done as u64);
@@ -302,6 +306,9 @@ async fn import_roster(
     };
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
+    if let Some(r) = read_done {
+        println!("Đọc, làm sạch, kiểm tra, đối chiếu: {r:.1}s; ghi: {:.1}s.", secs - r);
+    }
     println!(
         "{}{} dòng trong {secs:.1}s ({:.0} dòng/s): thêm {}, cập nhật {}, không đổi {}, đơn vị mới {}, đã sửa tự động {}.",
         if opts.dry_run { "[chạy thử, không ghi] " } else { "" },

@@ -10,6 +10,14 @@ use unicode_normalization::char::is_combining_mark;
 
 /// NFC-normalise, trim and collapse runs of whitespace into one space.
 pub fn clean(s: &str) -> String {
+    // Fast path: most cells are already NFC with single spaces.
+    let tidy = !s.starts_with(char::is_whitespace)
+        && !s.ends_with(char::is_whitespace)
+        && !s.contains("  ")
+        && !s.contains(|c: char| c.is_whitespace() && c != ' ');
+    if tidy && unicode_normalization::is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes {
+        return s.to_string();
+    }
     let nfc: String = s.nfc().collect();
     let mut out = String::with_capacity(nfc.len());
     for word in nfc.split_whitespace() {

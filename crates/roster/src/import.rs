@@ -157,6 +157,7 @@ enum Place {
 
 struct UnitIndex {
     by_code: HashMap<String, (i64, String)>,
+    code_of: HashMap<i64, String>,
     provinces: HashMap<String, i64>,
     communes: HashMap<(i64, String), i64>,
     /// (province, commune or 0, school key) → schools
@@ -183,6 +184,7 @@ impl UnitIndex {
         };
         let mut idx = UnitIndex {
             by_code: HashMap::new(),
+            code_of: HashMap::new(),
             provinces: HashMap::new(),
             communes: HashMap::new(),
             schools: HashMap::new(),
@@ -192,6 +194,7 @@ impl UnitIndex {
         };
         for u in &units {
             idx.by_code.insert(u.code.to_uppercase(), (u.id, u.kind.clone()));
+            idx.code_of.insert(u.id, u.code.to_uppercase());
             idx.names.insert(u.id, u.name.clone());
             match u.kind.as_str() {
                 "ministry" => idx.ministry = Some(u.id),
@@ -318,27 +321,39 @@ fn resolve(
         Some(p) => Ok(p),
         None if r.province.is_empty() => return Err("unit_not_found"),
         None => {
-            let code = plan.code(idx, slug(&unit_key(&r.province)));
-            let name = format!("Sở Giáo dục và Đào tạo {}", bdtx_domain::text::clean(&r.province));
-            Err(plan.add((0, unit_key(&r.province)), new_unit(code, UnitKind::Province, &name, from), Ok(ministry)))
+            let key = (0, unit_key(&r.province));
+            match plan.keys.get(&key) {
+                Some(i) => Err(*i),
+                None => {
+                    let code = plan.code(idx, slug(&unit_key(&r.province)));
+                    let name = format!("Sở Giáo dục và Đào tạo {}", bdtx_domain::text::clean(&r.province));
+                    Err(plan.add(key, new_unit(code, UnitKind::Province, &name, from), Ok(ministry)))
+                }
+            }
         }
+    };
+    let code_of = |p: Result<i64, usize>, plan: &UnitPlan| match p {
+        Ok(id) => idx.code_of.get(&id).cloned().unwrap_or_default(),
+        Err(i) => plan.units[i].0.code.clone(),
     };
     let school_parent: Result<i64, usize> = match (commune, r.commune.is_empty()) {
         (Some(c), _) => Ok(c),
         (None, true) => prov_parent,
         (None, false) => {
-            let prov_code = match prov_parent {
-                Ok(id) => idx.by_code.iter().find(|(_, v)| v.0 == id).map(|(k, _)| k.clone()).unwrap_or_default(),
-                Err(i) => plan.units[i].0.code.clone(),
-            };
-            let code = plan.code(idx, format!("{prov_code}-{}", slug(&unit_key(&r.commune))));
             let key = (1, format!("{prov_parent:?}|{}", unit_key(&r.commune)));
-            Err(plan.add(key, new_unit(code, UnitKind::Commune, &r.commune, from), prov_parent))
+            match plan.keys.get(&key) {
+                Some(i) => Err(*i),
+                None => {
+                    let base = format!(
+                        "{}-{}",
+                        code_of(prov_parent, plan).chars().take(15).collect::<String>(),
+                        slug(&unit_key(&r.commune))
+                    );
+                    let code = plan.code(idx, base);
+                    Err(plan.add(key, new_unit(code, UnitKind::Commune, &r.commune, from), prov_parent))
+                }
+            }
         }
-    };
-    let parent_code = match school_parent {
-        Ok(id) => idx.by_code.iter().find(|(_, v)| v.0 == id).map(|(k, _)| k.clone()).unwrap_or_default(),
-        Err(i) => plan.units[i].0.code.clone(),
     };
     let key = (2, format!("{school_parent:?}|{}", fold(&r.school)));
     if let Some(i) = plan.keys.get(&key).copied() {
@@ -351,7 +366,8 @@ fn resolve(
         }
         return Ok(Place::New(i));
     }
-    let code = plan.code(idx, format!("{}-{}", parent_code.chars().take(14).collect::<String>(), slug(&r.school)));
+    let base = format!("{}-{}", code_of(school_parent, plan).chars().take(15).collect::<String>(), slug(&r.school));
+    let code = plan.code(idx, base);
     let mut u = new_unit(code, UnitKind::School, &r.school, from);
     u.levels = r.levels.clone();
     Ok(Place::New(plan.add(key, u, school_parent)))
@@ -552,6 +568,7 @@ pub async fn import(db: &Db, path: &Path, opts: &Options, progress: Progress<'_>
     let mut done = 0;
     let mut batch = Batch::default();
     let mut batch_rows = 0;
+    let mut inflight: Option<tokio::task::JoinHandle<Result<Vec<i64>, StoreError>>> = None;
     let units: Vec<_> = std::mem::take(&mut by_unit).into_iter().collect();
     for (place, rows) in units {
         let unit_id = match place {
@@ -593,12 +610,20 @@ pub async fn import(db: &Db, path: &Path, opts: &Options, progress: Progress<'_>
         if batch_rows >= 5_000 {
             done += batch_rows;
             if !opts.dry_run {
-                db.apply_roster_batch(opts.actor, &batch, opts.from).await?;
+                // Write this batch while the next one is prepared; at most one is in flight.
+                if let Some(h) = inflight.take() {
+                    h.await.map_err(|e| StoreError::Other(e.to_string()))??;
+                }
+                let (db2, actor, from, b) = (db.clone(), opts.actor, opts.from, std::mem::take(&mut batch));
+                inflight = Some(tokio::spawn(async move { db2.apply_roster_batch(actor, &b, from).await }));
             }
             batch = Batch::default();
             batch_rows = 0;
             progress("write", done, total);
         }
+    }
+    if let Some(h) = inflight.take() {
+        h.await.map_err(|e| StoreError::Other(e.to_string()))??;
     }
     if batch_rows > 0 && !opts.dry_run {
         db.apply_roster_batch(opts.actor, &batch, opts.from).await?;
