@@ -156,11 +156,23 @@ pub fn for_each_row_in<E: From<ReadError>>(
     let mut any = false;
     match sniff(bytes)? {
         Kind::Text => {
-            let (text, enc) = decode_text(bytes);
+            // UTF-8 (the usual case) is read in place; other encodings are decoded to a copy.
+            let body = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
+            let (decoded, enc) = match std::str::from_utf8(body) {
+                Ok(_) => (None, TextEncoding::Utf8),
+                Err(_) => {
+                    let (t, e) = decode_text(bytes);
+                    (Some(t), e)
+                }
+            };
+            let text: &str = match &decoded {
+                Some(t) => t,
+                None => std::str::from_utf8(body).unwrap_or_default(),
+            };
             let mut rdr = csv::ReaderBuilder::new()
                 .has_headers(false)
                 .flexible(true)
-                .delimiter(delimiter(&text))
+                .delimiter(delimiter(text))
                 .from_reader(text.as_bytes());
             let mut rec = csv::StringRecord::new();
             let mut row = 0;
