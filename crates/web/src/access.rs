@@ -2,7 +2,7 @@
 //! `bdtx_domain::authz::decide`; this module only finds the target's place in the tree (from the
 //! store) and turns a refusal into 403 or 404.
 
-use bdtx_domain::authz::{Action, Decision, Principal, Target, decide};
+use bdtx_domain::authz::{Action, Decision, Principal, Role, Target, decide};
 
 use crate::AppState;
 use crate::error::AppError;
@@ -27,4 +27,24 @@ pub async fn person_target(st: &AppState, person_id: i64) -> Result<(bdtx_store:
     let person = st.db.person(person_id).await?.ok_or(AppError::NotFound)?;
     let chain = st.db.person_chain(person_id).await?;
     Ok((person, Target::person(person_id, chain)))
+}
+
+/// The subtree a listing (people, audit, roster, duplicates) covers: `unit` if given and the
+/// action is allowed there (else 403), or the first subtree where the caller may do it; `None`
+/// means everything (the Ministry).
+pub async fn scope(st: &AppState, p: &Principal, unit: Option<i64>, action: Action) -> Result<Option<i64>, AppError> {
+    if let Some(u) = unit {
+        let (_, t) = unit_target(st, u).await?;
+        return if p.can(action, &t) { Ok(Some(u)) } else { Err(AppError::Forbidden) };
+    }
+    if p.has_role(Role::MinistryAdmin) {
+        return Ok(None);
+    }
+    for r in p.browse_roots() {
+        let (_, t) = unit_target(st, r).await?;
+        if p.can(action, &t) {
+            return Ok(Some(r));
+        }
+    }
+    Err(AppError::Forbidden)
 }

@@ -15,12 +15,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use bdtx_domain::authz::{Action, Principal, Role};
+use bdtx_domain::authz::Action;
 use bdtx_roster::import::{Options, Report};
 use bdtx_roster::read::Limits;
 
 use crate::AppState;
-use crate::access::unit_target;
 use crate::auth::Auth;
 use crate::error::{AppError, Form, Query};
 use crate::pages::Ctx;
@@ -35,25 +34,6 @@ pub fn router() -> Router<AppState> {
         .route("/roster/apply", post(apply))
         .route("/roster/errors", get(errors_file))
         .route("/roster/export", get(export_file))
-}
-
-/// The unit whose people the caller may import into or export: `unit` if given and allowed, else
-/// the first subtree they administer; `None` means everything (the Ministry).
-pub async fn scope(st: &AppState, p: &Principal, unit: Option<i64>, action: Action) -> Result<Option<i64>, AppError> {
-    if let Some(u) = unit {
-        let (_, t) = unit_target(st, u).await?;
-        return if p.can(action, &t) { Ok(Some(u)) } else { Err(AppError::Forbidden) };
-    }
-    if p.has_role(Role::MinistryAdmin) {
-        return Ok(None);
-    }
-    for r in p.browse_roots() {
-        let (_, t) = unit_target(st, r).await?;
-        if p.can(action, &t) {
-            return Ok(Some(r));
-        }
-    }
-    Err(AppError::Forbidden)
 }
 
 fn upload_dir() -> PathBuf {
@@ -101,7 +81,7 @@ struct RosterPage {
 }
 
 async fn roster_page(State(st): State<AppState>, ctx: Ctx, auth: Auth) -> Result<RosterPage, AppError> {
-    let within = scope(&st, &auth.principal, None, Action::ViewPerson).await?;
+    let within = crate::access::scope(&st, &auth.principal, None, Action::ViewPerson).await?;
     let scope_name = match within {
         Some(u) => st.db.unit(u).await?.map(|u| u.name).unwrap_or_default(),
         None => "Toàn quốc".into(),
@@ -129,7 +109,7 @@ impl PreviewPage {
 }
 
 async fn upload(State(st): State<AppState>, ctx: Ctx, auth: Auth, mut form: Multipart) -> Result<Response, AppError> {
-    let within = scope(&st, &auth.principal, None, Action::AddPerson).await?;
+    let within = crate::access::scope(&st, &auth.principal, None, Action::AddPerson).await?;
     let mut saved: Option<(String, String)> = None;
     while let Some(field) = form.next_field().await.map_err(|_| AppError::invalid("file", "malformed"))? {
         if field.name() != Some("file") {
@@ -186,7 +166,7 @@ async fn apply(
     auth: Auth,
     Form(f): Form<ApplyForm>,
 ) -> Result<Response, AppError> {
-    let within = scope(&st, &auth.principal, None, Action::AddPerson).await?;
+    let within = crate::access::scope(&st, &auth.principal, None, Action::AddPerson).await?;
     let (path, _) = find_upload(&f.token, auth.account.id)?;
     let accept = f.accept_similar.is_some();
     let report =
@@ -230,7 +210,7 @@ async fn errors_file(
     auth: Auth,
     Query(q): Query<TokenQuery>,
 ) -> Result<Response, AppError> {
-    let within = scope(&st, &auth.principal, None, Action::AddPerson).await?;
+    let within = crate::access::scope(&st, &auth.principal, None, Action::AddPerson).await?;
     let (path, _) = find_upload(&q.token, auth.account.id)?;
     let opts = options(within, auth.account.id, true, false);
     let report = bdtx_roster::import::import(&st.db, &path, &opts, &mut |_, _, _| {})
@@ -253,7 +233,7 @@ async fn export_file(
     auth: Auth,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response, AppError> {
-    let within = scope(&st, &auth.principal, q.unit, Action::ViewPerson).await?;
+    let within = crate::access::scope(&st, &auth.principal, q.unit, Action::ViewPerson).await?;
     let csv = q.format.as_deref() == Some("csv");
     std::fs::create_dir_all(upload_dir()).map_err(|e| AppError::Internal(e.to_string()))?;
     let out =

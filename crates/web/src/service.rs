@@ -246,29 +246,7 @@ pub async fn search_people(
     if q.chars().count() > 100 {
         return Err(AppError::invalid("q", "too_long"));
     }
-    let within = match within {
-        Some(u) => {
-            // Listing a unit's people: the unit is not secret, so a refusal is a 403.
-            let (_, t) = unit_target(st, u).await?;
-            if !p.can(Action::ViewPerson, &t) {
-                return Err(AppError::Forbidden);
-            }
-            Some(u)
-        }
-        None if p.has_role(bdtx_domain::authz::Role::MinistryAdmin) => None,
-        None => {
-            // The first subtree the caller may list; learners and core teachers only see themselves.
-            let mut root = None;
-            for r in p.browse_roots() {
-                let (_, t) = unit_target(st, r).await?;
-                if p.can(Action::ViewPerson, &t) {
-                    root = Some(r);
-                    break;
-                }
-            }
-            Some(root.ok_or(AppError::Forbidden)?)
-        }
-    };
+    let within = crate::access::scope(st, p, within, Action::ViewPerson).await?;
     let rows = st
         .db
         .search_people(&PeopleQuery { q: q.to_string(), within, limit: PAGE_SIZE + 1, offset: page.max(0) * PAGE_SIZE })
@@ -406,25 +384,7 @@ pub async fn audit(
     unit: Option<i64>,
     before: Option<i64>,
 ) -> Result<Vec<AuditEntry>, AppError> {
-    let root = match unit {
-        Some(u) => {
-            let (_, t) = unit_target(st, u).await?;
-            require(p, Action::ViewAudit, &t)?;
-            Some(u)
-        }
-        None if p.has_role(bdtx_domain::authz::Role::MinistryAdmin) => None,
-        None => {
-            let mut root = None;
-            for r in p.browse_roots() {
-                let (_, t) = unit_target(st, r).await?;
-                if p.can(Action::ViewAudit, &t) {
-                    root = Some(r);
-                    break;
-                }
-            }
-            Some(root.ok_or(AppError::Forbidden)?)
-        }
-    };
+    let root = crate::access::scope(st, p, unit, Action::ViewAudit).await?;
     Ok(st.db.audit_list(root, before, PAGE_SIZE).await?)
 }
 
@@ -692,7 +652,7 @@ pub async fn duplicates(
     p: &Principal,
     unit: Option<i64>,
 ) -> Result<Vec<bdtx_store::merge::DuplicateGroup>, AppError> {
-    let within = crate::roster::scope(st, p, unit, Action::ViewPerson).await?;
+    let within = crate::access::scope(st, p, unit, Action::ViewPerson).await?;
     Ok(st.db.duplicate_candidates(within, 200).await?)
 }
 

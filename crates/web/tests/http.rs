@@ -291,6 +291,7 @@ both_backends!(csrf_edit_form_activation_and_audit, |db: TestDb| async move {
     let location = r.headers()["location"].to_str().unwrap().to_string();
     let page = c.get(app.url(&location)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("an.nguyen@ninhbinh.edu.vn") && page.contains("Đã lưu thay đổi"));
+    assert!(page.contains("<title>Nguyễn Văn An · BDTX</title>"), "the title holds the name only");
     // activation code: issued once, then the teacher activates and logs in
     let r =
         c.post(app.url(&format!("/people/{an}/activation"))).form(&[("_csrf", csrf.as_str())]).send().await.unwrap();
