@@ -223,6 +223,31 @@ impl Db {
         })
     }
 
+    /// A person retires (or leaves) on `date`: their stay closes that day and the record is marked
+    /// retired; history, account and everything attached stay.
+    pub async fn retire_person(&self, actor: Option<i64>, person_id: i64, date: NaiveDate) -> Result<()> {
+        let p = self.person(person_id).await?.ok_or(StoreError::NotFound)?;
+        if p.status != "active" {
+            return Err(bdtx_domain::Invalid::one("person", "not_active").into());
+        }
+        let d = iso(date);
+        let stays = self.stays(person_id).await?;
+        if stays.iter().any(|s| s.valid_to.is_none() && s.valid_from >= d) {
+            return Err(bdtx_domain::Invalid::one("date", "overlap").into());
+        }
+        let unit = stays.iter().find(|s| s.valid_to.is_none()).map(|s| s.unit_id);
+        let detail = serde_json::json!({"retired_on": d}).to_string();
+        on!(self, p => {
+            let mut tx = p.begin_write().await?;
+            sqlx::query("UPDATE person_units SET valid_to = $2 WHERE person_id = $1 AND valid_to IS NULL")
+                .bind(person_id).bind(&d).execute(&mut *tx).await?;
+            sqlx::query("UPDATE people SET status = 'retired', updated_at = $2 WHERE id = $1").bind(person_id).bind(now()).execute(&mut *tx).await?;
+            crate::audit_insert!(tx, actor, "person.retire", "person", person_id, unit, None::<String>, Some(detail.clone()));
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
     /// Search people, sorted the Vietnamese way (given name, middle, family).
     pub async fn search_people(&self, q: &PeopleQuery) -> Result<Vec<PersonRow>> {
         let text = q.q.trim();

@@ -24,8 +24,8 @@ use crate::auth::{self, Auth, api_lang_of, client_ip};
 use crate::error::{ApiError, ApiErrorBody, ApiFieldError, AppError, Json, Path, Query};
 use crate::i18n::T;
 use crate::service::{
-    self, CoreInput, CoverageInput, MoveInput, NewPersonInput, NewUnitInput, PersonView, RestructureInput, RoleInput,
-    TreeView, UnitView, date_or_today,
+    self, CoreInput, CoverageInput, MoveInput, NewPersonInput, NewUnitInput, PersonView, RestructureInput, RetireInput,
+    RoleInput, TreeView, UnitView, date_or_today,
 };
 
 #[derive(OpenApi)]
@@ -63,6 +63,7 @@ pub fn router(_st: AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(unit_coverage))
         .routes(routes!(person_create))
         .routes(routes!(person_move))
+        .routes(routes!(person_retire))
         .routes(routes!(person_core))
         .routes(routes!(person_role))
         .routes(routes!(role_revoke))
@@ -532,5 +533,18 @@ async fn person_merge(
     Json(m): Json<MergeRequest>,
 ) -> Result<axum::http::StatusCode, AppError> {
     service::merge_people(&st, &auth.principal, id, &m.others).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// Retirement or leaving on a date: the stay closes, history stays.
+#[utoipa::path(post, path = "/api/v1/people/{id}/retire", tag = "people", params(("id" = i64, Path)), request_body = RetireInput, security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
+async fn person_retire(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Json(input): Json<RetireInput>,
+) -> Result<axum::http::StatusCode, AppError> {
+    service::retire_person(&st, &auth.principal, id, &input).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

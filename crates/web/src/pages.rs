@@ -21,8 +21,8 @@ use crate::auth::{AnonCsrf, Auth, LANG_COOKIE, client_ip, lang_of};
 use crate::error::{AppError, Form, Path, Query};
 use crate::i18n::{MESSAGES, T};
 use crate::service::{
-    self, CoreInput, CoverageInput, MoveInput, NewPersonInput, NewUnitInput, PersonView, RestructureInput, RoleInput,
-    TreeView, UnitView, date_or_today,
+    self, CoreInput, CoverageInput, MoveInput, NewPersonInput, NewUnitInput, PersonView, RestructureInput, RetireInput,
+    RoleInput, TreeView, UnitView, date_or_today,
 };
 use crate::{AppState, auth};
 
@@ -94,6 +94,7 @@ pub fn router(_st: AppState) -> Router<AppState> {
         .route("/units/{id}/coverage", post(unit_coverage_submit))
         .route("/units/{id}/people", post(person_create_submit))
         .route("/people/{id}/move", post(person_move_submit))
+        .route("/people/{id}/retire", post(person_retire_submit))
         .route("/people/{id}/core", post(person_core_submit))
         .route("/people/{id}/roles", post(person_role_submit))
         .route("/roles/{id}/revoke", post(role_revoke_submit))
@@ -538,6 +539,16 @@ async fn person_move_submit(
     Form(f): Form<MoveInput>,
 ) -> Result<Response, AppError> {
     service::move_person(&st, &auth.principal, id, &f).await?;
+    Ok(see_other(&format!("/people/{id}?ok=people.saved")))
+}
+
+async fn person_retire_submit(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<RetireInput>,
+) -> Result<Response, AppError> {
+    service::retire_person(&st, &auth.principal, id, &f).await?;
     Ok(see_other(&format!("/people/{id}?ok=people.saved")))
 }
 

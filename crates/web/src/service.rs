@@ -665,3 +665,18 @@ pub async fn merge_people(st: &AppState, p: &Principal, keep: i64, others: &[i64
     }
     Ok(st.db.merge_people(Some(p.account_id), keep, others).await?)
 }
+
+/// Retirement (nghỉ hưu) or leaving, on a date.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct RetireInput {
+    /// First day no longer working (dd/mm/yyyy or yyyy-mm-dd).
+    pub date: String,
+}
+
+pub async fn retire_person(st: &AppState, p: &Principal, id: i64, input: &RetireInput) -> Result<(), AppError> {
+    let (_, t) = person_target(st, id).await?;
+    require(p, Action::ViewPerson, &t)?;
+    require(p, Action::EditPerson(FieldGroup::Professional), &t)?;
+    let date = parse_date(&input.date).ok_or_else(|| AppError::invalid("date", "invalid_date"))?;
+    Ok(st.db.retire_person(Some(p.account_id), id, date).await?)
+}

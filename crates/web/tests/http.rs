@@ -572,6 +572,18 @@ both_backends!(admins_add_units_people_core_status_roles_and_moves, |db: TestDb|
     // the teacher has left the principal's school (from 2027) but stays visible there until then? No:
     // today the teacher is still at the school, so the principal still sees them.
     assert_eq!(app.get(&principal, &format!("/api/v1/people/{new_id}")).await.0, 200);
+    // retirement: the stay closes, history stays, the record remains reachable
+    let (s, _) = post(&province, &format!("/api/v1/people/{new_id}/retire"), json!({"date": "31/13/2026"})).await;
+    assert_eq!(s, 422);
+    let (s, _) = post(&province, &format!("/api/v1/people/{new_id}/retire"), json!({"date": "01/12/2026"})).await;
+    assert_eq!(s, 422, "before the pending move to the THPT school");
+    let (s, _) = post(&province, &format!("/api/v1/people/{new_id}/retire"), json!({"date": "01/06/2027"})).await;
+    assert_eq!(s, 204);
+    let (_, v) = app.get(&province, &format!("/api/v1/people/{new_id}")).await;
+    assert_eq!(v["person"]["status"], "retired");
+    assert!(v["stays"].as_array().unwrap().iter().all(|s| !s["valid_to"].is_null()), "{v}");
+    let (s, _) = post(&province, &format!("/api/v1/people/{new_id}/retire"), json!({"date": "02/06/2027"})).await;
+    assert_eq!(s, 422, "already retired");
     // the page forms go through the same checks
     let c = app.browser();
     let csrf = app.form_login(&c, "hieutruong").await;
