@@ -243,6 +243,27 @@ pub fn for_each_row_in<E: From<ReadError>>(
     }
 }
 
+/// The header row of a file (its first non-empty row).
+pub fn headers(path: &Path, limits: Limits) -> Result<Vec<String>, ReadError> {
+    enum Stop {
+        Read(ReadError),
+        Done,
+    }
+    impl From<ReadError> for Stop {
+        fn from(e: ReadError) -> Self {
+            Stop::Read(e)
+        }
+    }
+    let mut first = None;
+    match for_each_row::<Stop>(path, limits, |_, cells| {
+        first = Some(cells);
+        Err(Stop::Done)
+    }) {
+        Err(Stop::Read(e)) => Err(e),
+        _ => first.ok_or(ReadError::Empty),
+    }
+}
+
 fn cell_text(v: &DataRef<'_>) -> String {
     match v {
         DataRef::Int(i) => i.to_string(),

@@ -16,7 +16,8 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use bdtx_domain::authz::Action;
-use bdtx_roster::import::{Options, Report};
+use bdtx_roster::columns::Field;
+use bdtx_roster::import::{ImportError, Options, Report};
 use bdtx_roster::read::Limits;
 
 use crate::AppState;
@@ -31,6 +32,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/roster", get(roster_page))
         .route("/roster/upload", post(upload).layer(DefaultBodyLimit::max(MAX_UPLOAD + 64 * 1024)))
+        .route("/roster/map", post(map_columns))
         .route("/roster/apply", post(apply))
         .route("/roster/errors", get(errors_file))
         .route("/roster/export", get(export_file))
@@ -58,15 +60,43 @@ fn find_upload(token: &str, account: i64) -> Result<(PathBuf, &'static str), App
     Err(AppError::NotFound)
 }
 
-fn options(within: Option<i64>, actor: i64, dry_run: bool, accept_similar: bool) -> Options {
+/// A column mapping chosen on the page, as "index:field,index:field", turned into the
+/// (heading, field) overrides of the import.
+fn overrides(path: &std::path::Path, map: &str) -> Result<Vec<(String, Field)>, AppError> {
+    if map.trim().is_empty() {
+        return Ok(vec![]);
+    }
+    let headers = bdtx_roster::read::headers(path, limits()).map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut out = Vec::new();
+    for pair in map.split(',').filter(|p| !p.is_empty()) {
+        let (i, f) = pair.split_once(':').ok_or_else(|| AppError::invalid("map", "invalid"))?;
+        let i: usize = i.parse().map_err(|_| AppError::invalid("map", "invalid"))?;
+        let f = Field::parse(f).ok_or_else(|| AppError::invalid("map", "invalid"))?;
+        let h = headers.get(i).ok_or_else(|| AppError::invalid("map", "invalid"))?;
+        out.push((h.clone(), f));
+    }
+    Ok(out)
+}
+
+fn limits() -> Limits {
+    Limits { max_bytes: MAX_UPLOAD as u64, ..Limits::default() }
+}
+
+fn options(
+    within: Option<i64>,
+    actor: i64,
+    dry_run: bool,
+    accept_similar: bool,
+    overrides: Vec<(String, Field)>,
+) -> Options {
     Options {
         create_units: false,
         accept_similar,
         dry_run,
         actor: Some(actor),
         within,
-        overrides: vec![],
-        limits: Limits { max_bytes: MAX_UPLOAD as u64, ..Limits::default() },
+        overrides,
+        limits: limits(),
         from: bdtx_domain::dates::today(),
     }
 }
@@ -97,6 +127,7 @@ struct PreviewPage {
     file_name: String,
     report: Report,
     applied: bool,
+    map: String,
 }
 
 impl PreviewPage {
@@ -129,17 +160,31 @@ async fn upload(State(st): State<AppState>, ctx: Ctx, auth: Auth, mut form: Mult
         saved = Some((token, name));
     }
     let (token, file_name) = saved.ok_or_else(|| AppError::invalid("file", "required"))?;
+    preview(&st, ctx, &auth, within, token, file_name, String::new()).await
+}
+
+/// The dry run shown before applying; a file whose headings are not recognised gets the
+/// column-mapping page instead, any other unreadable file a clear message (and is removed).
+async fn preview(
+    st: &AppState,
+    ctx: Ctx,
+    auth: &Auth,
+    within: Option<i64>,
+    token: String,
+    file_name: String,
+    map: String,
+) -> Result<Response, AppError> {
     let (path, _) = find_upload(&token, auth.account.id)?;
-    let report = match bdtx_roster::import::import(
-        &st.db,
-        &path,
-        &options(within, auth.account.id, true, false),
-        &mut |_, _, _| {},
-    )
-    .await
-    {
-        Ok(r) => r,
-        Err(bdtx_roster::import::ImportError::Store(e)) => return Err(e.into()),
+    let opts = options(within, auth.account.id, true, false, overrides(&path, &map)?);
+    match bdtx_roster::import::import(&st.db, &path, &opts, &mut |_, _, _| {}).await {
+        Ok(report) => Ok(PreviewPage { ctx, token, file_name, report, applied: false, map }.into_response()),
+        Err(ImportError::Store(e)) => Err(e.into()),
+        Err(ImportError::Mapping(e)) => {
+            let headers = bdtx_roster::read::headers(&path, limits()).map_err(|e| AppError::Internal(e.to_string()))?;
+            let fields = Field::ALL.iter().map(|f| (f.key(), f.heading())).collect();
+            let page = MapPage { ctx, token, file_name, headers, fields, error: e.to_string() };
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
         Err(e) => {
             let _ = std::fs::remove_file(&path);
             let scope_name = match within {
@@ -147,10 +192,45 @@ async fn upload(State(st): State<AppState>, ctx: Ctx, auth: Auth, mut form: Mult
                 None => "Toàn quốc".into(),
             };
             let page = RosterPage { ctx, scope_name, scope_id: within, error: Some(e.to_string()) };
-            return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
-    };
-    Ok(PreviewPage { ctx, token, file_name, report, applied: false }.into_response())
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "roster_map.html")]
+struct MapPage {
+    ctx: Ctx,
+    token: String,
+    file_name: String,
+    headers: Vec<String>,
+    fields: Vec<(&'static str, &'static str)>,
+    error: String,
+}
+
+#[derive(Deserialize)]
+struct MapForm {
+    token: String,
+    file_name: Option<String>,
+    #[serde(flatten)]
+    columns: std::collections::BTreeMap<String, String>,
+}
+
+async fn map_columns(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    Form(f): Form<MapForm>,
+) -> Result<Response, AppError> {
+    let within = crate::access::scope(&st, &auth.principal, None, Action::AddPerson).await?;
+    let mut pairs = Vec::new();
+    for (k, v) in &f.columns {
+        if let (Some(i), false) = (k.strip_prefix("col_").and_then(|i| i.parse::<usize>().ok()), v.is_empty()) {
+            Field::parse(v).ok_or_else(|| AppError::invalid("map", "invalid"))?;
+            pairs.push(format!("{i}:{v}"));
+        }
+    }
+    preview(&st, ctx, &auth, within, f.token, f.file_name.unwrap_or_default(), pairs.join(",")).await
 }
 
 #[derive(Deserialize)]
@@ -158,6 +238,7 @@ struct ApplyForm {
     token: String,
     file_name: Option<String>,
     accept_similar: Option<String>,
+    map: Option<String>,
 }
 
 async fn apply(
@@ -169,20 +250,20 @@ async fn apply(
     let within = crate::access::scope(&st, &auth.principal, None, Action::AddPerson).await?;
     let (path, _) = find_upload(&f.token, auth.account.id)?;
     let accept = f.accept_similar.is_some();
-    let report =
-        bdtx_roster::import::import(&st.db, &path, &options(within, auth.account.id, false, accept), &mut |_, _, _| {})
-            .await
-            .map_err(|e| match e {
-                bdtx_roster::import::ImportError::Store(e) => AppError::from(e),
-                other => AppError::Internal(other.to_string()),
-            })?;
+    let map = f.map.unwrap_or_default();
+    let opts = options(within, auth.account.id, false, accept, overrides(&path, &map)?);
+    let report = bdtx_roster::import::import(&st.db, &path, &opts, &mut |_, _, _| {}).await.map_err(|e| match e {
+        bdtx_roster::import::ImportError::Store(e) => AppError::from(e),
+        other => AppError::Internal(other.to_string()),
+    })?;
     let file_name = f.file_name.unwrap_or_default();
-    Ok(PreviewPage { ctx, token: f.token, file_name, report, applied: true }.into_response())
+    Ok(PreviewPage { ctx, token: f.token, file_name, report, applied: true, map }.into_response())
 }
 
 #[derive(Deserialize)]
 struct TokenQuery {
     token: String,
+    map: Option<String>,
 }
 
 fn attachment(name: &str, content_type: &'static str, body: Body) -> Response {
@@ -212,7 +293,7 @@ async fn errors_file(
 ) -> Result<Response, AppError> {
     let within = crate::access::scope(&st, &auth.principal, None, Action::AddPerson).await?;
     let (path, _) = find_upload(&q.token, auth.account.id)?;
-    let opts = options(within, auth.account.id, true, false);
+    let opts = options(within, auth.account.id, true, false, overrides(&path, q.map.as_deref().unwrap_or(""))?);
     let report = bdtx_roster::import::import(&st.db, &path, &opts, &mut |_, _, _| {})
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;

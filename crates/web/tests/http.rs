@@ -682,6 +682,43 @@ both_backends!(roster_upload_preview_errors_apply_and_export, |db: TestDb| async
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
+    // headings that differ: the page asks what the columns mean, then previews with that mapping
+    let odd = "Tên GV,Nơi công tác,Ghi chú\nLương Văn Khải,Trường THCS Kim Đông,mới\n";
+    let r = c
+        .post(app.url(&format!("/roster/upload?_csrf={csrf}")))
+        .multipart(part(odd.as_bytes().to_vec(), "khac.csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Chọn ý nghĩa các cột") && html.contains("name=\"col_1\""));
+    let token2 = {
+        let i = html.find("name=\"token\" value=\"").unwrap() + "name=\"token\" value=\"".len();
+        html[i..i + 32].to_string()
+    };
+    let r = c
+        .post(app.url("/roster/map"))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("token", token2.as_str()),
+            ("col_0", "full_name"),
+            ("col_1", "school"),
+            ("col_2", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"added\">1<"), "{html}");
+    assert!(html.contains("name=\"map\" value=\"0:full_name,1:school\""));
+    let r = c
+        .post(app.url("/roster/apply"))
+        .form(&[("_csrf", csrf.as_str()), ("token", token2.as_str()), ("map", "0:full_name,1:school")])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains("id=\"added\">1<"));
     // a .xls renamed .xlsx: a clear message, nothing written
     let r = c
         .post(app.url(&format!("/roster/upload?_csrf={csrf}")))
