@@ -4,6 +4,7 @@
 
 pub mod columns;
 pub mod export;
+pub mod forms;
 pub mod generate;
 pub mod import;
 pub mod read;

@@ -18,6 +18,7 @@ pub mod demo;
 pub mod merge;
 pub mod password;
 pub mod people;
+pub mod requests;
 pub mod roster;
 pub mod units;
 

@@ -24,8 +24,8 @@ use crate::auth::{self, Auth, api_lang_of, client_ip};
 use crate::error::{ApiError, ApiErrorBody, ApiFieldError, AppError, Json, Path, Query};
 use crate::i18n::T;
 use crate::service::{
-    self, CoreInput, CoverageInput, MoveInput, NewPersonInput, NewUnitInput, PersonView, RestructureInput, RetireInput,
-    RoleInput, TreeView, UnitView, date_or_today,
+    self, CoreInput, CoverageInput, MoveInput, NewPersonInput, NewUnitInput, PersonView, RequestInput,
+    RestructureInput, RetireInput, RoleInput, TreeView, UnitView, date_or_today,
 };
 
 #[derive(OpenApi)]
@@ -75,6 +75,8 @@ pub fn router(_st: AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(modules_list))
         .routes(routes!(module_patch))
         .routes(routes!(audit_list))
+        .routes(routes!(requests_list, request_file))
+        .routes(routes!(request_resolve))
         .split_for_parts();
     (router, api)
 }
@@ -547,4 +549,62 @@ async fn person_retire(
 ) -> Result<axum::http::StatusCode, AppError> {
     service::retire_person(&st, &auth.principal, id, &input).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct RequestParams {
+    /// correction (Mẫu số 3) or addition (Mẫu số 4)
+    pub kind: String,
+    /// Only this unit's subtree (default: the caller's scope).
+    pub unit: Option<i64>,
+}
+
+/// Requests filed from or addressed to units in scope, open ones first.
+#[utoipa::path(get, path = "/api/v1/requests", tag = "people", params(RequestParams), security(("bearer" = [])),
+    responses((status = 200, body = Vec<bdtx_store::requests::Request>), (status = 403, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
+async fn requests_list(
+    State(st): State<AppState>,
+    auth: Auth,
+    Query(q): Query<RequestParams>,
+) -> Result<Json<Vec<bdtx_store::requests::Request>>, AppError> {
+    Ok(Json(service::requests(&st, &auth.principal, &q.kind, q.unit).await?))
+}
+
+/// File a correction (Mẫu số 3) or addition (Mẫu số 4) request to the level above the school.
+#[utoipa::path(post, path = "/api/v1/requests", tag = "people", request_body = RequestInput, security(("bearer" = [])),
+    responses((status = 201, body = Created), (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
+async fn request_file(
+    State(st): State<AppState>,
+    auth: Auth,
+    Json(input): Json<RequestInput>,
+) -> Result<(axum::http::StatusCode, Json<Created>), AppError> {
+    let id = service::file_request(&st, &auth.principal, &input).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(Created { id })))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ResolveRequest {
+    /// true to accept (an accepted addition adds the person), false to reject
+    pub accept: bool,
+    #[serde(default)]
+    pub resolution: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Resolved {
+    /// The person added by an accepted addition.
+    pub added_person: Option<i64>,
+}
+
+/// Answer a request addressed to a unit one administers.
+#[utoipa::path(post, path = "/api/v1/requests/{id}/resolve", tag = "people", params(("id" = i64, Path)), request_body = ResolveRequest, security(("bearer" = [])),
+    responses((status = 200, body = Resolved), (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody), (status = 409, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
+async fn request_resolve(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Json(r): Json<ResolveRequest>,
+) -> Result<Json<Resolved>, AppError> {
+    let added_person = service::resolve_request(&st, &auth.principal, id, r.accept, &r.resolution).await?;
+    Ok(Json(Resolved { added_person }))
 }

@@ -26,6 +26,7 @@ pub mod auth;
 pub mod error;
 pub mod i18n;
 pub mod pages;
+pub mod requests;
 pub mod roster;
 pub mod service;
 
@@ -116,6 +117,7 @@ pub fn app(st: AppState) -> Router {
     Router::new()
         .merge(pages::router(st.clone()))
         .merge(roster::router())
+        .merge(requests::router())
         .merge(api_router)
         .merge(api::docs(openapi))
         .route("/static/app.css", get(css))

@@ -680,3 +680,105 @@ pub async fn retire_person(st: &AppState, p: &Principal, id: i64, input: &Retire
     let date = parse_date(&input.date).ok_or_else(|| AppError::invalid("date", "invalid_date"))?;
     Ok(st.db.retire_person(Some(p.account_id), id, date).await?)
 }
+
+/// A request from a school: a correction of someone's record or support they need (Mẫu số 3),
+/// or a person to add (Mẫu số 4).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct RequestInput {
+    /// correction or addition
+    pub kind: String,
+    /// For a correction: the person concerned.
+    #[serde(default)]
+    pub person_id: Option<i64>,
+    /// For an addition: the school asking (defaults to the person's unit for a correction).
+    #[serde(default)]
+    pub unit_id: Option<i64>,
+    /// What to correct or the support needed; for an addition, why.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Answer wanted by (dd/mm/yyyy).
+    #[serde(default)]
+    pub deadline: Option<String>,
+    pub full_name: Option<String>,
+    pub birth_date: Option<String>,
+    pub gender: Option<String>,
+    pub national_id: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub position: Option<String>,
+    pub levels: Option<String>,
+    pub main_subject: Option<String>,
+}
+
+pub async fn file_request(st: &AppState, p: &Principal, input: &RequestInput) -> Result<i64, AppError> {
+    use bdtx_store::requests::RequestKind;
+    let kind = RequestKind::parse(input.kind.trim()).ok_or_else(|| AppError::invalid("kind", "invalid"))?;
+    let deadline = match input.deadline.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(d) => Some(parse_date(d).ok_or_else(|| AppError::invalid("deadline", "invalid_date"))?),
+        None => None,
+    };
+    let note = input.note.clone().unwrap_or_default();
+    match kind {
+        RequestKind::Correction => {
+            let person = input.person_id.ok_or_else(|| AppError::invalid("person", "required"))?;
+            let (_, t) = person_target(st, person).await?;
+            require(p, Action::ViewPerson, &t)?;
+            let unit = *t.units.first().ok_or(AppError::NotFound)?;
+            let (_, ut) = unit_target(st, unit).await?;
+            require(p, Action::AddPerson, &ut)?;
+            Ok(st.db.file_request(Some(p.account_id), kind, unit, Some(person), None, &note, deadline).await?)
+        }
+        RequestKind::Addition => {
+            let unit = input.unit_id.ok_or_else(|| AppError::invalid("unit", "required"))?;
+            let (_, ut) = unit_target(st, unit).await?;
+            require(p, Action::AddPerson, &ut)?;
+            let draft = PersonDraft {
+                full_name: input.full_name.clone(),
+                birth_date: input.birth_date.clone(),
+                gender: input.gender.clone(),
+                national_id: input.national_id.clone(),
+                phone: input.phone.clone(),
+                email: input.email.clone(),
+                position: input.position.clone(),
+                levels: input.levels.clone(),
+                main_subject: input.main_subject.clone(),
+                other_subjects: None,
+            };
+            let fields = validate(&draft, None)?;
+            Ok(st.db.file_request(Some(p.account_id), kind, unit, None, Some(&fields), &note, deadline).await?)
+        }
+    }
+}
+
+pub async fn requests(
+    st: &AppState,
+    p: &Principal,
+    kind: &str,
+    unit: Option<i64>,
+) -> Result<Vec<bdtx_store::requests::Request>, AppError> {
+    let kind = bdtx_store::requests::RequestKind::parse(kind).ok_or_else(|| AppError::invalid("kind", "invalid"))?;
+    let within = crate::access::scope(st, p, unit, Action::ViewPerson).await?;
+    Ok(st.db.requests(within, kind).await?)
+}
+
+/// Whether the caller answers requests addressed to this unit (the level above the school).
+pub async fn can_resolve(st: &AppState, p: &Principal, to_unit: i64) -> Result<bool, AppError> {
+    let (_, t) = unit_target(st, to_unit).await?;
+    Ok(p.can(Action::AddPerson, &t))
+}
+
+pub async fn resolve_request(
+    st: &AppState,
+    p: &Principal,
+    id: i64,
+    accept: bool,
+    resolution: &str,
+) -> Result<Option<i64>, AppError> {
+    let r = st.db.request(id).await?.ok_or(AppError::NotFound)?;
+    let (_, from) = unit_target(st, r.from_unit_id).await?;
+    require(p, Action::ViewPerson, &from).map_err(|_| AppError::NotFound)?;
+    if !can_resolve(st, p, r.to_unit_id).await? {
+        return Err(AppError::Forbidden);
+    }
+    Ok(st.db.resolve_request(Some(p.account_id), id, accept, resolution).await?)
+}

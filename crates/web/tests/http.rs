@@ -776,3 +776,87 @@ both_backends!(duplicates_page_and_merge_need_identity_rights, |db: TestDb| asyn
     let (_, v) = app.get(&prov, &format!("/api/v1/people/{b}")).await;
     assert_eq!((v["person"]["status"].as_str(), v["person"]["merged_into"].as_i64()), (Some("merged"), Some(a)));
 });
+
+both_backends!(requests_forms_3_and_4_flow_to_the_level_above, |db: TestDb| async move {
+    let app = start(db, 1000).await;
+    let principal = app.token("hieutruong").await; // Trường Tiểu học Kim Đông
+    let commune = app.token("xa.admin").await; // Xã Kim Đông
+    let school = app.unit_id("NB-KS02-TH-KIMDONG").await;
+    let kim_dong = app.unit_id("NB-KS02").await;
+    // a teacher of the principal's school
+    let (_, list) = app.get(&principal, &format!("/api/v1/people?unit={school}")).await;
+    let teacher =
+        list["items"].as_array().unwrap().iter().find(|p| p["position"] == "teacher").unwrap()["id"].as_i64().unwrap();
+    let post = |t: &str, path: &str, body: Value| {
+        let (t, path) = (t.to_string(), path.to_string());
+        let app = &app;
+        async move { app.api(&t, Method::POST, &path, Some(body)).await }
+    };
+    // Mẫu 3: a correction, with a deadline already past: listed as late, addressed to the commune
+    let (s, c) = post(&principal, "/api/v1/requests", json!({"kind": "correction", "person_id": teacher, "note": "Sai ngày sinh, đúng là 12/03/1990", "deadline": "09/01/2021"})).await;
+    assert_eq!(s, 201, "{c}");
+    let (_, rows) = app.get(&commune, "/api/v1/requests?kind=correction").await;
+    assert_eq!(rows[0]["to_unit_id"].as_i64(), Some(kim_dong));
+    let c = app.browser();
+    app.form_login(&c, "xa.admin").await;
+    let page = c.get(app.url("/requests?kind=correction")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Quá hạn") && page.contains("Sai ngày sinh"));
+    // bad input changes nothing
+    assert_eq!(
+        post(&principal, "/api/v1/requests", json!({"kind": "correction", "person_id": teacher, "note": ""})).await.0,
+        422
+    );
+    assert_eq!(
+        post(
+            &principal,
+            "/api/v1/requests",
+            json!({"kind": "addition", "unit_id": school, "full_name": "A", "birth_date": "30/02/1990"})
+        )
+        .await
+        .0,
+        422
+    );
+    assert_eq!(
+        post(
+            &principal,
+            "/api/v1/requests",
+            json!({"kind": "addition", "unit_id": school, "full_name": "Ông B", "deadline": "mai"})
+        )
+        .await
+        .0,
+        422
+    );
+    assert_eq!(post(&principal, "/api/v1/requests", json!({"kind": "other"})).await.0, 422);
+    let thpt = app.unit_id("NB-THPT-01").await;
+    assert_eq!(
+        post(&principal, "/api/v1/requests", json!({"kind": "addition", "unit_id": thpt, "full_name": "Ông C"}))
+            .await
+            .0,
+        403
+    );
+    // Mẫu 4: an addition; the school cannot answer its own request, the commune can
+    let (s, a) = post(&principal, "/api/v1/requests", json!({"kind": "addition", "unit_id": school, "full_name": "Kiều Thị Nhàn", "birth_date": "02/02/1996", "national_id": "037196008001", "note": "Giáo viên mới chuyển đến", "deadline": "31/12/2027"})).await;
+    assert_eq!(s, 201);
+    let id = a["id"].as_i64().unwrap();
+    assert_eq!(post(&principal, &format!("/api/v1/requests/{id}/resolve"), json!({"accept": true})).await.0, 403);
+    let (s, r) =
+        post(&commune, &format!("/api/v1/requests/{id}/resolve"), json!({"accept": true, "resolution": "Đã bổ sung"}))
+            .await;
+    assert_eq!(s, 200, "{r}");
+    let added = r["added_person"].as_i64().unwrap();
+    let (_, v) = app.get(&principal, &format!("/api/v1/people/{added}")).await;
+    assert_eq!(v["person"]["full_name"], "Kiều Thị Nhàn");
+    assert_eq!(v["stays"][0]["unit_id"].as_i64(), Some(school));
+    assert_eq!(
+        post(&commune, &format!("/api/v1/requests/{id}/resolve"), json!({"accept": true})).await.0,
+        422,
+        "answered once"
+    );
+    // both forms download as xlsx; learners see nothing
+    for kind in ["correction", "addition"] {
+        let r = c.get(app.url(&format!("/requests/export?kind={kind}"))).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.bytes().await.unwrap().starts_with(b"PK"));
+    }
+    assert_eq!(app.get(&app.token("giaovien").await, "/api/v1/requests?kind=addition").await.0, 403);
+});
