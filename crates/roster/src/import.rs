@@ -563,13 +563,39 @@ pub async fn import(db: &Db, path: &Path, opts: &Options, progress: Progress<'_>
         }
     }
 
-    // Apply, whole units at a time, in batches of about 5,000 rows.
+    // A first load into an empty people table writes without secondary indexes and builds them
+    // at the end: uniqueness was already checked above (in-file duplicates are rejected).
+    let bulk = !opts.dry_run && !by_unit.is_empty() && db.people_is_empty().await?;
+    if bulk {
+        db.bulk_load_begin().await?;
+    }
+    let result = write(db, opts, path, &parsed, std::mem::take(&mut by_unit), &new_ids, &mut report, progress).await;
+    if bulk {
+        db.bulk_load_end().await?;
+    }
+    result?;
+    report.errors.sort_by_key(|e| e.row_no);
+    Ok(report)
+}
+
+/// Apply, whole units at a time, in batches of about 5,000 rows.
+#[allow(clippy::too_many_arguments)]
+async fn write(
+    db: &Db,
+    opts: &Options,
+    path: &Path,
+    parsed: &[ParsedRow],
+    by_unit: BTreeMap<Place, Vec<(usize, Class)>>,
+    new_ids: &HashMap<usize, i64>,
+    report: &mut Report,
+    progress: Progress<'_>,
+) -> Result<(), ImportError> {
     let total: usize = by_unit.values().map(|v| v.len()).sum();
     let mut done = 0;
     let mut batch = Batch::default();
     let mut batch_rows = 0;
     let mut inflight: Option<tokio::task::JoinHandle<Result<Vec<i64>, StoreError>>> = None;
-    let units: Vec<_> = std::mem::take(&mut by_unit).into_iter().collect();
+    let units: Vec<_> = by_unit.into_iter().collect();
     for (place, rows) in units {
         let unit_id = match place {
             Place::Existing(id) => id,
@@ -629,8 +655,7 @@ pub async fn import(db: &Db, path: &Path, opts: &Options, progress: Progress<'_>
         db.apply_roster_batch(opts.actor, &batch, opts.from).await?;
     }
     progress("write", total, total);
-    report.errors.sort_by_key(|e| e.row_no);
-    Ok(report)
+    Ok(())
 }
 
 /// The rows in error as an .xlsx laid out like the uploaded file, with a last column "Lỗi"

@@ -75,7 +75,48 @@ pub struct Batch {
 
 const CHUNK: usize = 400;
 
+/// Secondary indexes dropped while a first, bulk load fills empty tables, and built once at the
+/// end (far cheaper than maintaining them row by row in random key order). They must match the
+/// migrations exactly; `tests/store.rs` compares them.
+pub const BULK_INDEXES: [(&str, &str); 5] = [
+    ("people_identity", "CREATE UNIQUE INDEX people_identity ON people(identity_key) WHERE status <> 'merged'"),
+    (
+        "people_national_id",
+        "CREATE UNIQUE INDEX people_national_id ON people(national_id) WHERE national_id IS NOT NULL AND status <> 'merged'",
+    ),
+    ("people_sort", "CREATE INDEX people_sort ON people(sort_key)"),
+    ("person_units_unit", "CREATE INDEX person_units_unit ON person_units(unit_id, valid_to)"),
+    ("person_units_person", "CREATE INDEX person_units_person ON person_units(person_id, valid_to)"),
+];
+
 impl Db {
+    /// Whether nobody is on record yet (a first national or provincial load).
+    pub async fn people_is_empty(&self) -> Result<bool> {
+        let any: Option<i64> =
+            on!(self, p => sqlx::query_scalar("SELECT id FROM people LIMIT 1").fetch_optional(p).await)?;
+        Ok(any.is_none())
+    }
+
+    /// Start a bulk load into empty tables: drop the secondary indexes (see [`BULK_INDEXES`]).
+    /// The caller has checked uniqueness itself and must call [`Db::bulk_load_end`], also after
+    /// a failure.
+    pub async fn bulk_load_begin(&self) -> Result<()> {
+        for (name, _) in BULK_INDEXES {
+            let sql = format!("DROP INDEX IF EXISTS {name}");
+            on!(self, p => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(p).await.map(|_| ()))?;
+        }
+        Ok(())
+    }
+
+    /// Build the indexes dropped by [`Db::bulk_load_begin`] (those already present are kept).
+    pub async fn bulk_load_end(&self) -> Result<()> {
+        for (_, create) in BULK_INDEXES {
+            let sql = create.replacen("INDEX ", "INDEX IF NOT EXISTS ", 1);
+            on!(self, p => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(p).await.map(|_| ()))?;
+        }
+        Ok(())
+    }
+
     /// Create many units in one transaction (parents before children: a unit may name as
     /// parent a unit created earlier in the same call by its index, as `Err(index)`).
     pub async fn create_units_batch(

@@ -359,3 +359,43 @@ both_backends!(duplicates_are_found_and_merged_without_losing_anything, |db: bdt
     assert!(db.duplicate_candidates(Some(c), 10).await.unwrap().is_empty());
     assert!(matches!(db.merge_people(None, keep, &[dup]).await, Err(StoreError::Invalid(_))), "already merged");
 });
+
+both_backends!(bulk_load_drops_and_restores_the_same_indexes, |db: bdtx_testkit::TestDb| async move {
+    async fn names(db: &Db) -> Vec<String> {
+        let mut v: Vec<String> = match db {
+            Db::Sqlite(p) => {
+                sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'")
+                    .fetch_all(p)
+                    .await
+                    .unwrap()
+            }
+            Db::Postgres(p) => sqlx::query_scalar("SELECT indexname::TEXT FROM pg_indexes WHERE schemaname = 'public'")
+                .fetch_all(p)
+                .await
+                .unwrap(),
+        };
+        v.sort();
+        v
+    }
+    // the bulk-load definitions are the migrations' own (SQLite keeps the text)
+    if let Db::Sqlite(p) = &db.db {
+        for (name, create) in bdtx_store::roster::BULK_INDEXES {
+            let sql: String = sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE name = $1")
+                .bind(name)
+                .fetch_one(p)
+                .await
+                .unwrap();
+            assert_eq!(sql, create, "{name} differs from the migration");
+        }
+    }
+    let before = names(&db).await;
+    assert!(db.people_is_empty().await.unwrap());
+    db.bulk_load_begin().await.unwrap();
+    let during = names(&db).await;
+    for (name, _) in bdtx_store::roster::BULK_INDEXES {
+        assert!(before.contains(&name.to_string()) && !during.contains(&name.to_string()), "{name}");
+    }
+    db.bulk_load_end().await.unwrap();
+    db.bulk_load_end().await.unwrap(); // idempotent
+    assert_eq!(names(&db).await, before);
+});
