@@ -397,6 +397,35 @@ enum Class {
     Unchanged,
 }
 
+const CHUNK_ROWS: usize = 20_000;
+
+/// Clean and check a chunk of rows on as many threads as there are cores, keeping their order.
+/// A row that fails keeps its cells (to find its unit and hold it back).
+#[allow(clippy::type_complexity)]
+fn parse_chunk(
+    m: &Mapping,
+    rows: Vec<(usize, Vec<String>)>,
+    today: NaiveDate,
+) -> Vec<(Result<ParsedRow, Vec<RowError>>, Vec<String>)> {
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+    let per = rows.len().div_ceil(threads).max(1);
+    let parse = |part: &[(usize, Vec<String>)]| -> Vec<(Result<ParsedRow, Vec<RowError>>, Vec<String>)> {
+        part.iter()
+            .map(|(n, cells)| match parse_row(m, *n, cells, today) {
+                Ok(r) => (Ok(r), Vec::new()),
+                Err(e) => (Err(e), cells.clone()),
+            })
+            .collect()
+    };
+    if threads == 1 || rows.len() < 2_000 {
+        return parse(&rows);
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = rows.chunks(per).map(|part| s.spawn(move || parse(part))).collect();
+        handles.into_iter().flat_map(|h| h.join().expect("row cleaning does not panic")).collect()
+    })
+}
+
 /// Read, plan and (unless `dry_run`) apply a roster file.
 pub async fn import(db: &Db, path: &Path, opts: &Options, progress: Progress<'_>) -> Result<Report, ImportError> {
     let mut report = Report::default();
@@ -404,6 +433,22 @@ pub async fn import(db: &Db, path: &Path, opts: &Options, progress: Progress<'_>
     let mut parsed: Vec<ParsedRow> = Vec::new();
     let mut failed_units: Vec<UnitRef> = Vec::new();
     let today = bdtx_domain::dates::today();
+    // Rows are read in order and cleaned in chunks on every core (cleaning is pure).
+    let mut pending: Vec<(usize, Vec<String>)> = Vec::with_capacity(CHUNK_ROWS);
+    let mut parse_pending = |m: &Mapping, pending: &mut Vec<(usize, Vec<String>)>, report: &mut Report| {
+        for (result, cells) in parse_chunk(m, std::mem::take(pending), today) {
+            match result {
+                Ok(r) => {
+                    report.warnings += r.warnings.len();
+                    parsed.push(r);
+                }
+                Err(errs) => {
+                    report.errors.extend(errs);
+                    failed_units.push(UnitRef::raw(m, &cells));
+                }
+            }
+        }
+    };
     let encoding = for_each_row::<ImportError>(path, opts.limits, |row_no, cells| {
         let Some(m) = &mapping else {
             let m = map_headers(&cells, &opts.overrides)?;
@@ -413,21 +458,16 @@ pub async fn import(db: &Db, path: &Path, opts: &Options, progress: Progress<'_>
             return Ok(());
         };
         report.rows += 1;
-        match parse_row(m, row_no, &cells, today) {
-            Ok(r) => {
-                report.warnings += r.warnings.len();
-                parsed.push(r);
-            }
-            Err(errs) => {
-                report.errors.extend(errs);
-                failed_units.push(UnitRef::raw(m, &cells));
-            }
-        }
-        if report.rows % 50_000 == 0 {
+        pending.push((row_no, cells));
+        if pending.len() == CHUNK_ROWS {
+            parse_pending(m, &mut pending, &mut report);
             progress("read", report.rows, 0);
         }
         Ok(())
     })?;
+    if let Some(m) = &mapping {
+        parse_pending(m, &mut pending, &mut report);
+    }
     report.encoding = Some(encoding);
     if mapping.is_none() {
         return Err(ReadError::Empty.into());
