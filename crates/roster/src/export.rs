@@ -11,21 +11,25 @@ use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use bdtx_store::roster::ExportRow;
 use bdtx_store::{Db, StoreError};
 
-pub const HEADINGS: [&str; 13] = [
-    "STT",
-    "Họ và tên",
-    "Ngày sinh",
-    "Giới tính",
-    "Số CCCD",
-    "Điện thoại",
-    "Email",
-    "Chức vụ",
-    "Cấp học",
-    "Môn dạy",
-    "Trường",
-    "Mã trường",
-    "Đơn vị cấp trên",
-];
+/// Headings of an export: the import's own, so an exported file imports back as it is.
+pub fn headings() -> [&'static str; 13] {
+    use crate::columns::Field::*;
+    [
+        "STT",
+        FullName.heading(),
+        BirthDate.heading(),
+        Gender.heading(),
+        NationalId.heading(),
+        Phone.heading(),
+        Email.heading(),
+        Position.heading(),
+        Levels.heading(),
+        MainSubject.heading(),
+        School.heading(),
+        SchoolCode.heading(),
+        "Đơn vị cấp trên",
+    ]
+}
 
 /// Excel's row limit, header included.
 pub const EXCEL_MAX_ROWS: u32 = 1_048_576;
@@ -97,7 +101,7 @@ pub async fn export_csv(db: &Db, within: Option<i64>, w: impl Write) -> Result<u
     let mut w = std::io::BufWriter::new(w);
     w.write_all("\u{feff}".as_bytes())?; // Excel opens UTF-8 with a BOM correctly
     let mut csv = csv::Writer::from_writer(w);
-    csv.write_record(HEADINGS).map_err(std::io::Error::other)?;
+    csv.write_record(headings()).map_err(std::io::Error::other)?;
     let mut n = 0;
     db.stream_roster(within, |r| {
         n += 1;
@@ -112,7 +116,7 @@ pub async fn export_csv(db: &Db, within: Option<i64>, w: impl Write) -> Result<u
 fn new_sheet(wb: &mut Workbook, index: usize, bold: &Format) -> Result<(), XlsxError> {
     let ws: &mut Worksheet = wb.add_worksheet_with_constant_memory();
     ws.set_name(if index == 0 { "Danh sách".to_string() } else { format!("Danh sách ({})", index + 1) })?;
-    for (c, h) in HEADINGS.iter().enumerate() {
+    for (c, h) in headings().iter().enumerate() {
         ws.write_string_with_format(0, c as u16, *h, bold)?;
     }
     ws.set_column_width(1, 28)?;

@@ -103,22 +103,26 @@ const PLACE: [&str; 48] = [
     "Phong",
 ];
 
-const HEADINGS: [&str; 14] = [
-    "STT",
-    "Họ và tên",
-    "Ngày sinh",
-    "Giới tính",
-    "Số CCCD",
-    "Điện thoại",
-    "Email",
-    "Tỉnh",
-    "Xã/Phường",
-    "Trường",
-    "Cấp học",
-    "Môn dạy",
-    "Chức vụ",
-    "Cốt cán",
-];
+/// The columns of a generated file, with the headings offices use.
+fn headings() -> Vec<String> {
+    use crate::columns::Field::*;
+    let fields = [
+        FullName,
+        BirthDate,
+        Gender,
+        NationalId,
+        Phone,
+        Email,
+        Province,
+        Commune,
+        School,
+        Levels,
+        MainSubject,
+        Position,
+        Core,
+    ];
+    std::iter::once("STT").chain(fields.iter().map(|f| f.heading())).map(String::from).collect()
+}
 
 struct School {
     province: usize,
@@ -218,7 +222,7 @@ pub fn generate(people: usize, seed: u64, out: &Path) -> std::io::Result<usize> 
     let schools = schools(people, &mut rng);
     let mut sink = Sink::create(out)?;
     let mut emit = |cells: Vec<String>| sink.emit(&cells);
-    emit(HEADINGS.iter().map(|s| s.to_string()).collect())?;
+    emit(headings())?;
     let mut previous: Option<Vec<String>> = None;
     for i in 0..people {
         let school = &schools[i % schools.len()];
