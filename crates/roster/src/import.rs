@@ -493,7 +493,16 @@ pub async fn import(db: &Db, path: &Path, opts: &Options, progress: Progress<'_>
             idx = UnitIndex::load(db, opts.within).await?;
         }
     }
-    let people = db.people_index().await?;
+    // A national file indexes everyone once; a school's list looks up only its own people.
+    let people = if parsed.len() > 20_000 {
+        db.people_index().await?
+    } else {
+        let keys: Vec<String> = parsed.iter().map(|r| r.fields.identity_key()).collect();
+        let mut names: Vec<String> = parsed.iter().map(|r| fold(&r.fields.full_name)).collect();
+        names.sort();
+        names.dedup();
+        db.people_index_for(&keys, &names).await?
+    };
     let mut plan = UnitPlan::default();
     let mut seen: HashMap<String, usize> = HashMap::new();
     // unit → rows (index into parsed, class)

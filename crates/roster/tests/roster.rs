@@ -175,6 +175,15 @@ both_backends!(generated_roster_creates_units_and_round_trips_through_xlsx, |db:
         assert_eq!(n.nfc().collect::<String>(), *n);
         assert!(!n.contains('Ô') && !n.contains('¨') && !n.contains("aø"), "legacy text left: {n}");
     }
+    // the targeted index of a small file sees exactly what the full national index sees
+    let full = db.people_index().await.unwrap();
+    let keys: Vec<String> = full.by_identity.keys().cloned().collect();
+    let names: Vec<String> = on!(&db.db, p => sqlx::query_scalar("SELECT DISTINCT name_folded FROM people").fetch_all(p).await).unwrap();
+    let some = db.people_index_for(&keys, &names).await.unwrap();
+    assert_eq!(some.by_identity, full.by_identity);
+    assert_eq!(some.by_national_id, full.by_national_id);
+    let few = db.people_index_for(&keys[..3], &[]).await.unwrap();
+    assert_eq!(few.by_identity.len(), 3);
     // export to xlsx, import it back: nothing changes
     let xlsx = dir.path().join("xuat.xlsx");
     let n = bdtx_roster::export::export(&db, None, &xlsx).await.unwrap();

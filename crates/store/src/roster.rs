@@ -78,13 +78,14 @@ const CHUNK: usize = 400;
 /// Secondary indexes dropped while a first, bulk load fills empty tables, and built once at the
 /// end (far cheaper than maintaining them row by row in random key order). They must match the
 /// migrations exactly; `tests/store.rs` compares them.
-pub const BULK_INDEXES: [(&str, &str); 5] = [
+pub const BULK_INDEXES: [(&str, &str); 6] = [
     ("people_identity", "CREATE UNIQUE INDEX people_identity ON people(identity_key) WHERE status <> 'merged'"),
     (
         "people_national_id",
         "CREATE UNIQUE INDEX people_national_id ON people(national_id) WHERE national_id IS NOT NULL AND status <> 'merged'",
     ),
     ("people_sort", "CREATE INDEX people_sort ON people(sort_key)"),
+    ("people_name", "CREATE INDEX people_name ON people(name_folded)"),
     ("person_units_unit", "CREATE INDEX person_units_unit ON person_units(unit_id, valid_to)"),
     ("person_units_person", "CREATE INDEX person_units_person ON person_units(person_id, valid_to)"),
 ];
@@ -163,16 +164,26 @@ impl Db {
             .bind(&d).fetch_all(p).await)?)
     }
 
-    /// Index every active person (streamed: memory holds the index, not the rows).
+    /// Index every active person (streamed: memory holds the index, not the rows). For a
+    /// national file; a small file uses [`Db::people_index_for`].
     pub async fn people_index(&self) -> Result<PeopleIndex> {
+        self.index_people(None).await
+    }
+
+    /// Index only the people a file can match: by identity key, or by folded name (for
+    /// look-alikes). A school's upload then costs a few indexed look-ups, not the whole nation.
+    pub async fn people_index_for(&self, identity_keys: &[String], folded_names: &[String]) -> Result<PeopleIndex> {
+        self.index_people(Some((identity_keys, folded_names))).await
+    }
+
+    async fn index_people(&self, only: Option<(&[String], &[String])>) -> Result<PeopleIndex> {
         use futures_util::TryStreamExt;
         let d = iso(today());
         let mut idx = PeopleIndex::default();
-        let sql = "SELECT p.id, p.full_name, p.birth_date, p.gender, p.national_id, p.phone, p.email, p.position, p.levels,
+        const SELECT: &str = "SELECT p.id, p.full_name, p.birth_date, p.gender, p.national_id, p.phone, p.email, p.position, p.levels,
                           p.main_subject, p.other_subjects, p.status, p.merged_into, p.created_at, p.updated_at, p.identity_key,
                           (SELECT MIN(pu.unit_id) FROM person_units pu WHERE pu.person_id = p.id
-                             AND pu.valid_from <= $1 AND (pu.valid_to IS NULL OR pu.valid_to > $1)) AS unit_id
-                   FROM people p WHERE p.status = 'active'";
+                             AND pu.valid_from <= ";
         #[derive(sqlx::FromRow)]
         struct Row {
             #[sqlx(flatten)]
@@ -189,9 +200,40 @@ impl Db {
             }
         };
         on!(self, p => {
-            let mut rows = sqlx::query_as::<_, Row>(sql).bind(&d).fetch(p);
-            while let Some(r) = rows.try_next().await? {
-                add(r);
+            // The statement is built from fixed text and placeholders only; every value is bound.
+            let build = |column: &str, values: &[String]| {
+                let mut q = QueryBuilder::new(SELECT);
+                q.push_bind(d.clone()).push(" AND (pu.valid_to IS NULL OR pu.valid_to > ").push_bind(d.clone());
+                q.push(")) AS unit_id FROM people p WHERE p.status = 'active'");
+                if !values.is_empty() {
+                    q.push(" AND ").push(column).push(" IN (");
+                    let mut sep = q.separated(", ");
+                    for v in values {
+                        sep.push_bind(v.clone());
+                    }
+                    q.push(")");
+                }
+                q
+            };
+            match only {
+                None => {
+                    let mut q = build("", &[]);
+                    let mut rows = q.build_query_as::<Row>().fetch(p);
+                    while let Some(r) = rows.try_next().await? {
+                        add(r);
+                    }
+                }
+                Some((keys, names)) => {
+                    for (column, values) in [("p.identity_key", keys), ("p.name_folded", names)] {
+                        for chunk in values.chunks(CHUNK) {
+                            let mut q = build(column, chunk);
+                            let mut rows = q.build_query_as::<Row>().fetch(p);
+                            while let Some(r) = rows.try_next().await? {
+                                add(r);
+                            }
+                        }
+                    }
+                }
             }
             Ok::<_, sqlx::Error>(())
         })?;
