@@ -178,7 +178,8 @@ both_backends!(generated_roster_creates_units_and_round_trips_through_xlsx, |db:
     // the targeted index of a small file sees exactly what the full national index sees
     let full = db.people_index().await.unwrap();
     let keys: Vec<String> = full.by_identity.keys().cloned().collect();
-    let names: Vec<String> = on!(&db.db, p => sqlx::query_scalar("SELECT DISTINCT name_folded FROM people").fetch_all(p).await).unwrap();
+    let names: Vec<String> =
+        on!(&db.db, p => sqlx::query_scalar("SELECT DISTINCT name_folded FROM people").fetch_all(p).await).unwrap();
     let some = db.people_index_for(&keys, &names).await.unwrap();
     assert_eq!(some.by_identity, full.by_identity);
     assert_eq!(some.by_national_id, full.by_national_id);

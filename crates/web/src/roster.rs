@@ -38,6 +38,19 @@ pub fn router() -> Router<AppState> {
         .route("/roster/export", get(export_file))
 }
 
+/// Uploads nobody applied within a day are removed (they hold personal data).
+fn remove_stale_uploads() {
+    let Ok(entries) = std::fs::read_dir(upload_dir()) else { return };
+    let day = std::time::Duration::from_secs(24 * 3600);
+    for e in entries.flatten() {
+        let old =
+            e.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok()).is_some_and(|age| age > day);
+        if old {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 fn upload_dir() -> PathBuf {
     std::env::temp_dir().join("bdtx-uploads")
 }
@@ -155,6 +168,7 @@ async fn upload(State(st): State<AppState>, ctx: Ctx, auth: Auth, mut form: Mult
         let ext = if bytes.starts_with(b"PK\x03\x04") { "xlsx" } else { "csv" };
         let token = bdtx_store::accounts::random_token(16);
         std::fs::create_dir_all(upload_dir()).map_err(|e| AppError::Internal(e.to_string()))?;
+        remove_stale_uploads();
         let path = upload_path(&token, auth.account.id, ext)?;
         tokio::fs::write(&path, &bytes).await.map_err(|e| AppError::Internal(e.to_string()))?;
         saved = Some((token, name));
