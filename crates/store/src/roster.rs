@@ -333,7 +333,7 @@ impl Db {
 }
 
 /// One row of a roster export.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ExportRow {
     pub full_name: String,
     pub birth_date: Option<String>,
@@ -352,7 +352,8 @@ pub struct ExportRow {
 
 impl Db {
     /// Stream people working today in `within`'s subtree (everyone when `None`), in Vietnamese
-    /// name order, with their unit and the two units above it. Memory stays flat.
+    /// name order, with their unit and the two units above it. Memory stays flat (the unit
+    /// table, a few tens of thousands of rows, is held; people are streamed).
     pub async fn stream_roster(
         &self,
         within: Option<i64>,
@@ -360,27 +361,71 @@ impl Db {
     ) -> Result<u64> {
         use futures_util::TryStreamExt;
         let d = iso(today());
-        let sql = "WITH RECURSIVE down(id) AS (
-                SELECT id FROM units WHERE ($2 = 0 AND NOT EXISTS (SELECT 1 FROM unit_links l WHERE l.unit_id = units.id)) OR id = $2
-                UNION SELECT l.unit_id FROM unit_links l JOIN down ON l.parent_id = down.id
-                WHERE l.valid_from <= $1 AND (l.valid_to IS NULL OR l.valid_to > $1)
-            )
-            SELECT p.full_name, p.birth_date, p.gender, p.national_id, p.phone, p.email, p.position, p.levels, p.main_subject,
-                   u.name AS school, u.code AS school_code, pu1.name AS parent, pu2.name AS grandparent
+        // Unit names come from one read of the (small) unit table, not three joins a row.
+        let units: std::collections::HashMap<i64, UnitEntry> =
+            self.current_units().await?.into_iter().map(|u| (u.id, u)).collect();
+        let allowed: Option<std::collections::HashSet<i64>> = within.map(|root| {
+            let mut children: std::collections::HashMap<i64, Vec<i64>> = std::collections::HashMap::new();
+            for u in units.values() {
+                if let Some(p) = u.parent_id {
+                    children.entry(p).or_default().push(u.id);
+                }
+            }
+            let mut out = std::collections::HashSet::new();
+            let mut todo = vec![root];
+            while let Some(id) = todo.pop() {
+                if out.insert(id) {
+                    todo.extend(children.get(&id).into_iter().flatten());
+                }
+            }
+            out
+        });
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            full_name: String,
+            birth_date: Option<String>,
+            gender: Option<String>,
+            national_id: Option<String>,
+            phone: Option<String>,
+            email: Option<String>,
+            position: String,
+            levels: String,
+            main_subject: Option<String>,
+            unit_id: i64,
+        }
+        let sql = "SELECT p.full_name, p.birth_date, p.gender, p.national_id, p.phone, p.email, p.position, p.levels, p.main_subject,
+                   pu.unit_id
             FROM people p
             JOIN person_units pu ON pu.person_id = p.id AND pu.valid_from <= $1 AND (pu.valid_to IS NULL OR pu.valid_to > $1)
-            JOIN units u ON u.id = pu.unit_id
-            LEFT JOIN unit_links l1 ON l1.unit_id = u.id AND l1.valid_from <= $1 AND (l1.valid_to IS NULL OR l1.valid_to > $1)
-            LEFT JOIN units pu1 ON pu1.id = l1.parent_id
-            LEFT JOIN unit_links l2 ON l2.unit_id = pu1.id AND l2.valid_from <= $1 AND (l2.valid_to IS NULL OR l2.valid_to > $1)
-            LEFT JOIN units pu2 ON pu2.id = l2.parent_id
-            WHERE p.status = 'active' AND pu.unit_id IN (SELECT id FROM down)
+            WHERE p.status = 'active'
             ORDER BY p.sort_key, p.id";
+        let name = |id: Option<i64>| id.and_then(|i| units.get(&i)).map(|u| u.name.clone());
         let mut n = 0u64;
         on!(self, p => {
-            let mut rows = sqlx::query_as::<_, ExportRow>(sql).bind(&d).bind(within.unwrap_or(0)).fetch(p);
+            let mut rows = sqlx::query_as::<_, Row>(sql).bind(&d).fetch(p);
             while let Some(r) = rows.try_next().await? {
-                f(r).map_err(|e| crate::StoreError::Other(e.to_string()))?;
+                if allowed.as_ref().is_some_and(|a| !a.contains(&r.unit_id)) {
+                    continue;
+                }
+                let unit = units.get(&r.unit_id);
+                let parent = unit.and_then(|u| u.parent_id);
+                let grandparent = parent.and_then(|p| units.get(&p)).and_then(|u| u.parent_id);
+                let row = ExportRow {
+                    full_name: r.full_name,
+                    birth_date: r.birth_date,
+                    gender: r.gender,
+                    national_id: r.national_id,
+                    phone: r.phone,
+                    email: r.email,
+                    position: r.position,
+                    levels: r.levels,
+                    main_subject: r.main_subject,
+                    school: unit.map(|u| u.name.clone()).unwrap_or_default(),
+                    school_code: unit.map(|u| u.code.clone()).unwrap_or_default(),
+                    parent: name(parent),
+                    grandparent: name(grandparent),
+                };
+                f(row).map_err(|e| crate::StoreError::Other(e.to_string()))?;
                 n += 1;
             }
             Ok::<_, crate::StoreError>(())

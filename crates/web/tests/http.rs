@@ -733,6 +733,8 @@ both_backends!(roster_upload_preview_errors_apply_and_export, |db: TestDb| async
     assert_eq!(r.status(), 200);
     let text = r.text().await.unwrap();
     assert!(text.contains("Hoàng Văn Tùng") && !text.contains("Tạ Thị Xa"));
+    assert!(!text.contains("Nguyễn Văn An"), "a teacher of another commune is not in this commune's export");
+    assert!(text.contains("Trường Tiểu học Kim Đông") && text.contains("Xã Kim Đông"), "school and the unit above it");
     let r = c.get(app.url("/roster/export")).send().await.unwrap();
     assert!(r.bytes().await.unwrap().starts_with(b"PK"));
     let learner = app.browser();
