@@ -508,16 +508,19 @@ pub async fn import(db: &Db, path: &Path, opts: &Options, progress: Progress<'_>
     // unit → rows (index into parsed, class)
     let mut by_unit: BTreeMap<Place, Vec<(usize, Class)>> = BTreeMap::new();
     let mut blocked: HashMap<Place, usize> = HashMap::new();
-    for (i, r) in parsed.iter().enumerate() {
-        let place = match resolve(&UnitRef::of(r), &idx, &mut plan, opts, true) {
+    for (i, r) in parsed.iter_mut().enumerate() {
+        let resolved = resolve(&UnitRef::of(r), &idx, &mut plan, opts, true);
+        // The unit columns are not needed once the unit is known: free them (a national file
+        // repeats them a million times).
+        let school = std::mem::take(&mut r.school);
+        r.province = String::new();
+        r.commune = String::new();
+        r.warnings = Vec::new();
+        let r = &*r;
+        let place = match resolved {
             Ok(p) => p,
             Err(code) => {
-                report.errors.push(RowError {
-                    row_no: r.row_no,
-                    field: Some(Field::School),
-                    code,
-                    value: r.school.clone(),
-                });
+                report.errors.push(RowError { row_no: r.row_no, field: Some(Field::School), code, value: school });
                 continue;
             }
         };
@@ -560,6 +563,8 @@ pub async fn import(db: &Db, path: &Path, opts: &Options, progress: Progress<'_>
         };
         by_unit.entry(place).or_default().push((i, class));
     }
+    drop(seen);
+    drop(people);
     // A unit with a row in error is held back whole.
     for u in &failed_units {
         if let Ok(place) = resolve(u, &idx, &mut UnitPlan::default(), opts, false) {
