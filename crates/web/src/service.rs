@@ -460,21 +460,23 @@ pub struct NewPersonInput {
     pub other_subjects: Option<String>,
 }
 
-impl NewPersonInput {
-    fn draft(&self) -> PersonDraft {
+/// The person fields an input carries, as a draft to validate (one list for every input that
+/// carries a whole person).
+macro_rules! person_draft {
+    ($i:expr) => {
         PersonDraft {
-            full_name: self.full_name.clone(),
-            birth_date: self.birth_date.clone(),
-            gender: self.gender.clone(),
-            national_id: self.national_id.clone(),
-            phone: self.phone.clone(),
-            email: self.email.clone(),
-            position: self.position.clone(),
-            levels: self.levels.clone(),
-            main_subject: self.main_subject.clone(),
-            other_subjects: self.other_subjects.clone(),
+            full_name: $i.full_name.clone(),
+            birth_date: $i.birth_date.clone(),
+            gender: $i.gender.clone(),
+            national_id: $i.national_id.clone(),
+            phone: $i.phone.clone(),
+            email: $i.email.clone(),
+            position: $i.position.clone(),
+            levels: $i.levels.clone(),
+            main_subject: $i.main_subject.clone(),
+            other_subjects: $i.other_subjects.clone(),
         }
-    }
+    };
 }
 
 /// Add a person (and their account, waiting for activation). The same real person twice is a
@@ -487,7 +489,7 @@ pub async fn create_person(
 ) -> Result<Person, AppError> {
     let (_, t) = unit_target(st, unit_id).await?;
     require(p, Action::AddPerson, &t)?;
-    let fields = validate(&input.draft(), None)?;
+    let fields = validate(&person_draft!(input), None)?;
     let from = date_or_today(input.from.as_deref(), "from")?;
     let id = st.db.create_person(Some(p.account_id), &fields, unit_id, from).await?;
     let username = fields.national_id.clone().unwrap_or_else(|| format!("p{id}"));
@@ -708,6 +710,7 @@ pub struct RequestInput {
     pub position: Option<String>,
     pub levels: Option<String>,
     pub main_subject: Option<String>,
+    pub other_subjects: Option<String>,
 }
 
 pub async fn file_request(st: &AppState, p: &Principal, input: &RequestInput) -> Result<i64, AppError> {
@@ -732,19 +735,7 @@ pub async fn file_request(st: &AppState, p: &Principal, input: &RequestInput) ->
             let unit = input.unit_id.ok_or_else(|| AppError::invalid("unit", "required"))?;
             let (_, ut) = unit_target(st, unit).await?;
             require(p, Action::AddPerson, &ut)?;
-            let draft = PersonDraft {
-                full_name: input.full_name.clone(),
-                birth_date: input.birth_date.clone(),
-                gender: input.gender.clone(),
-                national_id: input.national_id.clone(),
-                phone: input.phone.clone(),
-                email: input.email.clone(),
-                position: input.position.clone(),
-                levels: input.levels.clone(),
-                main_subject: input.main_subject.clone(),
-                other_subjects: None,
-            };
-            let fields = validate(&draft, None)?;
+            let fields = validate(&person_draft!(input), None)?;
             Ok(st.db.file_request(Some(p.account_id), kind, unit, None, Some(&fields), &note, deadline).await?)
         }
     }
