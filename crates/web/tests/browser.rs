@@ -109,6 +109,16 @@ async fn login_browse_tree_and_search_in_chromium() {
     c.find(Locator::Css("header a[href='/people']")).await.unwrap().click().await.unwrap();
     c.wait().for_element(Locator::Id("q")).await.unwrap().send_keys("nguyen van an").await.unwrap();
     c.find(Locator::Id("search")).await.unwrap().click().await.unwrap();
+    // The unfiltered list may already show the same name: wait for the results page itself.
+    for _ in 0..100 {
+        if c.current_url().await.unwrap().as_str().contains("q=nguyen") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(c.current_url().await.unwrap().as_str().contains("q=nguyen+van+an"));
+    let results = c.source().await.unwrap();
+    assert!(results.contains("Nguyễn Văn An"), "accent-insensitive search found him");
     c.wait().for_element(Locator::LinkText("Nguyễn Văn An")).await.unwrap().click().await.unwrap();
     let h1 = c.wait().for_element(Locator::Css("h1")).await.unwrap();
     assert_eq!(h1.text().await.unwrap(), "Nguyễn Văn An");
