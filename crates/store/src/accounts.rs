@@ -97,6 +97,22 @@ impl Db {
             .fetch_one(p).await).map_err(|e| conflict(e, "username"))?)
     }
 
+    /// The person's account, created waiting for activation if they have none: username = their
+    /// national ID, or `p<id>` when they have none or it is already someone's username.
+    pub async fn ensure_account(&self, person_id: i64) -> Result<Account> {
+        if let Some(a) = self.account_of_person(person_id).await? {
+            return Ok(a);
+        }
+        let person = self.person(person_id).await?.ok_or(StoreError::NotFound)?;
+        let fallback = format!("p{person_id}");
+        let username = match person.national_id {
+            Some(n) if self.account_by_username(&n).await?.is_none() => n,
+            _ => fallback,
+        };
+        let id = self.create_account(&username, Some(person_id), None).await?;
+        self.account(id).await?.ok_or(StoreError::NotFound)
+    }
+
     pub async fn account(&self, id: i64) -> Result<Option<Account>> {
         let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = $1");
         Ok(on!(self, p => sqlx::query_as::<_, Account>(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await)?)

@@ -223,8 +223,7 @@ impl Db {
             None
         };
         if let Some(p) = added {
-            let username = self.person(p).await?.and_then(|x| x.national_id).unwrap_or_else(|| format!("p{p}"));
-            let _ = self.create_account(&username, Some(p), None).await;
+            self.ensure_account(p).await?;
         }
         let status = if accept { "resolved" } else { "rejected" };
         on!(self, p => {

@@ -274,6 +274,13 @@ both_backends!(accounts_lockout_activation_sessions, |db: bdtx_testkit::TestDb| 
     assert_eq!((s.account_id, s.csrf), (acc, csrf));
     db.delete_session(&token).await.unwrap();
     assert!(db.session(&token).await.unwrap().is_none());
+    // one account per person, created on demand: the national ID as username, else p<id>
+    assert_eq!(db.ensure_account(an).await.unwrap().id, acc, "an existing account is kept");
+    db.create_account("001085099999", None, None).await.unwrap(); // someone already uses this name
+    let other = db.create_person(None, &person("Bùi Văn An", Some("001085099999")), a, d("2025-09-01")).await.unwrap();
+    assert_eq!(db.ensure_account(other).await.unwrap().username, format!("p{other}"));
+    let third = db.create_person(None, &person("Lê Văn Ba", Some("001085077777")), a, d("2025-09-01")).await.unwrap();
+    assert_eq!(db.ensure_account(third).await.unwrap().username, "001085077777");
     let _ = p;
 });
 

@@ -354,16 +354,9 @@ pub async fn edit_person(st: &AppState, p: &Principal, id: i64, draft: &PersonDr
 
 /// Issue an activation code for the person's account (creating the account if missing).
 pub async fn issue_activation(st: &AppState, p: &Principal, id: i64) -> Result<(String, String), AppError> {
-    let (person, t) = person_target(st, id).await?;
+    let (_, t) = person_target(st, id).await?;
     require(p, Action::ManageAccount, &t)?;
-    let account = match st.db.account_of_person(id).await? {
-        Some(a) => a,
-        None => {
-            let username = person.national_id.clone().unwrap_or_else(|| format!("p{id}"));
-            let aid = st.db.create_account(&username, Some(id), None).await?;
-            st.db.account(aid).await?.ok_or(AppError::NotFound)?
-        }
-    };
+    let account = st.db.ensure_account(id).await?;
     let unit = t.units.first().copied();
     let code = st.db.issue_activation(Some(p.account_id), account.id, unit).await?;
     Ok((account.username, code))
@@ -492,12 +485,7 @@ pub async fn create_person(
     let fields = validate(&person_draft!(input), None)?;
     let from = date_or_today(input.from.as_deref(), "from")?;
     let id = st.db.create_person(Some(p.account_id), &fields, unit_id, from).await?;
-    let username = fields.national_id.clone().unwrap_or_else(|| format!("p{id}"));
-    if st.db.account_by_username(&username).await?.is_none() {
-        st.db.create_account(&username, Some(id), None).await?;
-    } else {
-        st.db.create_account(&format!("p{id}"), Some(id), None).await?;
-    }
+    st.db.ensure_account(id).await?;
     st.db.person(id).await?.ok_or(AppError::NotFound)
 }
 
@@ -568,7 +556,7 @@ fn role_fits(role: Role, kind: UnitKind) -> bool {
 }
 
 pub async fn grant_role(st: &AppState, p: &Principal, person_id: i64, input: &RoleInput) -> Result<(), AppError> {
-    let (person, t) = person_target(st, person_id).await?;
+    let (_, t) = person_target(st, person_id).await?;
     require(p, Action::ViewPerson, &t)?;
     let role = Role::parse(input.role.trim()).ok_or_else(|| AppError::invalid("role", "invalid"))?;
     let unit =
@@ -579,18 +567,7 @@ pub async fn grant_role(st: &AppState, p: &Principal, person_id: i64, input: &Ro
     if !role_fits(role, kind) || unit.valid_to.is_some() {
         return Err(AppError::invalid("unit", "kind_not_allowed"));
     }
-    let account = match st.db.account_of_person(person_id).await? {
-        Some(a) => a.id,
-        None => {
-            st.db
-                .create_account(
-                    &person.national_id.clone().unwrap_or_else(|| format!("p{person_id}")),
-                    Some(person_id),
-                    None,
-                )
-                .await?
-        }
-    };
+    let account = st.db.ensure_account(person_id).await?.id;
     Ok(st.db.grant_role(Some(p.account_id), account, role, unit.id).await?)
 }
 
