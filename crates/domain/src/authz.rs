@@ -104,6 +104,21 @@ pub enum Action {
     GrantRole(Role),
     /// Edit module titles of the catalog.
     EditCatalog,
+    /// Create and change programmes and rounds owned by the target unit, split classes, assign
+    /// core people.
+    ManageRound,
+    /// See rounds, classes and enrollments of the target unit's subtree.
+    ViewRound,
+    /// Enroll learners of the target unit's subtree (a school enrolls its own).
+    EnrollLearners,
+    /// Study one's own enrollment (the target person is the learner).
+    Study,
+    /// Grade and return the essays and final assignments of a class (its core people).
+    GradeClass,
+    /// Read and post in a class's Q&A (its learners and core people) or a subject's reporter space.
+    Discuss,
+    /// Post announcements to a class (its core people, and admins over it).
+    Announce,
 }
 
 /// What the action is aimed at.
@@ -113,14 +128,29 @@ pub struct Target {
     pub units: Vec<i64>,
     /// The person concerned, if any.
     pub person_id: Option<i64>,
+    /// The caller's own relation to the target (a class), found by the store.
+    pub relation: Relation,
+}
+
+/// How the caller is attached to a class: assigned to it as a core person, or learning in it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Relation {
+    #[default]
+    None,
+    Learner,
+    Staff,
 }
 
 impl Target {
     pub fn unit(chain: Vec<i64>) -> Self {
-        Target { units: chain, person_id: None }
+        Target { units: chain, person_id: None, relation: Relation::None }
     }
     pub fn person(person_id: i64, chain: Vec<i64>) -> Self {
-        Target { units: chain, person_id: Some(person_id) }
+        Target { units: chain, person_id: Some(person_id), relation: Relation::None }
+    }
+    /// A class (its cluster's chain) and how the caller is attached to it.
+    pub fn class(chain: Vec<i64>, relation: Relation) -> Self {
+        Target { units: chain, person_id: None, relation }
     }
     pub fn global() -> Self {
         Target::default()
@@ -183,6 +213,22 @@ pub fn decide(p: &Principal, action: Action, t: &Target) -> Decision {
             Decision::Forbidden,
         ),
         Action::EditCatalog => allow(p.grants.iter().any(|g| g.role == Role::MinistryAdmin), Decision::Forbidden),
+        Action::ManageRound => {
+            allow(has(&|g| matches!(g.role, Role::MinistryAdmin | Role::ProvinceAdmin)), Decision::Forbidden)
+        }
+        Action::ViewRound => allow(
+            t.relation == Relation::Staff
+                || has(&|g| g.role.is_admin() || matches!(g.role, Role::KeyLecturer | Role::LmsOperator)),
+            Decision::Forbidden,
+        ),
+        Action::EnrollLearners => allow(has(&|g| g.role.is_admin()), Decision::Forbidden),
+        Action::Study => allow(is_self, Decision::NotFound),
+        Action::GradeClass => allow(t.relation == Relation::Staff, Decision::Forbidden),
+        Action::Discuss => allow(
+            t.relation != Relation::None || has(&|g| g.role.is_admin() || g.role == Role::KeyLecturer),
+            Decision::Forbidden,
+        ),
+        Action::Announce => allow(t.relation == Relation::Staff || has(&|g| g.role.is_admin()), Decision::Forbidden),
     }
 }
 
@@ -254,6 +300,13 @@ mod tests {
                 "{p:?}"
             );
             assert_eq!(decide(p, Action::EditCatalog, &Target::global()), Forbidden, "{p:?}");
+            let class = Target::class(SCHOOL50.to_vec(), Relation::None);
+            for a in [Action::ManageRound, Action::ViewRound, Action::EnrollLearners, Action::GradeClass] {
+                assert_eq!(decide(p, a, &class), Forbidden, "{a:?} {p:?}");
+            }
+            assert_eq!(decide(p, Action::Discuss, &class), Forbidden, "{p:?}");
+            assert_eq!(decide(p, Action::Announce, &class), Forbidden, "{p:?}");
+            assert_eq!(decide(p, Action::Study, &other), NotFound, "{p:?}");
         }
     }
 
@@ -290,6 +343,27 @@ mod tests {
         assert_eq!(decide(&me, Action::EditPerson(FieldGroup::Identity), &t), Forbidden);
         assert_eq!(decide(&me, Action::ViewPerson, &Target::person(9, SCHOOL5.to_vec())), NotFound);
         assert_eq!(decide(&me, Action::ViewUnit, &Target::unit(SCHOOL5.to_vec())), Forbidden);
+    }
+
+    #[test]
+    fn rounds_and_classes() {
+        let prov = Target::unit(vec![2, 1]);
+        assert_eq!(decide(&principal(Role::ProvinceAdmin, 2, None), Action::ManageRound, &prov), Allow);
+        assert_eq!(decide(&principal(Role::CommuneAdmin, 3, None), Action::ManageRound, &prov), Forbidden);
+        let school = Target::unit(SCHOOL5.to_vec());
+        assert_eq!(decide(&principal(Role::SchoolAdmin, 5, None), Action::EnrollLearners, &school), Allow);
+        assert_eq!(decide(&principal(Role::SchoolAdmin, 5, None), Action::ManageRound, &school), Forbidden);
+        // Grading is for the core people assigned to the class, not for admins.
+        let core = principal(Role::CoreTeacher, 5, Some(7));
+        assert_eq!(decide(&core, Action::GradeClass, &Target::class(SCHOOL5.to_vec(), Relation::Staff)), Allow);
+        assert_eq!(decide(&core, Action::GradeClass, &Target::class(SCHOOL5.to_vec(), Relation::None)), Forbidden);
+        let admin = principal(Role::ProvinceAdmin, 2, None);
+        assert_eq!(decide(&admin, Action::GradeClass, &Target::class(SCHOOL5.to_vec(), Relation::None)), Forbidden);
+        let me = learner(8);
+        assert_eq!(decide(&me, Action::Study, &Target::person(8, SCHOOL5.to_vec())), Allow);
+        assert_eq!(decide(&me, Action::Discuss, &Target::class(SCHOOL5.to_vec(), Relation::Learner)), Allow);
+        assert_eq!(decide(&me, Action::Announce, &Target::class(SCHOOL5.to_vec(), Relation::Learner)), Forbidden);
+        assert_eq!(decide(&me, Action::GradeClass, &Target::class(SCHOOL5.to_vec(), Relation::Learner)), Forbidden);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! - [`authz`]: roles scoped to a subtree and the single authorization decision.
 //! - [`catalog`]: the module catalog shipped as data.
 //! - [`dates`]: dd/mm/yyyy parsing and Asia/Ho_Chi_Minh formatting.
+//! - [`round`]: training rounds, windows, personal windows and locking, the automatic assessment.
 
 pub mod authz;
 pub mod catalog;
@@ -14,6 +15,7 @@ pub mod dates;
 pub mod error;
 pub mod org;
 pub mod people;
+pub mod round;
 pub mod text;
 
 pub use error::{FieldError, Invalid};
