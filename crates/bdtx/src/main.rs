@@ -17,6 +17,10 @@ struct Cli {
     /// sqlite://path (created if missing) or postgres://user:pass@host/db
     #[arg(long, env = "BDTX_DATABASE_URL", default_value = bdtx_store::DEFAULT_URL, global = true)]
     database_url: String,
+    /// Where course media and uploaded files are kept (default: a "files" folder next to the
+    /// SQLite database, or ./data/files for PostgreSQL).
+    #[arg(long, env = "BDTX_FILES_DIR", global = true)]
+    files_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -106,6 +110,9 @@ enum ImportWhat {
         #[arg(long, default_value_t = 512)]
         max_mb: u64,
     },
+    /// Import a course package (a folder or a .zip with course.yaml; see docs/course-package.md)
+    /// as a new version of its module's course.
+    Course { path: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -142,6 +149,8 @@ async fn main() -> Result<()> {
         )
         .init();
     let cli = Cli::parse();
+    let files_dir = cli.files_dir.clone().unwrap_or_else(|| default_files_dir(&cli.database_url));
+    let files = bdtx_course::FileStore::new(files_dir.clone());
     let db = Db::connect(&cli.database_url)
         .await
         .with_context(|| format!("connecting to {}", redact_url(&cli.database_url)))?;
@@ -152,7 +161,7 @@ async fn main() -> Result<()> {
         }
         Command::Demo { teachers_per_school } => {
             db.migrate().await?;
-            seed_demo(&db, teachers_per_school).await?;
+            seed_demo(&db, &files, teachers_per_school).await?;
         }
         Command::Serve { listen, demo, secure_cookies } => {
             db.migrate().await?;
@@ -163,10 +172,11 @@ async fn main() -> Result<()> {
                         bdtx_store::demo::DEMO_PASSWORD
                     );
                 } else {
-                    seed_demo(&db, 14).await?;
+                    seed_demo(&db, &files, 14).await?;
                 }
             }
             let mut cfg = bdtx_web::Config::for_listen(&listen);
+            cfg.files_dir = files_dir.clone();
             if let Some(s) = secure_cookies {
                 cfg.secure_cookies = s;
             }
@@ -243,6 +253,31 @@ async fn main() -> Result<()> {
             };
             let code = import_roster(&db, &file, &opts, errors).await?;
             std::process::exit(code);
+        }
+        Command::Import { what: ImportWhat::Course { path } } => {
+            db.migrate().await?;
+            let pkg = if path.is_dir() {
+                bdtx_course::load_dir(&path)
+            } else {
+                let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                bdtx_course::load_zip(&bytes)
+            };
+            let pkg = match pkg {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("Gói học liệu không hợp lệ: {e}");
+                    std::process::exit(2);
+                }
+            };
+            let c = db.import_course(None, &files, &pkg).await?;
+            println!(
+                "Đã nhập học liệu {} «{}», phiên bản {} (mã {}), {} tệp media.",
+                c.module_code,
+                c.title,
+                c.version,
+                c.id,
+                pkg.media.len()
+            );
         }
         Command::Export { what: ExportWhat::Roster { out, unit } } => {
             let within = match unit {
@@ -358,9 +393,19 @@ async fn import_roster(
     Ok(0)
 }
 
-async fn seed_demo(db: &Db, teachers_per_school: usize) -> Result<()> {
+/// Files live next to a SQLite database ("data/bdtx.db" → "data/files"); else in ./data/files.
+fn default_files_dir(url: &str) -> PathBuf {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .map(|p| p.split('?').next().unwrap_or(p))
+        .and_then(|p| std::path::Path::new(p).parent().map(|d| d.join("files")))
+        .unwrap_or_else(|| PathBuf::from("data/files"))
+}
+
+async fn seed_demo(db: &Db, files: &bdtx_course::FileStore, teachers_per_school: usize) -> Result<()> {
     let started = std::time::Instant::now();
     let logins = bdtx_store::demo::seed(db, bdtx_store::demo::DemoSize { teachers_per_school }).await?;
+    bdtx_store::demo::seed_lms(db, files).await?;
     println!(
         "Đã tạo dữ liệu mẫu tỉnh Ninh Bình trong {:.1}s. Tài khoản mẫu (mật khẩu: {}):",
         started.elapsed().as_secs_f64(),

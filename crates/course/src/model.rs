@@ -92,11 +92,21 @@ pub struct Question {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum QuestionKind {
-    Single { options: Vec<String>, correct: usize },
-    Multiple { options: Vec<String>, correct: Vec<usize> },
-    TrueFalse { correct: bool },
+    Single {
+        options: Vec<String>,
+        correct: usize,
+    },
+    Multiple {
+        options: Vec<String>,
+        correct: Vec<usize>,
+    },
+    TrueFalse {
+        correct: bool,
+    },
     /// Left item i matches right item `pairs[i].1`; the learner sees the rights shuffled.
-    Matching { pairs: Vec<(String, String)> },
+    Matching {
+        pairs: Vec<(String, String)>,
+    },
 }
 
 /// What a learner answers. Matching: for each left item (authored order) the index of the right

@@ -29,6 +29,22 @@ pub fn clean(s: &str) -> String {
     out
 }
 
+/// Text typed in a text area: NFC, each line trimmed and cleaned, at most one blank line in a
+/// row, no leading or trailing blank lines; line breaks are kept.
+pub fn clean_multiline(s: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for line in s.lines().map(clean) {
+        if line.is_empty() && out.last().is_none_or(|l| l.is_empty()) {
+            continue;
+        }
+        out.push(line);
+    }
+    while out.last().is_some_and(|l| l.is_empty()) {
+        out.pop();
+    }
+    out.join("\n")
+}
+
 /// Accent- and case-insensitive key: "Nguyễn Văn Ân" → "nguyen van an". Computed in Rust so
 /// that SQLite and PostgreSQL match exactly the same way.
 pub fn fold(s: &str) -> String {
@@ -129,6 +145,11 @@ mod tests {
         let nfd = "Nguye\u{302}\u{303}n  \t Va\u{306}n   An ";
         assert_eq!(clean(nfd), "Nguyễn Văn An");
         assert_eq!(clean("Nguyễn Văn An"), "Nguyễn Văn An");
+    }
+
+    #[test]
+    fn multiline_keeps_paragraphs() {
+        assert_eq!(clean_multiline("\n  Dòng  1 \r\n\n\n\nDòng 2\n\n"), "Dòng 1\n\nDòng 2");
     }
 
     #[test]

@@ -201,6 +201,10 @@ impl Db {
         on!(self, p => sqlx::query(
             "UPDATE accounts SET password_hash = $2, activation_hash = NULL, activation_expires = NULL, failed_logins = 0, locked_until = NULL WHERE id = $1")
             .bind(acc.id).bind(&hash).execute(p).await.map(|r| r.rows_affected()))?;
+        // The learner could only log in from today: open rounds give them their late-start days.
+        if let Some(person) = acc.person_id {
+            self.extend_late_start(person, bdtx_domain::dates::today()).await?;
+        }
         Ok(true)
     }
 

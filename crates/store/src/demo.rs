@@ -474,3 +474,56 @@ impl Db {
         Ok(n)
     }
 }
+
+/// The demo's training: the Vietnamese demo course of module 2 (its media stored in `files`), a
+/// province programme with one round open now (window from a week ago to two weeks ahead),
+/// every teacher of the province enrolled in their main subject, classes per cluster with their
+/// core teachers, and the demo learner in the demo core teacher's class.
+pub async fn seed_lms(db: &Db, files: &bdtx_course::FileStore) -> Result<()> {
+    use bdtx_domain::round::{Audience, Delivery, PassRule, Tier, Window};
+    let pkg = bdtx_course::demo_package();
+    let course = db.import_course(None, files, &pkg).await?;
+    let province = db.unit_by_code("NB").await?.ok_or(StoreError::NotFound)?.id;
+    let today = bdtx_domain::dates::today();
+    let day = |n: i64| today + chrono::Duration::days(n);
+    let year = i64::from(chrono::Datelike::year(&today)) - i64::from(chrono::Datelike::month(&today) < 8);
+    let programme = db.create_programme(None, province, year, "Kế hoạch bồi dưỡng thường xuyên giáo viên").await?;
+    let mut windows = Vec::new();
+    for level in [Level::MN, Level::THCS, Level::THPT, Level::GDTX] {
+        windows.push(Window { level, opens: day(-7), closes: day(14) });
+    }
+    windows.push(Window { level: Level::TH, opens: day(-5), closes: day(16) });
+    let round = db
+        .create_round(
+            None,
+            &crate::rounds::NewRound {
+                programme_id: programme,
+                title: format!("Bồi dưỡng {} – đợt 1", pkg.course.title),
+                course_id: course.id,
+                audience: Audience::Teachers,
+                tier: Tier::Mass,
+                subjects: vec![],
+                delivery: Delivery::SelfStudy,
+                in_person: None,
+                pass_rule: PassRule { quiz_percent: 70, final_graded: false },
+                windows,
+            },
+        )
+        .await?;
+    let filter = crate::rounds::EnrollFilter { unit_id: province, level: None, subject: None };
+    db.enroll_by_filter(None, round, &filter, day(-7)).await?;
+    let proposal = db.propose_classes(round, None, 50).await?;
+    db.apply_class_proposal(None, round, &proposal).await?;
+    // The demo learner studies in the demo core teacher's class.
+    let person_of = async |username: &str| -> Result<Option<i64>> {
+        Ok(db.account_by_username(username).await?.and_then(|a| a.person_id))
+    };
+    if let (Some(learner), Some(core)) = (person_of("giaovien").await?, person_of("cotcan").await?) {
+        if let Some(class) = db.enrollments_of(learner).await?.first().and_then(|e| e.class_id) {
+            if !db.is_class_staff(class, core).await? {
+                db.assign_staff(None, class, core, "reporter").await?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -20,6 +20,8 @@ pub mod password;
 pub mod people;
 pub mod requests;
 pub mod roster;
+pub mod rounds;
+pub mod lms;
 pub mod units;
 
 pub use bdtx_domain as domain;

@@ -129,6 +129,26 @@ impl Db {
                 for cid in &cores {
                     sqlx::query("UPDATE core_status SET person_id = $2 WHERE id = $1").bind(cid).bind(keep).execute(&mut *tx).await?;
                 }
+                // Enrollments move; one the kept person also has (same round and subject) is kept
+                // as history with status 'merged'.
+                let enrollments: Vec<i64> = sqlx::query_scalar("SELECT id FROM enrollments WHERE person_id = $1").bind(o).fetch_all(&mut *tx).await?;
+                sqlx::query(
+                    "UPDATE enrollments SET status = 'merged' WHERE person_id = $1 AND status <> 'merged' AND EXISTS
+                       (SELECT 1 FROM enrollments k WHERE k.person_id = $2 AND k.round_id = enrollments.round_id AND k.subject = enrollments.subject AND k.status <> 'merged')")
+                    .bind(o).bind(keep).execute(&mut *tx).await?;
+                sqlx::query("UPDATE enrollments SET person_id = $2 WHERE person_id = $1").bind(o).bind(keep).execute(&mut *tx).await?;
+                sqlx::query(
+                    "UPDATE class_staff SET person_id = $2 WHERE person_id = $1 AND NOT EXISTS
+                       (SELECT 1 FROM class_staff k WHERE k.person_id = $2 AND k.class_id = class_staff.class_id)")
+                    .bind(o).bind(keep).execute(&mut *tx).await?;
+                for sql in [
+                    "UPDATE grades SET grader_person_id = $2 WHERE grader_person_id = $1",
+                    "UPDATE threads SET author_person_id = $2 WHERE author_person_id = $1",
+                    "UPDATE posts SET author_person_id = $2 WHERE author_person_id = $1",
+                    "UPDATE notifications SET person_id = $2 WHERE person_id = $1",
+                ] {
+                    sqlx::query(sql).bind(o).bind(keep).execute(&mut *tx).await?;
+                }
                 let account: Option<i64> = sqlx::query_scalar("SELECT id FROM accounts WHERE person_id = $1").bind(o).fetch_optional(&mut *tx).await?;
                 let mut account_note = serde_json::Value::Null;
                 if let Some(a) = account {
@@ -155,7 +175,7 @@ impl Db {
                 }
                 sqlx::query("UPDATE people SET status = 'merged', merged_into = $2, updated_at = $3 WHERE id = $1")
                     .bind(o).bind(keep).bind(t).execute(&mut *tx).await?;
-                moved.insert(o.to_string(), serde_json::json!({"stays": stays, "core_status": cores, "account": account_note}));
+                moved.insert(o.to_string(), serde_json::json!({"stays": stays, "core_status": cores, "enrollments": enrollments, "account": account_note}));
             }
             let detail = serde_json::json!({"kept": keep, "merged": others, "moved": moved}).to_string();
             crate::audit_insert!(tx, actor, "person.merge", "person", keep, unit, None::<String>, Some(detail));

@@ -25,9 +25,12 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod i18n;
+pub mod learn;
+pub mod learn_pages;
 pub mod pages;
 pub mod requests;
 pub mod roster;
+pub mod rounds_pages;
 pub mod service;
 
 #[derive(Debug, Clone)]
@@ -36,11 +39,13 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Login attempts per minute from one address.
     pub login_per_minute: u32,
+    /// Where course media and uploads are kept (content-addressed, outside the database).
+    pub files_dir: std::path::PathBuf,
 }
 
 impl Config {
     pub fn for_listen(addr: &SocketAddr) -> Config {
-        Config { secure_cookies: !addr.ip().is_loopback(), login_per_minute: 20 }
+        Config { secure_cookies: !addr.ip().is_loopback(), login_per_minute: 20, files_dir: "data/files".into() }
     }
 }
 
@@ -50,6 +55,8 @@ pub struct AppState {
     pub cfg: Arc<Config>,
     pub login_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     pub metrics: PrometheusHandle,
+    pub files: Arc<bdtx_course::FileStore>,
+    pub lms: Arc<learn::LmsCache>,
 }
 
 fn metrics_handle() -> PrometheusHandle {
@@ -69,6 +76,8 @@ impl AppState {
         let per_minute = NonZeroU32::new(cfg.login_per_minute.max(1)).expect("non-zero");
         AppState {
             db,
+            files: Arc::new(bdtx_course::FileStore::new(cfg.files_dir.clone())),
+            lms: Arc::new(learn::LmsCache::default()),
             login_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
             cfg: Arc::new(cfg),
             metrics: metrics_handle(),
@@ -118,6 +127,8 @@ pub fn app(st: AppState) -> Router {
         .merge(pages::router(st.clone()))
         .merge(roster::router())
         .merge(requests::router())
+        .merge(learn_pages::router())
+        .merge(rounds_pages::router())
         .merge(api_router)
         .merge(api::docs(openapi))
         .route("/static/app.css", get(css))

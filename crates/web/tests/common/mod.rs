@@ -9,6 +9,8 @@ use serde_json::{Value, json};
 pub struct App {
     pub base: String,
     pub db: TestDb,
+    pub files: std::path::PathBuf,
+    _files: tempfile::TempDir,
     _server: tokio::task::JoinHandle<()>,
 }
 
@@ -16,16 +18,19 @@ pub const PW: &str = bdtx_store::demo::DEMO_PASSWORD;
 
 pub async fn start(db: TestDb, login_per_minute: u32) -> App {
     bdtx_store::demo::seed(&db, bdtx_store::demo::DemoSize { teachers_per_school: 2 }).await.expect("seed demo");
+    let files = tempfile::tempdir().unwrap();
+    bdtx_store::demo::seed_lms(&db, &bdtx_course::FileStore::new(files.path())).await.expect("seed demo training");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mut cfg = bdtx_web::Config::for_listen(&addr);
     cfg.login_per_minute = login_per_minute;
+    cfg.files_dir = files.path().to_path_buf();
     let st = bdtx_web::AppState::new(db.db.clone(), cfg);
     let app = bdtx_web::app(st).into_make_service_with_connect_info::<SocketAddr>();
     let server = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
-    App { base: format!("http://{addr}"), db, _server: server }
+    App { base: format!("http://{addr}"), db, files: files.path().to_path_buf(), _files: files, _server: server }
 }
 
 impl App {
