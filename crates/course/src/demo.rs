@@ -69,13 +69,13 @@ mod tests {
             assert!(quiz.shuffle);
             for wanted in ["single", "multiple", "true_false", "matching"] {
                 assert!(
-                    quiz.questions.iter().any(|q| match (&q.kind, wanted) {
+                    quiz.questions.iter().any(|q| matches!(
+                        (&q.kind, wanted),
                         (QuestionKind::Single { .. }, "single")
-                        | (QuestionKind::Multiple { .. }, "multiple")
-                        | (QuestionKind::TrueFalse { .. }, "true_false")
-                        | (QuestionKind::Matching { .. }, "matching") => true,
-                        _ => false,
-                    }),
+                            | (QuestionKind::Multiple { .. }, "multiple")
+                            | (QuestionKind::TrueFalse { .. }, "true_false")
+                            | (QuestionKind::Matching { .. }, "matching")
+                    )),
                     "{} lacks {wanted}",
                     section.title
                 );

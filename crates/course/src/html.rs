@@ -82,8 +82,8 @@ static POLICY: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
         .filter_style_properties(["text-align"].into_iter().collect())
         .strip_comments(true)
         .attribute_filter(|element, attribute, value| match (element, attribute) {
-            ("img", "src") => allowed_image(value).then(|| Cow::Borrowed(value)),
-            ("a", "href") => allowed_link(value).then(|| Cow::Borrowed(value)),
+            ("img", "src") => allowed_image(value).then_some(Cow::Borrowed(value)),
+            ("a", "href") => allowed_link(value).then_some(Cow::Borrowed(value)),
             _ => Some(Cow::Borrowed(value)),
         });
     builder

@@ -587,7 +587,7 @@ fn translate_expected(expected: &str) -> String {
         "f32" | "f64" => "số (dấu chấm thập phân, ví dụ 1.5)".into(),
         "a boolean" => "true hoặc false".into(),
         "a sequence" => "danh sách".into(),
-        "a tuple of size 2" => "cặp [vế trái, vế phải]".into(),
+        "a tuple of size 2" | "sequence of 2 elements" => "cặp [vế trái, vế phải]".into(),
         other if other.starts_with("struct ") || other == "a map" => "bảng khóa–giá trị".into(),
         other => other.into(),
     }
@@ -646,10 +646,25 @@ fn translate_yaml(message: &str) -> String {
     if message.starts_with("EOF while parsing") {
         return "tệp trống".into();
     }
-    format!("lỗi cú pháp YAML ({message})")
+    let hint = if message.starts_with("mapping values are not allowed") {
+        ": dấu ':' không được dùng ở đây, hãy đặt giá trị trong dấu ngoặc kép"
+    } else if message.starts_with("found character that cannot start any token") {
+        ": ký tự không hợp lệ — thụt lề bằng phím Tab, hoặc giá trị bắt đầu bằng ký tự đặc biệt (@, `, %…) chưa đặt \
+         trong dấu ngoặc kép"
+    } else if message.starts_with("did not find expected key") || message.starts_with("did not find expected '-'") {
+        ": thụt lề không thẳng hàng"
+    } else if message.contains("while scanning a tag") {
+        ": giá trị bắt đầu bằng ! hoặc ký tự đặc biệt cần đặt trong dấu ngoặc kép"
+    } else {
+        ""
+    };
+    format!("lỗi cú pháp YAML{hint} ({message})")
 }
 
 fn parse_yaml<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, PackageError> {
+    if text.lines().all(|line| line.trim().is_empty() || line.trim_start().starts_with('#')) {
+        return Err(PackageError::new("yaml", "tệp trống").in_file(file));
+    }
     serde_yaml_ng::from_str(text).map_err(|err| yaml_error(file, &err))
 }
 
@@ -1331,10 +1346,9 @@ fn collect_dir(
         let relative = format!("{prefix}{name}");
         let meta = std::fs::symlink_metadata(&path).map_err(|e| io_error(&path, e))?;
         if meta.file_type().is_symlink() {
-            return Err(PackageError::new(
-                "unsafe_path",
-                format!("{relative}: không nhận liên kết tượng trưng (symlink)"),
-            ));
+            return Err(
+                PackageError::new("unsafe_path", "không nhận liên kết tượng trưng (symlink)").in_file(&relative)
+            );
         }
         if meta.is_dir() {
             collect_dir(&path, &format!("{relative}/"), files, total, limits)?;
@@ -1375,7 +1389,7 @@ fn load_zip_with(bytes: &[u8], limits: Limits) -> Result<Package, PackageError> 
             return Err(invalid(format!("{name} được đặt mật khẩu")));
         }
         if entry.is_symlink() {
-            return Err(PackageError::new("unsafe_path", format!("{name}: không nhận liên kết tượng trưng (symlink)")));
+            return Err(PackageError::new("unsafe_path", "không nhận liên kết tượng trưng (symlink)").in_file(&name));
         }
         if entry.is_dir() {
             clean_path(&name)?;
