@@ -89,14 +89,29 @@ static POLICY: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     builder
 });
 
+/// Whether `url` is a stored file's URL: `/files/<sha256>` optionally followed by `/<name>`
+/// (no `..`, no backslash).
+pub fn is_file_url(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix(FILES_PREFIX) else {
+        return false;
+    };
+    let (Some(sha256), Some(name)) = (rest.get(..64), rest.get(64..)) else {
+        return false;
+    };
+    crate::files::is_sha256(sha256)
+        && (name.is_empty() || name.starts_with('/'))
+        && !name.contains("..")
+        && !name.contains('\\')
+}
+
 fn allowed_image(src: &str) -> bool {
     let src = src.trim();
-    src.starts_with(FILES_PREFIX) || src.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+    is_file_url(src) || src.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://"))
 }
 
 fn allowed_link(href: &str) -> bool {
     let href = href.trim();
-    if href.starts_with(FILES_PREFIX) || href.starts_with('#') {
+    if is_file_url(href) || href.starts_with('#') {
         return true;
     }
     // Any other relative URL (including protocol-relative `//host`) is refused; absolute URLs go
@@ -208,8 +223,13 @@ mod tests {
 
     fn store(path: &str) -> Option<String> {
         match path {
-            "media/hinh1.png" => Some("/files/abc/hinh1.png".into()),
-            "media/tài liệu.pdf" => Some("/files/def/t%C3%A0i%20li%E1%BB%87u.pdf".into()),
+            "media/hinh1.png" => {
+                Some("/files/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/hinh1.png".into())
+            }
+            "media/tài liệu.pdf" => Some(
+                "/files/dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd/t%C3%A0i%20li%E1%BB%87u.pdf"
+                    .into(),
+            ),
             _ => None,
         }
     }
@@ -237,15 +257,15 @@ mod tests {
     fn rewrites_package_media() {
         let md = "![Hình 1](media/hinh1.png \"Sơ đồ\")\n\n[Tài liệu](media/t%C3%A0i%20li%E1%BB%87u.pdf#page=2)";
         let html = markdown_to_html(md, &store);
-        assert!(html.contains("<img src=\"/files/abc/hinh1.png\" alt=\"Hình 1\" title=\"Sơ đồ\">"), "{html}");
-        assert!(html.contains("href=\"/files/def/t%C3%A0i%20li%E1%BB%87u.pdf#page=2\""), "{html}");
+        assert!(html.contains("<img src=\"/files/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/hinh1.png\" alt=\"Hình 1\" title=\"Sơ đồ\">"), "{html}");
+        assert!(html.contains("href=\"/files/dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd/t%C3%A0i%20li%E1%BB%87u.pdf#page=2\""), "{html}");
         assert!(html.contains("rel=\"noopener noreferrer\""), "{html}");
     }
 
     #[test]
     fn angle_bracket_targets_with_spaces_are_looked_up_decoded() {
         let html = markdown_to_html("[x](<media/tài liệu.pdf>)", &store);
-        assert!(html.contains("/files/def/"), "{html}");
+        assert!(html.contains("/files/dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd/"), "{html}");
     }
 
     #[test]
@@ -263,11 +283,13 @@ mod tests {
             seen.borrow_mut().push(p.to_string());
             None
         };
-        let md = "[a](https://moet.gov.vn/) [b](/files/x/y.pdf) [c](#muc-1) [d](mailto:a@b.vn) [e](?q=1)";
+        let md = "[a](https://moet.gov.vn/) [b](/files/0000000000000000000000000000000000000000000000000000000000000000/y.pdf) [c](#muc-1) [d](mailto:a@b.vn) [e](?q=1)";
         let html = markdown_to_html(md, &media);
         assert!(seen.borrow().is_empty(), "{:?}", seen.borrow());
         assert!(html.contains("href=\"https://moet.gov.vn/\""));
-        assert!(html.contains("href=\"/files/x/y.pdf\""));
+        assert!(
+            html.contains("href=\"/files/0000000000000000000000000000000000000000000000000000000000000000/y.pdf\"")
+        );
         assert!(html.contains("href=\"#muc-1\""));
         assert!(html.contains("href=\"mailto:a@b.vn\""));
         assert!(!html.contains("?q=1"), "{html}");
@@ -302,11 +324,11 @@ mod tests {
     #[test]
     fn image_sources_limited_to_files_and_https() {
         let html = sanitize_html(
-            r#"<img src="/files/ab/c.png"><img src="http://x.vn/a.png"><img src="data:image/png;base64,AAAA"><img src="//evil.example/a.png"><img src="a.png"><img src="HTTPS://x.vn/b.png">"#,
+            r#"<img src="/files/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/c.png"><img src="/files/ab/c.png"><img src="/files/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/../../x"><img src="http://x.vn/a.png"><img src="data:image/png;base64,AAAA"><img src="//evil.example/a.png"><img src="a.png"><img src="HTTPS://x.vn/b.png">"#,
         );
-        assert!(html.contains("src=\"/files/ab/c.png\""));
+        assert!(html.contains("src=\"/files/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/c.png\""));
         assert!(html.contains("src=\"HTTPS://x.vn/b.png\""));
-        for bad in ["http://x.vn", "data:", "evil", "\"a.png\""] {
+        for bad in ["http://x.vn", "data:", "evil", "\"a.png\"", "/files/ab/", "../"] {
             assert!(!html.contains(bad), "{bad} in {html}");
         }
     }
@@ -328,6 +350,22 @@ mod tests {
         let nfd = "Tie\u{302}\u{301}ng Vie\u{323}\u{302}t";
         assert_eq!(sanitize_html(nfd), "Tiếng Việt");
         assert_eq!(markdown_to_html(nfd, &no_media), "<p>Tiếng Việt</p>\n");
+    }
+
+    #[test]
+    fn file_urls() {
+        let sha = "0123456789abcdef".repeat(4);
+        assert!(is_file_url(&format!("/files/{sha}")));
+        assert!(is_file_url(&format!("/files/{sha}/t%C3%A0i.pdf")));
+        assert!(!is_file_url(&format!("/files/{sha}x")));
+        assert!(!is_file_url(&format!("/files/{sha}/../x")));
+        assert!(!is_file_url(&format!("/files/{sha}/a\\b")));
+        assert!(!is_file_url(&format!("/files/{}", sha.to_uppercase())));
+        assert!(!is_file_url("/files/abc/x.png"));
+        assert!(!is_file_url("/files/"));
+        assert!(!is_file_url(&format!("/other/{sha}")));
+        assert!(!is_file_url("/files/\u{e0}\u{e0}"));
+        assert!(!is_file_url(&format!("/files/{}\u{e0}", &sha[..63])));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::files::{FileKind, read_limited, sha256_hex, sniff};
-use crate::html::{FILES_PREFIX, is_relative, markdown_to_html, percent_encode};
+use crate::html::{FILES_PREFIX, is_file_url, is_relative, markdown_to_html, percent_encode};
 use crate::model::{Assignment, Course, Item, ItemKind, MediaRef, Question, QuestionKind, Quiz, Rubric, Section};
 use crate::rubric::is_quarter;
 use crate::{fmt_points, is_valid_key};
@@ -401,7 +401,7 @@ fn check_media_ref(media: &MediaRef) -> Result<(), Problem> {
         return Err(Problem::new("empty_text", format!("tệp/liên kết {} chưa có tiêu đề", media.url)));
     }
     let url = media.url.trim();
-    if !(url.starts_with(FILES_PREFIX) || url.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://"))) {
+    if !(is_file_url(url) || url.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://"))) {
         return Err(Problem::new("media_url", format!("liên kết “{url}” không hợp lệ: chỉ nhận địa chỉ https://")));
     }
     Ok(())

@@ -106,9 +106,7 @@ pub fn personal_window(w: &Window, kind: EnrollmentKind, first_login: Option<Nai
     let plus = |d: NaiveDate, n: u64| d.checked_add_days(Days::new(n)).unwrap_or(d);
     match kind {
         EnrollmentKind::Main => match first_login {
-            Some(d) if d > w.opens => {
-                PersonalWindow { starts: w.opens, ends: w.closes.max(plus(d, LATE_START_DAYS)) }
-            }
+            Some(d) if d > w.opens => PersonalWindow { starts: w.opens, ends: w.closes.max(plus(d, LATE_START_DAYS)) },
             _ => PersonalWindow { starts: w.opens, ends: w.closes },
         },
         EnrollmentKind::Concurrent => PersonalWindow { starts: w.opens, ends: plus(w.closes, CONCURRENT_EXTRA_DAYS) },
@@ -184,7 +182,11 @@ pub fn lms_assessment<'a>(
             }
             ActivityState::Essay { submitted } => submitted,
             ActivityState::Final { submitted, graded_pass } => {
-                if rule.final_graded { graded_pass == Some(true) } else { submitted }
+                if rule.final_graded {
+                    graded_pass == Some(true)
+                } else {
+                    submitted
+                }
             }
         };
         if !ok {

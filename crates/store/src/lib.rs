@@ -15,13 +15,13 @@ pub mod accounts;
 pub mod audit;
 pub mod catalog;
 pub mod demo;
+pub mod lms;
 pub mod merge;
 pub mod password;
 pub mod people;
 pub mod requests;
 pub mod roster;
 pub mod rounds;
-pub mod lms;
 pub mod units;
 
 pub use bdtx_domain as domain;

@@ -135,7 +135,8 @@ pub struct LearnerState {
     pub submissions: std::collections::HashMap<String, (String, Option<bool>)>,
 }
 
-const THREAD_COLS: &str = "t.id, t.round_id, t.class_id, t.subject, t.kind, t.title, t.author_person_id, a.full_name AS author,
+const THREAD_COLS: &str =
+    "t.id, t.round_id, t.class_id, t.subject, t.kind, t.title, t.author_person_id, a.full_name AS author,
     t.created_at, t.last_post_at, (SELECT COUNT(*) FROM posts x WHERE x.thread_id = t.id) AS posts";
 
 impl Db {
@@ -332,7 +333,9 @@ impl Db {
         match id {
             Ok(id) => self.submission(id).await?.ok_or(StoreError::NotFound),
             // A concurrent retry with the same nonce won the race: return its submission.
-            Err(StoreError::Conflict(_)) => self.submission_by_nonce(enrollment_id, nonce).await?.ok_or(StoreError::Conflict("submission")),
+            Err(StoreError::Conflict(_)) => {
+                self.submission_by_nonce(enrollment_id, nonce).await?.ok_or(StoreError::Conflict("submission"))
+            }
             Err(e) => Err(e),
         }
     }
@@ -483,19 +486,27 @@ impl Db {
     }
 
     pub async fn thread(&self, id: i64) -> Result<Option<Thread>> {
-        let sql = format!("SELECT {THREAD_COLS} FROM threads t LEFT JOIN people a ON a.id = t.author_person_id WHERE t.id = $1");
+        let sql = format!(
+            "SELECT {THREAD_COLS} FROM threads t LEFT JOIN people a ON a.id = t.author_person_id WHERE t.id = $1"
+        );
         Ok(on!(self, p => sqlx::query_as::<_, Thread>(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await)?)
     }
 
     pub async fn class_threads(&self, class_id: i64) -> Result<Vec<Thread>> {
-        let sql = format!("SELECT {THREAD_COLS} FROM threads t LEFT JOIN people a ON a.id = t.author_person_id WHERE t.class_id = $1 ORDER BY t.kind = 'announcement' DESC, t.last_post_at DESC");
+        let sql = format!(
+            "SELECT {THREAD_COLS} FROM threads t LEFT JOIN people a ON a.id = t.author_person_id WHERE t.class_id = $1 ORDER BY t.kind = 'announcement' DESC, t.last_post_at DESC"
+        );
         Ok(on!(self, p => sqlx::query_as::<_, Thread>(sqlx::AssertSqlSafe(sql)).bind(class_id).fetch_all(p).await)?)
     }
 
     /// The reporters' shared space of a round and subject.
     pub async fn space_threads(&self, round_id: i64, subject: &str) -> Result<Vec<Thread>> {
-        let sql = format!("SELECT {THREAD_COLS} FROM threads t LEFT JOIN people a ON a.id = t.author_person_id WHERE t.round_id = $1 AND t.class_id IS NULL AND t.subject = $2 ORDER BY t.last_post_at DESC");
-        Ok(on!(self, p => sqlx::query_as::<_, Thread>(sqlx::AssertSqlSafe(sql)).bind(round_id).bind(subject).fetch_all(p).await)?)
+        let sql = format!(
+            "SELECT {THREAD_COLS} FROM threads t LEFT JOIN people a ON a.id = t.author_person_id WHERE t.round_id = $1 AND t.class_id IS NULL AND t.subject = $2 ORDER BY t.last_post_at DESC"
+        );
+        Ok(
+            on!(self, p => sqlx::query_as::<_, Thread>(sqlx::AssertSqlSafe(sql)).bind(round_id).bind(subject).fetch_all(p).await)?,
+        )
     }
 
     pub async fn posts(&self, thread_id: i64) -> Result<Vec<Post>> {
@@ -526,8 +537,10 @@ impl Db {
     }
 
     pub async fn unread_notifications(&self, person_id: i64) -> Result<i64> {
-        Ok(on!(self, p => sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE person_id = $1 AND read_at IS NULL")
-            .bind(person_id).fetch_one(p).await)?)
+        Ok(
+            on!(self, p => sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE person_id = $1 AND read_at IS NULL")
+            .bind(person_id).fetch_one(p).await)?,
+        )
     }
 
     pub async fn mark_notifications_read(&self, person_id: i64) -> Result<()> {

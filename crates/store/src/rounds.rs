@@ -11,9 +11,7 @@ use bdtx_course::model::Course;
 use bdtx_domain::dates::{iso, parse_date};
 use bdtx_domain::error::Checker;
 use bdtx_domain::org::Level;
-use bdtx_domain::round::{
-    Audience, Delivery, EnrollmentKind, PassRule, PersonalWindow, Tier, Window, personal_window,
-};
+use bdtx_domain::round::{Audience, Delivery, EnrollmentKind, PassRule, PersonalWindow, Tier, Window, personal_window};
 
 use crate::{BeginWrite, Db, Result, StoreError, conflict, now, on};
 
@@ -74,7 +72,11 @@ pub struct WindowRow {
 
 impl WindowRow {
     pub fn window(&self) -> Option<Window> {
-        Some(Window { level: Level::parse(&self.level)?, opens: parse_date(&self.opens)?, closes: parse_date(&self.closes)? })
+        Some(Window {
+            level: Level::parse(&self.level)?,
+            opens: parse_date(&self.opens)?,
+            closes: parse_date(&self.closes)?,
+        })
     }
 }
 
@@ -191,7 +193,8 @@ pub struct ProposedClass {
     pub staff: Vec<(i64, String)>,
 }
 
-const ROUND_COLS: &str = "r.id, r.programme_id, p.owner_unit_id, r.title, r.module_code, r.course_id, r.audience, r.tier,
+const ROUND_COLS: &str =
+    "r.id, r.programme_id, p.owner_unit_id, r.title, r.module_code, r.course_id, r.audience, r.tier,
     r.subjects, r.delivery, r.in_person_from, r.in_person_to, r.pass_quiz_percent, r.pass_final_graded, r.created_at";
 
 const ENR_COLS: &str = "id, round_id, person_id, subject, kind, level, unit_id, class_id, starts_on, ends_on, status,
@@ -248,8 +251,7 @@ impl Db {
     }
 
     pub async fn course(&self, id: i64) -> Result<Option<Course>> {
-        let json: Option<String> =
-            on!(self, p => sqlx::query_scalar("SELECT content FROM courses WHERE id = $1").bind(id).fetch_optional(p).await)?;
+        let json: Option<String> = on!(self, p => sqlx::query_scalar("SELECT content FROM courses WHERE id = $1").bind(id).fetch_optional(p).await)?;
         json.map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Other(format!("course {id}: {e}")))).transpose()
     }
 
@@ -267,7 +269,9 @@ impl Db {
     }
 
     pub async fn file_mime(&self, sha256: &str) -> Result<Option<String>> {
-        Ok(on!(self, p => sqlx::query_scalar("SELECT mime FROM files WHERE sha256 = $1").bind(sha256).fetch_optional(p).await)?)
+        Ok(
+            on!(self, p => sqlx::query_scalar("SELECT mime FROM files WHERE sha256 = $1").bind(sha256).fetch_optional(p).await)?,
+        )
     }
 
     // ----- programmes and rounds -----
@@ -343,14 +347,14 @@ impl Db {
         if programme.is_none() {
             c.add("programme", "not_found");
         }
-        let module: Option<String> =
-            on!(self, p => sqlx::query_scalar("SELECT module_code FROM courses WHERE id = $1").bind(r.course_id).fetch_optional(p).await)?;
+        let module: Option<String> = on!(self, p => sqlx::query_scalar("SELECT module_code FROM courses WHERE id = $1").bind(r.course_id).fetch_optional(p).await)?;
         if module.is_none() {
             c.add("course", "not_found");
         }
         c.finish()?;
         let (Some(programme), Some(module)) = (programme, module) else { unreachable!() };
-        let subjects: Vec<String> = r.subjects.iter().map(|s| bdtx_domain::text::clean(s)).filter(|s| !s.is_empty()).collect();
+        let subjects: Vec<String> =
+            r.subjects.iter().map(|s| bdtx_domain::text::clean(s)).filter(|s| !s.is_empty()).collect();
         on!(self, p => {
             let mut tx = p.begin_write().await?;
             let id: i64 = sqlx::query_scalar(
@@ -373,12 +377,15 @@ impl Db {
     }
 
     pub async fn round(&self, id: i64) -> Result<Option<Round>> {
-        let sql = format!("SELECT {ROUND_COLS} FROM rounds r JOIN programmes p ON p.id = r.programme_id WHERE r.id = $1");
+        let sql =
+            format!("SELECT {ROUND_COLS} FROM rounds r JOIN programmes p ON p.id = r.programme_id WHERE r.id = $1");
         Ok(on!(self, p => sqlx::query_as::<_, Round>(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await)?)
     }
 
     pub async fn rounds_of_programme(&self, programme: i64) -> Result<Vec<Round>> {
-        let sql = format!("SELECT {ROUND_COLS} FROM rounds r JOIN programmes p ON p.id = r.programme_id WHERE r.programme_id = $1 ORDER BY r.id");
+        let sql = format!(
+            "SELECT {ROUND_COLS} FROM rounds r JOIN programmes p ON p.id = r.programme_id WHERE r.programme_id = $1 ORDER BY r.id"
+        );
         Ok(on!(self, p => sqlx::query_as::<_, Round>(sqlx::AssertSqlSafe(sql)).bind(programme).fetch_all(p).await)?)
     }
 
@@ -452,7 +459,9 @@ impl Db {
                 continue;
             }
             let subject = c.main_subject.clone().unwrap_or_default();
-            if !subjects.is_empty() && !subjects.iter().any(|s| bdtx_domain::text::fold(s) == bdtx_domain::text::fold(&subject)) {
+            if !subjects.is_empty()
+                && !subjects.iter().any(|s| bdtx_domain::text::fold(s) == bdtx_domain::text::fold(&subject))
+            {
                 continue;
             }
             if let Some(want) = &f.subject {
@@ -461,7 +470,8 @@ impl Db {
                 }
             }
             let levels: Vec<Level> = c.levels.split(',').filter_map(Level::parse).collect();
-            let Some(w) = windows.iter().find(|w| levels.contains(&w.level) && f.level.is_none_or(|l| l == w.level)) else {
+            let Some(w) = windows.iter().find(|w| levels.contains(&w.level) && f.level.is_none_or(|l| l == w.level))
+            else {
                 if f.level.is_none_or(|l| levels.contains(&l)) {
                     report.no_window += 1;
                 }
@@ -548,7 +558,13 @@ impl Db {
     pub async fn extend_late_start(&self, person_id: i64, day: NaiveDate) -> Result<()> {
         let enrollments = self.enrollments_of(person_id).await?;
         for e in enrollments.into_iter().filter(|e| e.kind() == EnrollmentKind::Main) {
-            let Some(w) = self.windows(e.round_id).await?.iter().filter_map(WindowRow::window).find(|w| w.level.as_str() == e.level) else {
+            let Some(w) = self
+                .windows(e.round_id)
+                .await?
+                .iter()
+                .filter_map(WindowRow::window)
+                .find(|w| w.level.as_str() == e.level)
+            else {
                 continue;
             };
             let pw = personal_window(&w, EnrollmentKind::Main, Some(day));
@@ -565,8 +581,11 @@ impl Db {
     }
 
     pub async fn enrollments_of(&self, person_id: i64) -> Result<Vec<Enrollment>> {
-        let sql = format!("SELECT {ENR_COLS} FROM enrollments WHERE person_id = $1 AND status = 'active' ORDER BY id DESC");
-        Ok(on!(self, p => sqlx::query_as::<_, Enrollment>(sqlx::AssertSqlSafe(sql)).bind(person_id).fetch_all(p).await)?)
+        let sql =
+            format!("SELECT {ENR_COLS} FROM enrollments WHERE person_id = $1 AND status = 'active' ORDER BY id DESC");
+        Ok(
+            on!(self, p => sqlx::query_as::<_, Enrollment>(sqlx::AssertSqlSafe(sql)).bind(person_id).fetch_all(p).await)?,
+        )
     }
 
     /// Enrollments of a round, optionally one class or the schools under one unit; sorted the
@@ -589,7 +608,8 @@ impl Db {
             let set: std::collections::HashSet<i64> = units.iter().copied().collect();
             let ids: std::collections::HashMap<i64, i64> = on!(self, p => sqlx::query_as::<_, (i64, i64)>(
                 "SELECT id, unit_id FROM enrollments WHERE round_id = $1").bind(round_id).fetch_all(p).await)?
-                .into_iter().collect();
+            .into_iter()
+            .collect();
             rows.retain(|r| ids.get(&r.id).is_some_and(|u| set.contains(u)));
         }
         rows.truncate(limit.max(0) as usize);
@@ -608,7 +628,14 @@ impl Db {
 
     // ----- classes -----
 
-    pub async fn create_class(&self, actor: Option<i64>, round_id: i64, unit_id: i64, name: &str, subject: &str) -> Result<i64> {
+    pub async fn create_class(
+        &self,
+        actor: Option<i64>,
+        round_id: i64,
+        unit_id: i64,
+        name: &str,
+        subject: &str,
+    ) -> Result<i64> {
         let name = bdtx_domain::text::clean(name);
         if name.is_empty() {
             return Err(bdtx_domain::Invalid::one("name", "required").into());
@@ -661,8 +688,11 @@ impl Db {
     }
 
     pub async fn is_class_staff(&self, class_id: i64, person_id: i64) -> Result<bool> {
-        Ok(on!(self, p => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM class_staff WHERE class_id = $1 AND person_id = $2")
-            .bind(class_id).bind(person_id).fetch_one(p).await)? > 0)
+        Ok(
+            on!(self, p => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM class_staff WHERE class_id = $1 AND person_id = $2")
+            .bind(class_id).bind(person_id).fetch_one(p).await)?
+                > 0,
+        )
     }
 
     /// Assign a core person to a class. They must be core (cốt cán) for the round's module, and
@@ -732,7 +762,12 @@ impl Db {
     /// Propose classes for the round's enrollments not yet in a class, under `scope` (None: all):
     /// one group per cluster (or per school outside clusters) and main subject, split into classes
     /// of at most `per_class`, with the cluster's core people for the module spread over them.
-    pub async fn propose_classes(&self, round_id: i64, scope: Option<&[i64]>, per_class: usize) -> Result<Vec<ProposedClass>> {
+    pub async fn propose_classes(
+        &self,
+        round_id: i64,
+        scope: Option<&[i64]>,
+        per_class: usize,
+    ) -> Result<Vec<ProposedClass>> {
         let round = self.round(round_id).await?.ok_or(StoreError::NotFound)?;
         let d = iso(bdtx_domain::dates::today());
         #[derive(sqlx::FromRow)]
@@ -802,7 +837,12 @@ impl Db {
     }
 
     /// Create the proposed classes, place their learners and assign their core people.
-    pub async fn apply_class_proposal(&self, actor: Option<i64>, round_id: i64, proposal: &[ProposedClass]) -> Result<Vec<i64>> {
+    pub async fn apply_class_proposal(
+        &self,
+        actor: Option<i64>,
+        round_id: i64,
+        proposal: &[ProposedClass],
+    ) -> Result<Vec<i64>> {
         let mut ids = Vec::new();
         for pc in proposal {
             let id = self.create_class(actor, round_id, pc.unit_id, &pc.name, &pc.subject).await?;

@@ -107,18 +107,34 @@ async fn world(db: &Db) -> World {
     let p = db.create_unit(None, &unit("NB", UnitKind::Province, "Sở GDĐT Ninh Bình", Some(m), vec![])).await.unwrap();
     let c = db.create_unit(None, &unit("XA", UnitKind::Commune, "Xã Gia Viễn", Some(p), vec![])).await.unwrap();
     let k = db.create_unit(None, &unit("CUM1", UnitKind::Cluster, "Cụm 1", Some(c), vec![])).await.unwrap();
-    let s = db.create_unit(None, &unit("THCS-A", UnitKind::School, "Trường THCS A", Some(k), vec![Level::THCS])).await.unwrap();
-    let s2 = db.create_unit(None, &unit("TH-B", UnitKind::School, "Trường TH B", Some(c), vec![Level::TH])).await.unwrap();
+    let s = db
+        .create_unit(None, &unit("THCS-A", UnitKind::School, "Trường THCS A", Some(k), vec![Level::THCS]))
+        .await
+        .unwrap();
+    let s2 =
+        db.create_unit(None, &unit("TH-B", UnitKind::School, "Trường TH B", Some(c), vec![Level::TH])).await.unwrap();
     let mut thcs = Vec::new();
     for (i, name) in ["Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường"].iter().enumerate() {
         let id = format!("00108501234{i}");
-        thcs.push(db.create_person(None, &teacher(name, &id, "THCS", "Toán", "teacher"), s, d("2020-09-01")).await.unwrap());
+        thcs.push(
+            db.create_person(None, &teacher(name, &id, "THCS", "Toán", "teacher"), s, d("2020-09-01")).await.unwrap(),
+        );
     }
     // Not a maths teacher, and a principal: neither is taken by a maths teachers' round.
-    db.create_person(None, &teacher("Phạm Văn Dũng", "001085099991", "THCS", "Ngữ văn", "teacher"), s, d("2020-09-01")).await.unwrap();
-    db.create_person(None, &teacher("Hoàng Thị Én", "001085099992", "THCS", "Toán", "principal"), s, d("2020-09-01")).await.unwrap();
-    let th = db.create_person(None, &teacher("Vũ Thị Hoa", "001085099993", "TH", "Toán", "teacher"), s2, d("2020-09-01")).await.unwrap();
-    let core = db.create_person(None, &teacher("Đỗ Văn Khải", "001085099994", "THCS", "Toán", "teacher"), s, d("2020-09-01")).await.unwrap();
+    db.create_person(None, &teacher("Phạm Văn Dũng", "001085099991", "THCS", "Ngữ văn", "teacher"), s, d("2020-09-01"))
+        .await
+        .unwrap();
+    db.create_person(None, &teacher("Hoàng Thị Én", "001085099992", "THCS", "Toán", "principal"), s, d("2020-09-01"))
+        .await
+        .unwrap();
+    let th = db
+        .create_person(None, &teacher("Vũ Thị Hoa", "001085099993", "TH", "Toán", "teacher"), s2, d("2020-09-01"))
+        .await
+        .unwrap();
+    let core = db
+        .create_person(None, &teacher("Đỗ Văn Khải", "001085099994", "THCS", "Toán", "teacher"), s, d("2020-09-01"))
+        .await
+        .unwrap();
     db.add_core_status(None, core, "GV4660-02", "Toán", d("2020-10-01")).await.unwrap();
     let course = db.create_course(None, &small_course()).await.unwrap();
     assert_eq!(course.version, 1);
@@ -172,12 +188,22 @@ both_backends!(rounds_enroll_by_filter_and_split_into_classes, |db: bdtx_testkit
 
     // Enroll the province's THCS maths teachers: the three teachers and the core teacher.
     let r = db
-        .enroll_by_filter(None, w.round, &EnrollFilter { unit_id: w.province, level: Some(Level::THCS), subject: None }, d("2020-12-20"))
+        .enroll_by_filter(
+            None,
+            w.round,
+            &EnrollFilter { unit_id: w.province, level: Some(Level::THCS), subject: None },
+            d("2020-12-20"),
+        )
         .await
         .unwrap();
     assert_eq!((r.added, r.already), (4, 0));
     let again = db
-        .enroll_by_filter(None, w.round, &EnrollFilter { unit_id: w.province, level: None, subject: None }, d("2020-12-20"))
+        .enroll_by_filter(
+            None,
+            w.round,
+            &EnrollFilter { unit_id: w.province, level: None, subject: None },
+            d("2020-12-20"),
+        )
         .await
         .unwrap();
     assert_eq!((again.added, again.already), (1, 4), "the TH teacher is added, the others were already in");
@@ -191,8 +217,14 @@ both_backends!(rounds_enroll_by_filter_and_split_into_classes, |db: bdtx_testkit
     // Concurrent subject: +15 days; a reference subject is for primary teachers only.
     let extra = db.add_extra_subject(&mine[0], "Tin học", EnrollmentKind::Concurrent).await.unwrap();
     assert_eq!(db.enrollment(extra).await.unwrap().unwrap().ends_on, "2021-01-23");
-    assert!(matches!(db.add_extra_subject(&mine[0], "Tin học", EnrollmentKind::Concurrent).await, Err(StoreError::Conflict(_))));
-    assert!(matches!(db.add_extra_subject(&mine[0], "Âm nhạc", EnrollmentKind::Reference).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(
+        db.add_extra_subject(&mine[0], "Tin học", EnrollmentKind::Concurrent).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        db.add_extra_subject(&mine[0], "Âm nhạc", EnrollmentKind::Reference).await,
+        Err(StoreError::Invalid(_))
+    ));
     let reference = db.add_extra_subject(th, "Âm nhạc", EnrollmentKind::Reference).await.unwrap();
     assert_eq!(db.enrollment(reference).await.unwrap().unwrap().ends_on, "2021-01-24");
 
@@ -221,9 +253,14 @@ both_backends!(rounds_enroll_by_filter_and_split_into_classes, |db: bdtx_testkit
 
 both_backends!(progress_quizzes_submissions_and_grades_are_idempotent, |db: bdtx_testkit::TestDb| async move {
     let w = world(&db).await;
-    db.enroll_by_filter(None, w.round, &EnrollFilter { unit_id: w.province, level: None, subject: None }, d("2020-12-20"))
-        .await
-        .unwrap();
+    db.enroll_by_filter(
+        None,
+        w.round,
+        &EnrollFilter { unit_id: w.province, level: None, subject: None },
+        d("2020-12-20"),
+    )
+    .await
+    .unwrap();
     let proposal = db.propose_classes(w.round, None, 50).await.unwrap();
     let classes = db.apply_class_proposal(None, w.round, &proposal).await.unwrap();
     let e = db.enrollments_of(w.thcs[0]).await.unwrap().remove(0);
@@ -235,7 +272,11 @@ both_backends!(progress_quizzes_submissions_and_grades_are_idempotent, |db: bdtx
 
     // Two attempts allowed; answers while open, the last wins; submitting twice is one result.
     let a = db.open_attempt(e.id, "kiem-tra", 2, 1.0, 42).await.unwrap().unwrap();
-    assert_eq!(db.open_attempt(e.id, "kiem-tra", 2, 1.0, 43).await.unwrap().unwrap().id, a.id, "the open attempt is resumed");
+    assert_eq!(
+        db.open_attempt(e.id, "kiem-tra", 2, 1.0, 43).await.unwrap().unwrap().id,
+        a.id,
+        "the open attempt is resumed"
+    );
     db.save_answer(a.id, "c1", r#"{"type":"true_false","value":false}"#, 0.0).await.unwrap();
     db.save_answer(a.id, "c1", r#"{"type":"true_false","value":true}"#, 1.0).await.unwrap();
     let done = db.submit_attempt(a.id).await.unwrap();
@@ -251,7 +292,8 @@ both_backends!(progress_quizzes_submissions_and_grades_are_idempotent, |db: bdtx
     assert_eq!(st.best_quiz.get("kiem-tra"), Some(&100.0));
 
     // A submission: the same nonce is the same submission; a second one waits for the grade.
-    let f = AttachedFile { sha256: "ab".repeat(32), name: "ke-hoach.pdf".into(), mime: "application/pdf".into(), size: 10 };
+    let f =
+        AttachedFile { sha256: "ab".repeat(32), name: "ke-hoach.pdf".into(), mime: "application/pdf".into(), size: 10 };
     let s1 = db.submit_work(e.id, "cuoi-khoa", "Bài làm", std::slice::from_ref(&f), "n1", true).await.unwrap();
     let s1b = db.submit_work(e.id, "cuoi-khoa", "Bài làm", std::slice::from_ref(&f), "n1", true).await.unwrap();
     assert_eq!(s1.id, s1b.id);
@@ -275,9 +317,19 @@ both_backends!(progress_quizzes_submissions_and_grades_are_idempotent, |db: bdtx
     let s2 = db.submit_work(e.id, "cuoi-khoa", "Bài làm sửa", &[], "n3", true).await.unwrap();
     assert_eq!(s2.version, 2);
     assert_eq!(db.enrollment(e.id).await.unwrap().unwrap().items_done, 2, "a revision does not count twice");
-    db.grade_submission(None, s2.id, w.core, "graded", r#"[{"key":"noi-dung","points":5}]"#, Some(8.0), Some(true), "Tốt", None)
-        .await
-        .unwrap();
+    db.grade_submission(
+        None,
+        s2.id,
+        w.core,
+        "graded",
+        r#"[{"key":"noi-dung","points":5}]"#,
+        Some(8.0),
+        Some(true),
+        "Tốt",
+        None,
+    )
+    .await
+    .unwrap();
     let st = db.learner_state(e.id).await.unwrap();
     assert_eq!(st.submissions.get("cuoi-khoa"), Some(&("graded".to_string(), Some(true))));
     assert_eq!(db.grade_of(s2.id).await.unwrap().unwrap().points, Some(8.0));
@@ -285,7 +337,10 @@ both_backends!(progress_quizzes_submissions_and_grades_are_idempotent, |db: bdtx
     assert!(db.enrollment(e.id).await.unwrap().unwrap().lms_passed_at.is_some());
 
     // Q&A: a reply notifies the others in the thread.
-    let t = db.create_thread(w.round, Some(classes[0]), "", "question", "Hỏi về bài 1", w.thcs[0], "<p>Em hỏi</p>").await.unwrap();
+    let t = db
+        .create_thread(w.round, Some(classes[0]), "", "question", "Hỏi về bài 1", w.thcs[0], "<p>Em hỏi</p>")
+        .await
+        .unwrap();
     db.reply(t, w.core, "<p>Trả lời</p>", "/x").await.unwrap();
     assert_eq!(db.unread_notifications(w.thcs[0]).await.unwrap(), 1);
     assert_eq!(db.unread_notifications(w.core).await.unwrap(), 0);
@@ -293,20 +348,30 @@ both_backends!(progress_quizzes_submissions_and_grades_are_idempotent, |db: bdtx
     assert_eq!(db.class_threads(classes[0]).await.unwrap()[0].posts, 2);
     db.mark_notifications_read(w.thcs[0]).await.unwrap();
     assert_eq!(db.unread_notifications(w.thcs[0]).await.unwrap(), 0);
-    assert!(matches!(db.create_thread(w.round, None, "Toán", "question", "", w.core, "").await, Err(StoreError::Invalid(_))));
+    assert!(matches!(
+        db.create_thread(w.round, None, "Toán", "question", "", w.core, "").await,
+        Err(StoreError::Invalid(_))
+    ));
 });
 
 both_backends!(merging_people_moves_enrollments, |db: bdtx_testkit::TestDb| async move {
     let w = world(&db).await;
-    db.enroll_by_filter(None, w.round, &EnrollFilter { unit_id: w.province, level: None, subject: None }, d("2020-12-20"))
-        .await
-        .unwrap();
+    db.enroll_by_filter(
+        None,
+        w.round,
+        &EnrollFilter { unit_id: w.province, level: None, subject: None },
+        d("2020-12-20"),
+    )
+    .await
+    .unwrap();
     let e0 = db.enrollments_of(w.thcs[0]).await.unwrap().remove(0);
     let e1 = db.enrollments_of(w.thcs[1]).await.unwrap().remove(0);
     db.record_progress(e1.id, "bai-1", true).await.unwrap();
     db.merge_people(None, w.thcs[0], &[w.thcs[1]]).await.unwrap();
     // Both enrollments belong to the kept person; the duplicate one is kept as merged history.
-    let all: Vec<(i64, String)> = on!(&*db, p => sqlx::query_as("SELECT id, status FROM enrollments WHERE person_id = $1 ORDER BY id")
-        .bind(w.thcs[0]).fetch_all(p).await).unwrap();
+    let all: Vec<(i64, String)> =
+        on!(&*db, p => sqlx::query_as("SELECT id, status FROM enrollments WHERE person_id = $1 ORDER BY id")
+        .bind(w.thcs[0]).fetch_all(p).await)
+        .unwrap();
     assert_eq!(all, vec![(e0.id, "active".into()), (e1.id, "merged".into())]);
 });

@@ -131,20 +131,33 @@ pub struct AttemptView {
     pub saved: HashMap<String, String>,
 }
 
-/// The current attempt at a quiz, starting one if none is open and attempts remain (only while
-/// the window is open; after it, the last attempt is shown).
-pub async fn attempt_view(st: &AppState, s: &Studying, key: &str) -> Result<Option<AttemptView>, AppError> {
+impl AttemptView {
+    /// Another attempt may be started after this one.
+    pub fn can_retry(&self) -> bool {
+        self.submitted && (self.max_attempts == 0 || self.number < i64::from(self.max_attempts))
+    }
+}
+
+/// The latest attempt at a quiz (submitted or not). A new attempt starts when there is none
+/// yet, or when `again` asks for one after a submitted attempt and attempts remain; both only
+/// while the window is open.
+pub async fn attempt_view(
+    st: &AppState,
+    s: &Studying,
+    key: &str,
+    again: bool,
+) -> Result<Option<AttemptView>, AppError> {
     let quiz = s.quiz(key)?;
-    let attempt = match st.db.current_attempt(s.e.id, key).await? {
-        Some(a) if a.submitted_at.is_none() || s.state() != WindowState::Open => Some(a),
-        _ if s.state() == WindowState::Open => {
-            let seed = (rand::random::<u32>() & 0x7fff_ffff) as i64;
-            match st.db.open_attempt(s.e.id, key, quiz.max_attempts, quiz_total(quiz), seed).await? {
-                Some(a) => Some(a),
-                None => st.db.current_attempt(s.e.id, key).await?,
-            }
+    let current = st.db.current_attempt(s.e.id, key).await?;
+    let start = s.state() == WindowState::Open && current.as_ref().is_none_or(|a| again && a.submitted_at.is_some());
+    let attempt = if start {
+        let seed = (rand::random::<u32>() & 0x7fff_ffff) as i64;
+        match st.db.open_attempt(s.e.id, key, quiz.max_attempts, quiz_total(quiz), seed).await? {
+            Some(a) => Some(a),
+            None => current,
         }
-        _ => None,
+    } else {
+        current
     };
     let Some(a) = attempt else { return Ok(None) };
     Ok(Some(view_of(st, quiz, a).await?))
@@ -165,10 +178,17 @@ async fn view_of(st: &AppState, quiz: &Quiz, a: Attempt) -> Result<AttemptView, 
 }
 
 /// Answer one question of the open attempt (the last answer counts until submission).
-pub async fn answer(st: &AppState, s: &Studying, key: &str, question_key: &str, answer: &Answer) -> Result<(), AppError> {
+pub async fn answer(
+    st: &AppState,
+    s: &Studying,
+    key: &str,
+    question_key: &str,
+    answer: &Answer,
+) -> Result<(), AppError> {
     let quiz = s.quiz(key)?;
     s.require_open()?;
-    let question = quiz.question(question_key).ok_or_else(|| AppError::invalid("question", "question_not_in_attempt"))?;
+    let question =
+        quiz.question(question_key).ok_or_else(|| AppError::invalid("question", "question_not_in_attempt"))?;
     let points = question.grade(answer).map_err(|e| AppError::invalid("answer", e.code()))?;
     let a = st.db.current_attempt(s.e.id, key).await?;
     let a = match a {
@@ -250,7 +270,8 @@ pub async fn submit_work(
     for (u, kind) in files {
         let stored = st.files.put(&u.bytes).map_err(|e| AppError::Internal(format!("file store: {e}")))?;
         st.db.record_file(&stored.sha256, stored.size as i64, kind.mime()).await?;
-        let name = bdtx_domain::text::clean(&u.name).chars().filter(|c| !matches!(c, '/' | '\\' | '"')).take(120).collect();
+        let name =
+            bdtx_domain::text::clean(&u.name).chars().filter(|c| !matches!(c, '/' | '\\' | '"')).take(120).collect();
         attached.push(AttachedFile { sha256: stored.sha256, name, mime: kind.mime().into(), size: stored.size as i64 });
     }
     let sub = st.db.submit_work(s.e.id, key, &body, &attached, nonce, item.required).await?;
@@ -329,8 +350,13 @@ pub async fn to_grade(st: &AppState, p: &Principal, submission_id: i64) -> Resul
     }
     let round = st.lms.round(st, e.round_id).await?;
     let course = st.lms.course(st, round.course_id).await?;
-    let item =
-        course.sections.iter().flat_map(|s| &s.items).find(|i| i.key == sub.item_key).cloned().ok_or(AppError::NotFound)?;
+    let item = course
+        .sections
+        .iter()
+        .flat_map(|s| &s.items)
+        .find(|i| i.key == sub.item_key)
+        .cloned()
+        .ok_or(AppError::NotFound)?;
     Ok(ToGrade { sub, e, course, item, class })
 }
 
@@ -358,7 +384,17 @@ pub async fn grade(
         ("graded", Some(total), Some(a.rubric.passed(total)), json)
     };
     st.db
-        .grade_submission(Some(actor), submission_id, grader, decision, &scores_json, points, passed, comment, Some(g.class.unit_id))
+        .grade_submission(
+            Some(actor),
+            submission_id,
+            grader,
+            decision,
+            &scores_json,
+            points,
+            passed,
+            comment,
+            Some(g.class.unit_id),
+        )
         .await?;
     let text = format!("{}: {}", g.item.title, if returned { "trả lại để sửa" } else { "đã chấm" });
     st.db.notify(g.e.person_id, "grade", &text, &format!("/learn/{}/item/{}", g.e.id, g.item.key)).await?;

@@ -24,7 +24,7 @@ use bdtx_store::rounds::{Class, EnrollmentRow, StaffRow};
 use crate::AppState;
 use crate::access::require;
 use crate::auth::Auth;
-use crate::error::{AppError, Form, Json, Path};
+use crate::error::{AppError, Form, Json, Path, Query};
 use crate::learn::{self, AttemptView, Studying, Upload};
 use crate::pages::Ctx;
 
@@ -131,7 +131,12 @@ fn state_name(s: WindowState) -> &'static str {
     }
 }
 
-async fn outline(State(st): State<AppState>, ctx: Ctx, auth: Auth, Path(e): Path<i64>) -> Result<OutlinePage, AppError> {
+async fn outline(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    Path(e): Path<i64>,
+) -> Result<OutlinePage, AppError> {
     let s = learn::studying(&st, &auth.principal, e).await?;
     let done = st.db.learner_state(s.e.id).await?.done;
     let sections = s
@@ -265,11 +270,17 @@ struct ItemPage {
     allow_files: bool,
 }
 
+#[derive(Deserialize)]
+struct ItemQuery {
+    again: Option<String>,
+}
+
 async fn item_page(
     State(st): State<AppState>,
     ctx: Ctx,
     auth: Auth,
     Path((e, key)): Path<(i64, String)>,
+    Query(q): Query<ItemQuery>,
 ) -> Result<ItemPage, AppError> {
     let s = learn::studying(&st, &auth.principal, e).await?;
     let item = s.item(&key)?.clone();
@@ -282,9 +293,10 @@ async fn item_page(
     let (mut rubric, mut prompt_html, mut allow_files) = (None, String::new(), false);
     match &item.kind {
         ItemKind::Quiz(_) => {
-            attempt = learn::attempt_view(&st, &s, &key).await?;
+            attempt = learn::attempt_view(&st, &s, &key, q.again.is_some()).await?;
             if let Some(a) = &attempt {
-                questions = a.questions.iter().cloned().map(|q| QuestionView::new(q.clone(), a.saved.get(&q.key))).collect();
+                questions =
+                    a.questions.iter().cloned().map(|q| QuestionView::new(q.clone(), a.saved.get(&q.key))).collect();
             }
         }
         ItemKind::Essay(a) | ItemKind::Final(a) => {
@@ -320,7 +332,11 @@ async fn item_page(
     })
 }
 
-async fn lesson_done(State(st): State<AppState>, auth: Auth, Path((e, key)): Path<(i64, String)>) -> Result<Response, AppError> {
+async fn lesson_done(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path((e, key)): Path<(i64, String)>,
+) -> Result<Response, AppError> {
     let s = learn::studying(&st, &auth.principal, e).await?;
     learn::complete_lesson(&st, &s, &key).await?;
     Ok(see(&format!("/learn/{e}/item/{key}?ok=learn.saved")))
@@ -369,7 +385,8 @@ async fn quiz_submit(
     let s = learn::studying(&st, &auth.principal, e).await?;
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_bytes(&body).map_err(|_| AppError::invalid("answer", "malformed"))?;
-    let view = learn::attempt_view(&st, &s, &key).await?.ok_or_else(|| AppError::invalid("attempt", "no_attempts_left"))?;
+    let view =
+        learn::attempt_view(&st, &s, &key, false).await?.ok_or_else(|| AppError::invalid("attempt", "no_attempt"))?;
     let attempt_id: Option<i64> = pairs.iter().find(|(k, _)| k == "attempt").and_then(|(_, v)| v.parse().ok());
     if view.submitted || attempt_id != Some(view.attempt_id) {
         // A second click on a submitted attempt: show the result, change nothing.
@@ -408,15 +425,25 @@ async fn work_submit(
 
 /// A stored file (course media or an attachment), for signed-in users. Content-addressed, so
 /// it can be cached for good.
-async fn file(State(st): State<AppState>, _auth: Auth, Path((sha, _name)): Path<(String, String)>) -> Result<Response, AppError> {
+async fn file(
+    State(st): State<AppState>,
+    _auth: Auth,
+    Path((sha, _name)): Path<(String, String)>,
+) -> Result<Response, AppError> {
     let mime = st.db.file_mime(&sha).await?.ok_or(AppError::NotFound)?;
     let path = st.files.path(&sha).ok_or(AppError::NotFound)?;
     let bytes = tokio::fs::read(&path).await.map_err(|_| AppError::NotFound)?;
     let mut res = Body::from(bytes).into_response();
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_str(&mime).unwrap_or(HeaderValue::from_static("application/octet-stream")));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&mime).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=31536000, immutable"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; img-src 'self'; media-src 'self'"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; img-src 'self'; media-src 'self'"),
+    );
     Ok(res)
 }
 
@@ -444,7 +471,12 @@ struct GradePage {
     prompt_html: String,
 }
 
-async fn grade_page(State(st): State<AppState>, ctx: Ctx, auth: Auth, Path(id): Path<i64>) -> Result<GradePage, AppError> {
+async fn grade_page(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> Result<GradePage, AppError> {
     let g = learn::to_grade(&st, &auth.principal, id).await?;
     let learner = st.db.person(g.e.person_id).await?.map(|p| p.full_name).unwrap_or_default();
     let (ItemKind::Essay(a) | ItemKind::Final(a)) = &g.item.kind else { return Err(AppError::NotFound) };
@@ -465,12 +497,16 @@ async fn grade_submit(
     let mut scores = Vec::new();
     for (k, v) in &pairs {
         if let Some(key) = k.strip_prefix("c.") {
-            let points: f64 =
-                v.trim().replace(',', ".").parse().map_err(|_| AppError::invalid(&format!("score.{key}"), "invalid"))?;
+            let points: f64 = v
+                .trim()
+                .replace(',', ".")
+                .parse()
+                .map_err(|_| AppError::invalid(&format!("score.{key}"), "invalid"))?;
             scores.push(CriterionScore { key: key.to_string(), points });
         }
     }
-    learn::grade(&st, &auth.principal, auth.account.id, id, returned, &scores, &get("comment").unwrap_or_default()).await?;
+    learn::grade(&st, &auth.principal, auth.account.id, id, returned, &scores, &get("comment").unwrap_or_default())
+        .await?;
     Ok(see("/grading?ok=learn.graded"))
 }
 
@@ -488,14 +524,21 @@ struct ClassPage {
     can_manage: bool,
 }
 
-async fn class_page(State(st): State<AppState>, ctx: Ctx, auth: Auth, Path(id): Path<i64>) -> Result<ClassPage, AppError> {
+async fn class_page(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> Result<ClassPage, AppError> {
     let (class, target) = learn::class_target(&st, &auth.principal, id).await?;
     require(&auth.principal, Action::Discuss, &target)?;
     let sees_list = auth.principal.can(Action::ViewRound, &target);
-    let learners = if sees_list { st.db.round_enrollments(class.round_id, Some(id), None, 2000).await? } else { vec![] };
+    let learners =
+        if sees_list { st.db.round_enrollments(class.round_id, Some(id), None, 2000).await? } else { vec![] };
     let round = st.lms.round(&st, class.round_id).await?;
     let owner = st.db.unit(round.owner_unit_id).await?.ok_or(AppError::NotFound)?;
-    let can_manage = auth.principal.can(Action::ManageRound, &bdtx_domain::authz::Target::unit(st.db.unit_chain(&owner).await?));
+    let can_manage =
+        auth.principal.can(Action::ManageRound, &bdtx_domain::authz::Target::unit(st.db.unit_chain(&owner).await?));
     Ok(ClassPage {
         ctx,
         staff: st.db.class_staff(id).await?,
@@ -542,7 +585,15 @@ fn text_to_html(s: &str) -> String {
     let text = bdtx_domain::text::clean_multiline(s);
     text.split("\n\n")
         .filter(|p| !p.trim().is_empty())
-        .map(|p| format!("<p>{}</p>", askama::filters::escape(p, askama::filters::Html).map(|e| e.to_string()).unwrap_or_default().replace('\n', "<br>")))
+        .map(|p| {
+            format!(
+                "<p>{}</p>",
+                askama::filters::escape(p, askama::filters::Html)
+                    .map(|e| e.to_string())
+                    .unwrap_or_default()
+                    .replace('\n', "<br>")
+            )
+        })
         .collect()
 }
 
@@ -572,7 +623,12 @@ async fn thread_access(st: &AppState, auth: &Auth, id: i64) -> Result<Thread, Ap
     Ok(thread)
 }
 
-async fn thread_page(State(st): State<AppState>, ctx: Ctx, auth: Auth, Path(id): Path<i64>) -> Result<ThreadPage, AppError> {
+async fn thread_page(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> Result<ThreadPage, AppError> {
     let thread = thread_access(&st, &auth, id).await?;
     Ok(ThreadPage { ctx, posts: st.db.posts(id).await?, thread })
 }
@@ -653,7 +709,11 @@ enum ApiItem {
     Assignment { key: String, title: String, prompt_html: String, submissions: Vec<Submission> },
 }
 
-async fn api_item(State(st): State<AppState>, auth: Auth, Path((e, key)): Path<(i64, String)>) -> Result<Json<ApiItem>, AppError> {
+async fn api_item(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path((e, key)): Path<(i64, String)>,
+) -> Result<Json<ApiItem>, AppError> {
     let s = learn::studying(&st, &auth.principal, e).await?;
     let item = s.item(&key)?;
     learn::visit(&st, &s, &key).await?;
@@ -662,7 +722,7 @@ async fn api_item(State(st): State<AppState>, auth: Auth, Path((e, key)): Path<(
             ApiItem::Lesson { key, title: item.title.clone(), body_html: body_html.clone() }
         }
         ItemKind::Quiz(_) => {
-            let attempt = learn::attempt_view(&st, &s, &key).await?;
+            let attempt = learn::attempt_view(&st, &s, &key, false).await?;
             ApiItem::Quiz { key, title: item.title.clone(), attempt }
         }
         ItemKind::Essay(a) | ItemKind::Final(a) => ApiItem::Assignment {

@@ -14,7 +14,9 @@ use bdtx_domain::authz::{Action, Principal, Role};
 use bdtx_domain::dates::{parse_date, today};
 use bdtx_domain::org::Level;
 use bdtx_domain::round::{Audience, Delivery, PassRule, Tier, Window};
-use bdtx_store::rounds::{Class, CourseRow, EnrollFilter, EnrollmentRow, NewRound, Programme, ProposedClass, Round, WindowRow};
+use bdtx_store::rounds::{
+    Class, CourseRow, EnrollFilter, EnrollmentRow, NewRound, Programme, ProposedClass, Round, WindowRow,
+};
 
 use crate::AppState;
 use crate::access::{require, unit_target};
@@ -111,7 +113,11 @@ fn package_error(e: &bdtx_course::PackageError) -> bdtx_domain::FieldError {
     bdtx_domain::FieldError { field: e.to_string(), code: "package" }
 }
 
-pub async fn store_package(st: &AppState, actor: Option<i64>, pkg: &bdtx_course::Package) -> Result<CourseRow, AppError> {
+pub async fn store_package(
+    st: &AppState,
+    actor: Option<i64>,
+    pkg: &bdtx_course::Package,
+) -> Result<CourseRow, AppError> {
     Ok(st.db.import_course(actor, &st.files, pkg).await?)
 }
 
@@ -177,7 +183,11 @@ struct ProgrammeForm {
     title: String,
 }
 
-async fn programme_create(State(st): State<AppState>, auth: Auth, Form(f): Form<ProgrammeForm>) -> Result<Response, AppError> {
+async fn programme_create(
+    State(st): State<AppState>,
+    auth: Auth,
+    Form(f): Form<ProgrammeForm>,
+) -> Result<Response, AppError> {
     let (_, t) = unit_target(&st, f.owner).await?;
     require(&auth.principal, Action::ManageRound, &t)?;
     let year: i64 = f.school_year.trim().parse().map_err(|_| AppError::invalid("school_year", "invalid"))?;
@@ -195,14 +205,25 @@ struct ProgrammePage {
     can_manage: bool,
 }
 
-async fn programme_page(State(st): State<AppState>, ctx: Ctx, auth: Auth, Path(id): Path<i64>) -> Result<ProgrammePage, AppError> {
+async fn programme_page(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> Result<ProgrammePage, AppError> {
     let g = st.db.programme(id).await?.ok_or(AppError::NotFound)?;
     let (_, t) = unit_target(&st, g.owner_unit_id).await?;
     let can_manage = auth.principal.can(Action::ManageRound, &t);
     if !can_manage && !auth.principal.can(Action::ViewRound, &t) {
         return Err(AppError::Forbidden);
     }
-    Ok(ProgrammePage { ctx, rounds: st.db.rounds_of_programme(id).await?, courses: st.db.courses().await?, can_manage, g })
+    Ok(ProgrammePage {
+        ctx,
+        rounds: st.db.rounds_of_programme(id).await?,
+        courses: st.db.courses().await?,
+        can_manage,
+        g,
+    })
 }
 
 #[derive(Deserialize, Default)]
@@ -229,7 +250,10 @@ pub struct RoundForm {
 pub fn parse_windows(text: &str) -> Result<Vec<Window>, AppError> {
     let mut out = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        let words: Vec<&str> = line.split(|c: char| c.is_whitespace() || matches!(c, ',' | ':' | ';' | '–')).filter(|w| !w.is_empty() && *w != "-").collect();
+        let words: Vec<&str> = line
+            .split(|c: char| c.is_whitespace() || matches!(c, ',' | ':' | ';' | '–'))
+            .filter(|w| !w.is_empty() && *w != "-")
+            .collect();
         let dates: Vec<_> = words.iter().filter_map(|w| parse_date(w)).collect();
         let levels: Vec<Level> = words.iter().filter_map(|w| Level::parse(w)).collect();
         if dates.len() != 2 || levels.is_empty() || levels.len() + 2 != words.len() {
@@ -244,7 +268,11 @@ pub fn parse_windows(text: &str) -> Result<Vec<Window>, AppError> {
 
 pub fn new_round(programme_id: i64, f: &RoundForm) -> Result<NewRound, AppError> {
     let date = |s: &str, field: &str| -> Result<Option<chrono::NaiveDate>, AppError> {
-        if s.trim().is_empty() { Ok(None) } else { parse_date(s).map(Some).ok_or_else(|| AppError::invalid(field, "invalid_date")) }
+        if s.trim().is_empty() {
+            Ok(None)
+        } else {
+            parse_date(s).map(Some).ok_or_else(|| AppError::invalid(field, "invalid_date"))
+        }
     };
     let from = date(&f.in_person_from, "in_person")?;
     let to = date(&f.in_person_to, "in_person")?;
@@ -258,7 +286,11 @@ pub fn new_round(programme_id: i64, f: &RoundForm) -> Result<NewRound, AppError>
         delivery: Delivery::parse(&f.delivery).ok_or_else(|| AppError::invalid("delivery", "invalid"))?,
         in_person: from.zip(to),
         pass_rule: PassRule {
-            quiz_percent: f.pass_quiz_percent.trim().parse().map_err(|_| AppError::invalid("pass_quiz_percent", "invalid"))?,
+            quiz_percent: f
+                .pass_quiz_percent
+                .trim()
+                .parse()
+                .map_err(|_| AppError::invalid("pass_quiz_percent", "invalid"))?,
             final_graded: f.pass_final_graded.is_some(),
         },
         windows: parse_windows(&f.windows)?,
@@ -335,7 +367,12 @@ struct EnrollForm {
     subject: Option<String>,
 }
 
-async fn enroll(State(st): State<AppState>, auth: Auth, Path(id): Path<i64>, Form(f): Form<EnrollForm>) -> Result<Response, AppError> {
+async fn enroll(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<EnrollForm>,
+) -> Result<Response, AppError> {
     let round = st.db.round(id).await?.ok_or(AppError::NotFound)?;
     let access = round_access(&st, &auth.principal, &round).await?;
     let unit = match f.unit_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -352,7 +389,10 @@ async fn enroll(State(st): State<AppState>, auth: Auth, Path(id): Path<i64>, For
         None => None,
     };
     let subject = f.subject.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-    let r = st.db.enroll_by_filter(Some(auth.account.id), id, &EnrollFilter { unit_id: unit, level, subject }, today()).await?;
+    let r = st
+        .db
+        .enroll_by_filter(Some(auth.account.id), id, &EnrollFilter { unit_id: unit, level, subject }, today())
+        .await?;
     Ok(see(&format!("/rounds/{id}?added={}&already={}&no_window={}", r.added, r.already, r.no_window)))
 }
 
@@ -396,7 +436,12 @@ struct ApplyForm {
     per_class: usize,
 }
 
-async fn apply_proposal(State(st): State<AppState>, auth: Auth, Path(id): Path<i64>, Form(f): Form<ApplyForm>) -> Result<Response, AppError> {
+async fn apply_proposal(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<ApplyForm>,
+) -> Result<Response, AppError> {
     manage(&st, &auth.principal, id).await?;
     let proposal = st.db.propose_classes(id, None, f.per_class.clamp(5, 500)).await?;
     st.db.apply_class_proposal(Some(auth.account.id), id, &proposal).await?;
@@ -415,7 +460,12 @@ async fn class_round(st: &AppState, p: &Principal, class_id: i64) -> Result<Clas
     Ok(class)
 }
 
-async fn staff_add(State(st): State<AppState>, auth: Auth, Path(id): Path<i64>, Form(f): Form<StaffForm>) -> Result<Response, AppError> {
+async fn staff_add(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<StaffForm>,
+) -> Result<Response, AppError> {
     class_round(&st, &auth.principal, id).await?;
     let person: i64 = f.person_id.trim().parse().map_err(|_| AppError::invalid("person", "invalid"))?;
     let (_, t) = crate::access::person_target(&st, person).await?;
@@ -424,9 +474,12 @@ async fn staff_add(State(st): State<AppState>, auth: Auth, Path(id): Path<i64>, 
     Ok(see(&format!("/classes/{id}")))
 }
 
-async fn staff_remove(State(st): State<AppState>, auth: Auth, Path((id, person)): Path<(i64, i64)>) -> Result<Response, AppError> {
+async fn staff_remove(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path((id, person)): Path<(i64, i64)>,
+) -> Result<Response, AppError> {
     class_round(&st, &auth.principal, id).await?;
     st.db.remove_staff(Some(auth.account.id), id, person).await?;
     Ok(see(&format!("/classes/{id}")))
 }
-

@@ -127,5 +127,40 @@ async fn login_browse_tree_and_search_in_chromium() {
     let overflow = c.execute("return document.documentElement.scrollWidth - window.innerWidth;", vec![]).await.unwrap();
     assert!(overflow.as_i64().unwrap_or(0) <= 0, "page wider than a 390px phone: {overflow}");
 
+    // A teacher on a phone opens their course, reads a lesson and takes a quiz.
+    c.delete_all_cookies().await.unwrap();
+    c.goto(&app.url("/login")).await.unwrap();
+    c.find(Locator::Id("username")).await.unwrap().send_keys("giaovien").await.unwrap();
+    c.find(Locator::Id("password")).await.unwrap().send_keys(common::PW).await.unwrap();
+    c.find(Locator::Id("login")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Css("header a[href='/learn']")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Css("ul.cards a")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Css("progress")).await.unwrap();
+    c.find(Locator::Css("ol a")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Css("article.lesson")).await.unwrap();
+    c.find(Locator::Css("form button[type=submit]:not(.link)")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Css("p.flash")).await.unwrap();
+    let lesson_url = c.current_url().await.unwrap();
+    c.goto(lesson_url.as_str().replace("bai-1-1", "kiem-tra-1").split('?').next().unwrap()).await.unwrap();
+    c.wait().for_element(Locator::Css("form.quiz")).await.unwrap();
+    let page = c.source().await.unwrap();
+    assert!(!page.contains("correct"), "answers are not sent to the browser");
+    // Answer every question: first option of each radio group and of each select.
+    c.execute(
+        "document.querySelectorAll('form.quiz fieldset').forEach(f => {
+           const r = f.querySelector('input[type=radio], input[type=checkbox]'); if (r) r.checked = true;
+           f.querySelectorAll('select').forEach((s, i) => { s.selectedIndex = i + 1; });
+         }); return true;",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let overflow = c.execute("return document.documentElement.scrollWidth - window.innerWidth;", vec![]).await.unwrap();
+    assert!(overflow.as_i64().unwrap_or(0) <= 0, "quiz wider than a 390px phone: {overflow}");
+    c.find(Locator::Css("form.quiz button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Css("p.flash")).await.unwrap();
+    let result = c.source().await.unwrap();
+    assert!(result.contains("Kết quả") && result.contains("Đã nộp bài kiểm tra"), "the quiz result is shown");
+
     c.close().await.unwrap();
 }

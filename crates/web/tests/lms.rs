@@ -98,7 +98,9 @@ both_backends!(learner_studies_answers_submits_and_core_teacher_grades, |db: Tes
             .text("nonce", nonce.clone())
             .text("body", "Kế hoạch bài dạy môn Toán lớp 7.\n\nTiến trình gồm bốn hoạt động.")
             .part("files", reqwest::multipart::Part::bytes(file.1).file_name(file.0));
-        c.post(app.url(&format!("/learn/{e}/item/cuoi-khoa/submit?_csrf={}", common::urlencoding(&csrf)))).multipart(form).send()
+        c.post(app.url(&format!("/learn/{e}/item/cuoi-khoa/submit?_csrf={}", common::urlencoding(&csrf))))
+            .multipart(form)
+            .send()
     };
     let r = send(("ke-hoach.pdf", b"MZ\x90\x00\x03 this is a windows program".to_vec())).await.unwrap();
     assert_eq!(r.status(), 422);
@@ -118,7 +120,12 @@ both_backends!(learner_studies_answers_submits_and_core_teacher_grades, |db: Tes
     assert_eq!(r.bytes().await.unwrap().to_vec(), tiny_pdf());
     // A second submission while the first waits for grading is refused.
     let (s, v) = app
-        .api(&t, Method::POST, &format!("/api/v1/learn/{e}/items/cuoi-khoa/work"), Some(json!({"body": "Lần 2", "nonce": "khac"})))
+        .api(
+            &t,
+            Method::POST,
+            &format!("/api/v1/learn/{e}/items/cuoi-khoa/work"),
+            Some(json!({"body": "Lần 2", "nonce": "khac"})),
+        )
         .await;
     assert_eq!((s, v["error"]["fields"][0]["code"].as_str()), (422, Some("already_submitted")), "{v}");
 
@@ -169,7 +176,12 @@ both_backends!(province_admin_creates_a_round_enrolls_and_splits_classes, |db: T
     let province = app.unit_id("NB").await;
     let r = c
         .post(app.url("/programmes"))
-        .form(&[("_csrf", csrf.as_str()), ("owner", &province.to_string()), ("school_year", "2026"), ("title", "Kế hoạch 2026-2027")])
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("owner", &province.to_string()),
+            ("school_year", "2026"),
+            ("title", "Kế hoạch 2026-2027"),
+        ])
         .send()
         .await
         .unwrap();
@@ -189,10 +201,20 @@ both_backends!(province_admin_creates_a_round_enrolls_and_splits_classes, |db: T
         ]
     };
     // A window that ends before it begins is refused with a Vietnamese message; nothing created.
-    let r = c.post(app.url(&format!("{prog}/rounds"))).form(&round_form("THCS 08/01/2027 24/12/2026")).send().await.unwrap();
+    let r = c
+        .post(app.url(&format!("{prog}/rounds")))
+        .form(&round_form("THCS 08/01/2027 24/12/2026"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("ngày kết thúc trước ngày bắt đầu"));
-    let r = c.post(app.url(&format!("{prog}/rounds"))).form(&round_form("THCS, THPT: 24/12/2026 - 08/01/2027")).send().await.unwrap();
+    let r = c
+        .post(app.url(&format!("{prog}/rounds")))
+        .form(&round_form("THCS, THPT: 24/12/2026 - 08/01/2027"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
     let round_path = r.headers()["location"].to_str().unwrap().split('?').next().unwrap().to_string();
     let round_id: i64 = round_path.rsplit('/').next().unwrap().parse().unwrap();
@@ -201,7 +223,12 @@ both_backends!(province_admin_creates_a_round_enrolls_and_splits_classes, |db: T
     // A school admin enrolls their own school only; the province enrolls THCS teachers.
     let hc = app.browser();
     let hcsrf = app.form_login(&hc, "hieutruong").await;
-    let r = hc.post(app.url(&format!("/rounds/{round_id}/enroll"))).form(&[("_csrf", hcsrf.as_str())]).send().await.unwrap();
+    let r = hc
+        .post(app.url(&format!("/rounds/{round_id}/enroll")))
+        .form(&[("_csrf", hcsrf.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303, "{:?}", r.text().await);
     let r = hc
         .post(app.url(&format!("/rounds/{round_id}/enroll")))
@@ -233,7 +260,10 @@ both_backends!(province_admin_creates_a_round_enrolls_and_splits_classes, |db: T
     assert_eq!(r.status(), 303);
     let classes = app.db.classes_of_round(round_id).await.unwrap();
     assert!(!classes.is_empty());
-    assert_eq!(classes.iter().map(|c| c.learners).sum::<i64>() as usize, enrolled.iter().filter(|e| e.kind == "main").count());
+    assert_eq!(
+        classes.iter().map(|c| c.learners).sum::<i64>() as usize,
+        enrolled.iter().filter(|e| e.kind == "main").count()
+    );
     // Assigning someone who is not core is refused.
     let class_page = c.get(app.url(&format!("/classes/{}", classes[0].id))).send().await.unwrap().text().await.unwrap();
     let csrf2 = extract_csrf(&class_page);
@@ -260,14 +290,23 @@ both_backends!(class_questions_and_announcements_notify, |db: TestDb| async move
     let csrf = app.form_login(&learner, "giaovien").await;
     let r = learner
         .post(app.url(&format!("/classes/{class}/threads")))
-        .form(&[("_csrf", csrf.as_str()), ("title", "Hỏi về bài tập cuối khóa"), ("body", "Em cần nộp <b>mấy</b> tệp?"), ("kind", "announcement")])
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("title", "Hỏi về bài tập cuối khóa"),
+            ("body", "Em cần nộp <b>mấy</b> tệp?"),
+            ("kind", "announcement"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 403, "learners cannot announce");
     let r = learner
         .post(app.url(&format!("/classes/{class}/threads")))
-        .form(&[("_csrf", csrf.as_str()), ("title", "Hỏi về bài tập cuối khóa"), ("body", "Em cần nộp <b>mấy</b> tệp?")])
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("title", "Hỏi về bài tập cuối khóa"),
+            ("body", "Em cần nộp <b>mấy</b> tệp?"),
+        ])
         .send()
         .await
         .unwrap();
@@ -277,7 +316,12 @@ both_backends!(class_questions_and_announcements_notify, |db: TestDb| async move
     assert!(page.contains("&lt;b&gt;mấy&lt;/b&gt;") || page.contains("&#60;b&#62;"), "text is escaped: {page}");
     let core = app.browser();
     let ccsrf = app.form_login(&core, "cotcan").await;
-    let r = core.post(app.url(&format!("{thread}/reply"))).form(&[("_csrf", ccsrf.as_str()), ("body", "Một tệp PDF.")]).send().await.unwrap();
+    let r = core
+        .post(app.url(&format!("{thread}/reply")))
+        .form(&[("_csrf", ccsrf.as_str()), ("body", "Một tệp PDF.")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
     let notes = learner.get(app.url("/notifications")).send().await.unwrap().text().await.unwrap();
     assert!(notes.contains("Hỏi về bài tập cuối khóa"), "{notes}");

@@ -999,7 +999,7 @@ fn validate_ui_courses() {
     let mut c = ui_course();
     quiz_mut(&mut c).questions[2].prompt_html = "<p><br></p>".into();
     assert_invalid(&c, "empty_text", "Hoạt động “kiem-tra”, câu hỏi “c3”: chưa có nội dung câu hỏi");
-    quiz_mut(&mut c).questions[2].prompt_html = "<p><img src=\"/files/x/a.png\"></p>".into();
+    quiz_mut(&mut c).questions[2].prompt_html = format!("<p><img src=\"/files/{}/a.png\"></p>", "a".repeat(64));
     validate(&c).unwrap();
 
     let mut c = ui_course();
@@ -1120,4 +1120,26 @@ fn path_helpers() {
     assert!(is_junk("media/THUMBS.DB"));
     assert!(!is_junk("media/a.png"));
     assert_eq!(media_url("ab", "tài liệu.pdf"), "/files/ab/t%C3%A0i%20li%E1%BB%87u.pdf");
+}
+
+#[test]
+fn documented_examples_load() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/course-package.md")).unwrap();
+    let blocks: Vec<&str> = doc.split("```yaml\n").skip(1).map(|b| b.split("```").next().unwrap()).collect();
+    let [course, quiz, rubric] = blocks[..] else { panic!("{} yaml blocks", blocks.len()) };
+    let files = vec![
+        ("course.yaml".to_string(), course.as_bytes().to_vec()),
+        ("lessons/bai-1-1.md".into(), b"# Bai 1".to_vec()),
+        ("essays/tu-luan-1.md".into(), b"De bai".to_vec()),
+        ("essays/cuoi-khoa.md".into(), b"De bai".to_vec()),
+        ("quizzes/kiem-tra-1.yaml".into(), quiz.as_bytes().to_vec()),
+        ("rubrics/tu-luan-1.yaml".into(), rubric.as_bytes().to_vec()),
+        ("rubrics/cuoi-khoa.yaml".into(), rubric.as_bytes().to_vec()),
+        ("media/phieu-hoc-tap.pdf".into(), PDF.to_vec()),
+    ];
+    let package = load_files(&files).unwrap();
+    let ItemKind::Quiz(quiz) = &package.course.sections[0].items[1].kind else { panic!() };
+    assert_eq!(quiz.questions.len(), 4);
+    let ItemKind::Final(last) = &package.course.sections[0].items[3].kind else { panic!() };
+    assert_eq!(last.rubric.criteria[0].levels.len(), 4);
 }
