@@ -33,7 +33,7 @@ use crate::service::{
     info(title = "BDTX API", version = "1", description = "Continuous professional development of Vietnamese teachers: organisation, people, catalog. Authenticate with POST /api/v1/auth/login and send `Authorization: Bearer <token>`."),
     modifiers(&BearerAuth),
     components(schemas(ApiErrorBody, ApiError, ApiFieldError)),
-    tags((name = "auth"), (name = "organisation"), (name = "people"), (name = "catalog"), (name = "audit"))
+    tags((name = "auth"), (name = "organisation"), (name = "people"), (name = "catalog"), (name = "audit"), (name = "learning"))
 )]
 struct ApiDoc;
 
@@ -77,6 +77,13 @@ pub fn router(_st: AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(audit_list))
         .routes(routes!(requests_list, request_file))
         .routes(routes!(request_resolve))
+        .routes(routes!(crate::learn_api::api_outline))
+        .routes(routes!(crate::learn_api::api_item))
+        .routes(routes!(crate::learn_api::api_progress))
+        .routes(routes!(crate::learn_api::api_answer))
+        .routes(routes!(crate::learn_api::api_quiz_submit))
+        .routes(routes!(crate::learn_api::api_work))
+        .routes(routes!(crate::learn_api::api_grade))
         .split_for_parts();
     (router, api)
 }

@@ -1,6 +1,6 @@
 //! Learner and core-person pages: my courses, a course's outline and activities (lessons,
 //! quizzes, essays, the final assignment), grading, class Q&A, notifications, and course files.
-//! Also the JSON API of the learner's hot path.
+//! The JSON API of the same actions is in [`crate::learn_api`].
 
 use std::collections::HashMap;
 
@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use serde::Deserialize;
 
 use bdtx_course::model::{Answer, CriterionScore, Item, ItemKind, Rubric};
@@ -24,7 +24,7 @@ use bdtx_store::rounds::{Class, EnrollmentRow, StaffRow};
 use crate::AppState;
 use crate::access::require;
 use crate::auth::Auth;
-use crate::error::{AppError, Form, Json, Path, Query};
+use crate::error::{AppError, Form, Path, Query};
 use crate::learn::{self, AttemptView, Studying, Upload};
 use crate::pages::Ctx;
 
@@ -48,14 +48,6 @@ pub fn router() -> Router<AppState> {
         .route("/threads/{id}", get(thread_page))
         .route("/threads/{id}/reply", post(thread_reply))
         .route("/notifications", get(notifications_page))
-        // JSON API: the learner's hot path.
-        .route("/api/v1/learn/{e}", get(api_outline))
-        .route("/api/v1/learn/{e}/items/{key}", get(api_item))
-        .route("/api/v1/learn/{e}/items/{key}/progress", post(api_progress))
-        .route("/api/v1/learn/{e}/items/{key}/answers/{q}", put(api_answer))
-        .route("/api/v1/learn/{e}/items/{key}/submit", post(api_quiz_submit))
-        .route("/api/v1/learn/{e}/items/{key}/work", post(api_work))
-        .route("/api/v1/grading/{id}", post(api_grade))
 }
 
 fn see(to: &str) -> Response {
@@ -114,7 +106,7 @@ struct OutlinePage {
     extra: Vec<EnrollmentRow>,
 }
 
-fn kind_name(i: &Item) -> &'static str {
+pub(crate) fn kind_name(i: &Item) -> &'static str {
     match i.kind {
         ItemKind::Lesson { .. } => "lesson",
         ItemKind::Quiz(_) => "quiz",
@@ -123,7 +115,7 @@ fn kind_name(i: &Item) -> &'static str {
     }
 }
 
-fn state_name(s: WindowState) -> &'static str {
+pub(crate) fn state_name(s: WindowState) -> &'static str {
     match s {
         WindowState::NotYet => "not_yet",
         WindowState::Open => "open",
@@ -662,141 +654,4 @@ async fn notifications_page(State(st): State<AppState>, ctx: Ctx, auth: Auth) ->
     let rows = st.db.notifications(person, 100).await?;
     st.db.mark_notifications_read(person).await?;
     Ok(NotificationsPage { ctx, rows })
-}
-
-// ---------------------------------------------------------------- JSON API (hot path)
-
-#[derive(serde::Serialize)]
-struct ApiOutline {
-    enrollment: bdtx_store::rounds::Enrollment,
-    state: &'static str,
-    lock_at: i64,
-    course_title: String,
-    items: Vec<ApiItemRef>,
-}
-
-#[derive(serde::Serialize)]
-struct ApiItemRef {
-    key: String,
-    title: String,
-    kind: &'static str,
-    required: bool,
-}
-
-async fn api_outline(State(st): State<AppState>, auth: Auth, Path(e): Path<i64>) -> Result<Json<ApiOutline>, AppError> {
-    let s = learn::studying(&st, &auth.principal, e).await?;
-    let items = s
-        .course
-        .sections
-        .iter()
-        .flat_map(|x| &x.items)
-        .map(|i| ApiItemRef { key: i.key.clone(), title: i.title.clone(), kind: kind_name(i), required: i.required })
-        .collect();
-    Ok(Json(ApiOutline {
-        state: state_name(s.state()),
-        lock_at: s.e.window().lock_at(),
-        course_title: s.course.title.clone(),
-        items,
-        enrollment: s.e,
-    }))
-}
-
-#[derive(serde::Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum ApiItem {
-    Lesson { key: String, title: String, body_html: String },
-    Quiz { key: String, title: String, attempt: Option<AttemptView> },
-    Assignment { key: String, title: String, prompt_html: String, submissions: Vec<Submission> },
-}
-
-async fn api_item(
-    State(st): State<AppState>,
-    auth: Auth,
-    Path((e, key)): Path<(i64, String)>,
-) -> Result<Json<ApiItem>, AppError> {
-    let s = learn::studying(&st, &auth.principal, e).await?;
-    let item = s.item(&key)?;
-    learn::visit(&st, &s, &key).await?;
-    Ok(Json(match &item.kind {
-        ItemKind::Lesson { body_html, .. } => {
-            ApiItem::Lesson { key, title: item.title.clone(), body_html: body_html.clone() }
-        }
-        ItemKind::Quiz(_) => {
-            let attempt = learn::attempt_view(&st, &s, &key, false).await?;
-            ApiItem::Quiz { key, title: item.title.clone(), attempt }
-        }
-        ItemKind::Essay(a) | ItemKind::Final(a) => ApiItem::Assignment {
-            title: item.title.clone(),
-            prompt_html: a.prompt_html.clone(),
-            submissions: st.db.submissions(s.e.id, &key).await?,
-            key,
-        },
-    }))
-}
-
-async fn api_progress(
-    State(st): State<AppState>,
-    auth: Auth,
-    Path((e, key)): Path<(i64, String)>,
-) -> Result<Json<serde_json::Value>, AppError> {
-    let s = learn::studying(&st, &auth.principal, e).await?;
-    let new = learn::complete_lesson(&st, &s, &key).await?;
-    Ok(Json(serde_json::json!({"recorded": new})))
-}
-
-async fn api_answer(
-    State(st): State<AppState>,
-    auth: Auth,
-    Path((e, key, q)): Path<(i64, String, String)>,
-    Json(a): Json<Answer>,
-) -> Result<Json<serde_json::Value>, AppError> {
-    let s = learn::studying(&st, &auth.principal, e).await?;
-    learn::answer(&st, &s, &key, &q, &a).await?;
-    Ok(Json(serde_json::json!({"saved": true})))
-}
-
-async fn api_quiz_submit(
-    State(st): State<AppState>,
-    auth: Auth,
-    Path((e, key)): Path<(i64, String)>,
-) -> Result<Json<AttemptView>, AppError> {
-    let s = learn::studying(&st, &auth.principal, e).await?;
-    Ok(Json(learn::submit_quiz(&st, &s, &key).await?))
-}
-
-#[derive(Deserialize)]
-struct WorkBody {
-    body: String,
-    nonce: String,
-}
-
-async fn api_work(
-    State(st): State<AppState>,
-    auth: Auth,
-    Path((e, key)): Path<(i64, String)>,
-    Json(w): Json<WorkBody>,
-) -> Result<Json<Submission>, AppError> {
-    let s = learn::studying(&st, &auth.principal, e).await?;
-    Ok(Json(learn::submit_work(&st, &s, &key, &w.body, vec![], &w.nonce).await?))
-}
-
-#[derive(Deserialize)]
-struct GradeBody {
-    #[serde(default)]
-    returned: bool,
-    #[serde(default)]
-    scores: Vec<CriterionScore>,
-    #[serde(default)]
-    comment: String,
-}
-
-async fn api_grade(
-    State(st): State<AppState>,
-    auth: Auth,
-    Path(id): Path<i64>,
-    Json(g): Json<GradeBody>,
-) -> Result<Json<serde_json::Value>, AppError> {
-    learn::grade(&st, &auth.principal, auth.account.id, id, g.returned, &g.scores, &g.comment).await?;
-    let sub = st.db.submission(id).await?.ok_or(AppError::NotFound)?;
-    Ok(Json(serde_json::json!({"status": sub.status, "grade": st.db.grade_of(id).await?})))
 }

@@ -26,6 +26,7 @@ pub mod auth;
 pub mod error;
 pub mod i18n;
 pub mod learn;
+pub mod learn_api;
 pub mod learn_pages;
 pub mod pages;
 pub mod requests;
