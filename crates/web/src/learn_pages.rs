@@ -48,6 +48,7 @@ pub fn router() -> Router<AppState> {
         .route("/threads/{id}", get(thread_page))
         .route("/threads/{id}/reply", post(thread_reply))
         .route("/notifications", get(notifications_page))
+        .route("/rounds/{id}/space", get(space_page).post(space_create))
 }
 
 fn see(to: &str) -> Response {
@@ -62,18 +63,25 @@ struct MyCourses {
     ctx: Ctx,
     rows: Vec<EnrollmentRow>,
     classes: Vec<Class>,
+    /// Reporters' spaces: (round, subject) of the classes the person supports.
+    spaces: Vec<(i64, String)>,
     queue: usize,
     unread: i64,
 }
 
 async fn my_courses(State(st): State<AppState>, ctx: Ctx, auth: Auth) -> Result<MyCourses, AppError> {
     let Some(person) = auth.principal.person_id else {
-        return Ok(MyCourses { ctx, rows: vec![], classes: vec![], queue: 0, unread: 0 });
+        return Ok(MyCourses { ctx, rows: vec![], classes: vec![], spaces: vec![], queue: 0, unread: 0 });
     };
+    let classes = st.db.classes_of_staff(person).await?;
+    let mut spaces: Vec<(i64, String)> = classes.iter().map(|c| (c.round_id, c.subject.clone())).collect();
+    spaces.sort();
+    spaces.dedup();
     Ok(MyCourses {
         ctx,
         rows: st.db.my_enrollments(person).await?,
-        classes: st.db.classes_of_staff(person).await?,
+        classes,
+        spaces,
         queue: st.db.grading_queue(person).await?.len(),
         unread: st.db.unread_notifications(person).await?,
     })
@@ -654,4 +662,69 @@ async fn notifications_page(State(st): State<AppState>, ctx: Ctx, auth: Auth) ->
     let rows = st.db.notifications(person, 100).await?;
     st.db.mark_notifications_read(person).await?;
     Ok(NotificationsPage { ctx, rows })
+}
+
+// ---------------------------------------------------------------- reporters' shared space
+
+/// The reporters of a round share one space per subject to agree on answers: open to the core
+/// people assigned to a class of the round.
+async fn space_access(st: &AppState, auth: &Auth, round_id: i64) -> Result<i64, AppError> {
+    let person = auth.principal.person_id.ok_or(AppError::Forbidden)?;
+    let staff = st.db.classes_of_staff(person).await?.iter().any(|c| c.round_id == round_id);
+    let rel = if staff { Relation::Staff } else { Relation::None };
+    require(&auth.principal, Action::GradeClass, &bdtx_domain::authz::Target::class(vec![], rel))?;
+    Ok(person)
+}
+
+#[derive(Deserialize)]
+struct SpaceQuery {
+    subject: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "space.html")]
+struct SpacePage {
+    ctx: Ctx,
+    round_id: i64,
+    round_title: String,
+    subject: String,
+    threads: Vec<Thread>,
+}
+
+async fn space_page(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Query(q): Query<SpaceQuery>,
+) -> Result<SpacePage, AppError> {
+    space_access(&st, &auth, id).await?;
+    let round = st.lms.round(&st, id).await?;
+    let subject = bdtx_domain::text::clean(q.subject.as_deref().unwrap_or(""));
+    Ok(SpacePage {
+        ctx,
+        round_id: id,
+        round_title: round.title.clone(),
+        threads: st.db.space_threads(id, &subject).await?,
+        subject,
+    })
+}
+
+#[derive(Deserialize)]
+struct SpaceForm {
+    subject: String,
+    title: String,
+    body: String,
+}
+
+async fn space_create(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<SpaceForm>,
+) -> Result<Response, AppError> {
+    let person = space_access(&st, &auth, id).await?;
+    let subject = bdtx_domain::text::clean(&f.subject);
+    let t = st.db.create_thread(id, None, &subject, "question", &f.title, person, &text_to_html(&f.body)).await?;
+    Ok(see(&format!("/threads/{t}")))
 }

@@ -330,7 +330,33 @@ both_backends!(class_questions_and_announcements_notify, |db: TestDb| async move
     app.form_login(&other, "xa.admin").await;
     let status = other.get(app.url(&thread)).send().await.unwrap().status();
     assert!(status == 403 || status == 200, "a commune admin over the class may read it: {status}");
-    let outsider = app.browser();
-    app.form_login(&outsider, "giangvien").await;
-    let _ = outsider;
+    // The reporters' space of the round: core people of its classes only.
+    let round = app.db.enrollment(e).await.unwrap().unwrap().round_id;
+    let r = core
+        .post(app.url(&format!("/rounds/{round}/space")))
+        .form(&[
+            ("_csrf", ccsrf.as_str()),
+            ("subject", "Toán"),
+            ("title", "Thống nhất đáp án câu 3"),
+            ("body", "Đề xuất: …"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let space_thread = r.headers()["location"].to_str().unwrap().to_string();
+    let page = core
+        .get(app.url(&format!("/rounds/{round}/space?subject=To%C3%A1n")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Thống nhất đáp án câu 3"), "{page}");
+    assert_eq!(
+        learner.get(app.url(&format!("/rounds/{round}/space?subject=To%C3%A1n"))).send().await.unwrap().status(),
+        403
+    );
+    assert_eq!(learner.get(app.url(&space_thread)).send().await.unwrap().status(), 403);
 });
