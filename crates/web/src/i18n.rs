@@ -70,6 +70,8 @@ pub static MESSAGES: &[(&str, &str, &str)] = &[
     ("nav.learn", "Học tập", "Learning"),
     ("nav.rounds", "Đợt bồi dưỡng", "Rounds"),
     ("learn.title", "Khóa học của tôi", "My courses"),
+    ("rounds.move", "Chuyển lớp", "Move"),
+    ("field.class", "Lớp", "Class"),
     ("learn.space", "Không gian trao đổi của báo cáo viên", "Reporters' space"),
     ("learn.space_hint", "Báo cáo viên cùng môn trao đổi để thống nhất câu trả lời cho học viên. Học viên không xem được.", "Reporters of a subject agree on answers here. Learners cannot see it."),
     ("learn.none", "Bạn chưa được ghi danh vào đợt bồi dưỡng nào.", "You are not enrolled in any round."),

@@ -522,6 +522,8 @@ struct ClassPage {
     threads: Vec<Thread>,
     can_announce: bool,
     can_manage: bool,
+    /// Other classes of the round a learner can be moved to (for those who manage it).
+    others: Vec<(i64, String)>,
 }
 
 async fn class_page(
@@ -539,8 +541,20 @@ async fn class_page(
     let owner = st.db.unit(round.owner_unit_id).await?.ok_or(AppError::NotFound)?;
     let can_manage =
         auth.principal.can(Action::ManageRound, &bdtx_domain::authz::Target::unit(st.db.unit_chain(&owner).await?));
+    let others = if can_manage {
+        st.db
+            .classes_of_round(class.round_id)
+            .await?
+            .into_iter()
+            .filter(|c| c.id != id)
+            .map(|c| (c.id, c.name))
+            .collect()
+    } else {
+        vec![]
+    };
     Ok(ClassPage {
         ctx,
+        others,
         staff: st.db.class_staff(id).await?,
         learners,
         threads: st.db.class_threads(id).await?,

@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/rounds/{id}/classes", get(propose_page).post(apply_proposal))
         .route("/classes/{id}/staff", post(staff_add))
         .route("/classes/{id}/staff/{person}/remove", post(staff_remove))
+        .route("/classes/{id}/move", post(move_learner))
 }
 
 fn see(to: &str) -> Response {
@@ -481,5 +482,31 @@ async fn staff_remove(
 ) -> Result<Response, AppError> {
     class_round(&st, &auth.principal, id).await?;
     st.db.remove_staff(Some(auth.account.id), id, person).await?;
+    Ok(see(&format!("/classes/{id}")))
+}
+
+#[derive(Deserialize)]
+struct MoveForm {
+    enrollment: i64,
+    to: i64,
+}
+
+/// Move a learner from this class to another class of the same round.
+async fn move_learner(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Form(f): Form<MoveForm>,
+) -> Result<Response, AppError> {
+    let class = class_round(&st, &auth.principal, id).await?;
+    let e = st.db.enrollment(f.enrollment).await?.ok_or(AppError::NotFound)?;
+    if e.class_id != Some(id) {
+        return Err(AppError::invalid("enrollment", "not_in_round"));
+    }
+    let target = st.db.class(f.to).await?.ok_or(AppError::NotFound)?;
+    if target.round_id != class.round_id {
+        return Err(AppError::invalid("class", "not_in_round"));
+    }
+    st.db.place_in_class(Some(auth.account.id), f.to, &[f.enrollment]).await?;
     Ok(see(&format!("/classes/{id}")))
 }

@@ -279,6 +279,24 @@ both_backends!(province_admin_creates_a_round_enrolls_and_splits_classes, |db: T
         assert_eq!(r.status(), 422);
         assert!(r.text().await.unwrap().contains("không phải cốt cán"));
     }
+    // The admin adjusts: a learner moves to another class of the round.
+    assert!(classes.len() >= 2, "{classes:?}");
+    let e = app.db.round_enrollments(round_id, Some(classes[0].id), None, 1).await.unwrap()[0].id;
+    let r = c
+        .post(app.url(&format!("/classes/{}/move", classes[0].id)))
+        .form(&[("_csrf", csrf2.as_str()), ("enrollment", &e.to_string()), ("to", &classes[1].id.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(app.db.enrollment(e).await.unwrap().unwrap().class_id, Some(classes[1].id));
+    let r = hc
+        .post(app.url(&format!("/classes/{}/move", classes[1].id)))
+        .form(&[("_csrf", hcsrf.as_str()), ("enrollment", &e.to_string()), ("to", &classes[0].id.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "a school admin does not split the round's classes");
     let _: Value = json!({});
 });
 
