@@ -151,6 +151,7 @@ async fn login(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])), responses((status = 204)))]
 async fn logout(State(st): State<AppState>, auth: Auth) -> Result<axum::http::StatusCode, AppError> {
     st.db.delete_session(&auth.token).await?;
+    st.auth_cache.forget(&auth.token);
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 

@@ -62,7 +62,52 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
     v.strip_prefix("Bearer ").map(|t| t.trim().to_string())
 }
 
+/// How long a loaded session is trusted without asking the database again. A logout forgets
+/// it at once; role, merge and coverage changes forget every cached session (`invalidate_all`);
+/// anything else (expiry) takes effect within this delay.
+pub const AUTH_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+const AUTH_CACHE_MAX: usize = 200_000;
+
+/// Sessions loaded recently, so that the learner's hot path does not read the session, the
+/// account and its grants from the database on every request.
+#[derive(Default)]
+pub struct AuthCache {
+    map: std::sync::RwLock<std::collections::HashMap<String, (Auth, std::time::Instant, u64)>>,
+    epoch: std::sync::atomic::AtomicU64,
+}
+
+impl AuthCache {
+    fn get(&self, token: &str, bearer: bool) -> Option<Auth> {
+        let epoch = self.epoch.load(std::sync::atomic::Ordering::Acquire);
+        let map = self.map.read().expect("auth cache");
+        let (auth, at, e) = map.get(token)?;
+        (*e == epoch && at.elapsed() < AUTH_TTL).then(|| Auth { bearer, ..auth.clone() })
+    }
+    fn put(&self, token: &str, auth: &Auth) {
+        let epoch = self.epoch.load(std::sync::atomic::Ordering::Acquire);
+        let mut map = self.map.write().expect("auth cache");
+        if map.len() >= AUTH_CACHE_MAX {
+            map.retain(|_, (_, at, e)| *e == epoch && at.elapsed() < AUTH_TTL);
+            if map.len() >= AUTH_CACHE_MAX {
+                map.clear();
+            }
+        }
+        map.insert(token.to_string(), (auth.clone(), std::time::Instant::now(), epoch));
+    }
+    /// Forget one session (logout).
+    pub fn forget(&self, token: &str) {
+        self.map.write().expect("auth cache").remove(token);
+    }
+    /// Forget every cached session (someone's roles or account changed).
+    pub fn invalidate_all(&self) {
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
 async fn load(st: &AppState, token: &str, bearer: bool) -> Result<Option<Auth>, AppError> {
+    if let Some(a) = st.auth_cache.get(token, bearer) {
+        return Ok(Some(a));
+    }
     let Some(s) = st.db.session(token).await? else {
         return Ok(None);
     };
@@ -72,7 +117,9 @@ async fn load(st: &AppState, token: &str, bearer: bool) -> Result<Option<Auth>, 
     let Some(account) = st.db.account(s.account_id).await? else {
         return Ok(None);
     };
-    Ok(Some(Auth { principal, account, csrf: s.csrf, token: token.to_string(), bearer }))
+    let auth = Auth { principal, account, csrf: s.csrf, token: token.to_string(), bearer };
+    st.auth_cache.put(token, &auth);
+    Ok(Some(auth))
 }
 
 fn constant_time_eq(a: &str, b: &str) -> bool {

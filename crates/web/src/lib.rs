@@ -58,6 +58,7 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     pub files: Arc<bdtx_course::FileStore>,
     pub lms: Arc<learn::LmsCache>,
+    pub auth_cache: Arc<auth::AuthCache>,
 }
 
 fn metrics_handle() -> PrometheusHandle {
@@ -79,6 +80,7 @@ impl AppState {
             db,
             files: Arc::new(bdtx_course::FileStore::new(cfg.files_dir.clone())),
             lms: Arc::new(learn::LmsCache::default()),
+            auth_cache: Arc::new(auth::AuthCache::default()),
             login_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
             cfg: Arc::new(cfg),
             metrics: metrics_handle(),

@@ -216,6 +216,7 @@ use axum::extract::FromRequest;
 
 async fn logout(State(st): State<AppState>, auth: Auth) -> Result<Response, AppError> {
     st.db.delete_session(&auth.token).await?;
+    st.auth_cache.forget(&auth.token);
     let mut res = see_other("/login");
     res.headers_mut().append(header::SET_COOKIE, auth::clear_session_cookie(&st));
     Ok(res)

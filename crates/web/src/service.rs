@@ -568,7 +568,9 @@ pub async fn grant_role(st: &AppState, p: &Principal, person_id: i64, input: &Ro
         return Err(AppError::invalid("unit", "kind_not_allowed"));
     }
     let account = st.db.ensure_account(person_id).await?.id;
-    Ok(st.db.grant_role(Some(p.account_id), account, role, unit.id).await?)
+    st.db.grant_role(Some(p.account_id), account, role, unit.id).await?;
+    st.auth_cache.invalidate_all();
+    Ok(())
 }
 
 /// Withdraw a role; allowed to whoever could have granted it.
@@ -577,7 +579,9 @@ pub async fn revoke_role(st: &AppState, p: &Principal, grant_id: i64) -> Result<
     let role = Role::parse(&g.role).ok_or_else(|| AppError::Internal("role".into()))?;
     let (_, t) = unit_target(st, g.unit_id).await?;
     require(p, Action::GrantRole(role), &t)?;
-    Ok(st.db.revoke_role(Some(p.account_id), grant_id).await?)
+    st.db.revoke_role(Some(p.account_id), grant_id).await?;
+    st.auth_cache.invalidate_all();
+    Ok(())
 }
 
 /// A province a university covers.
@@ -599,7 +603,9 @@ pub async fn add_coverage(
         .unit_by_code(input.province_code.trim())
         .await?
         .ok_or_else(|| AppError::invalid("province", "not_found"))?;
-    Ok(st.db.set_university_coverage(Some(p.account_id), university, province.id).await?)
+    st.db.set_university_coverage(Some(p.account_id), university, province.id).await?;
+    st.auth_cache.invalidate_all();
+    Ok(())
 }
 
 /// Change one's own password: the current one is checked (and counted like a login attempt).
@@ -642,7 +648,9 @@ pub async fn merge_people(st: &AppState, p: &Principal, keep: i64, others: &[i64
         require(p, Action::ViewPerson, &t)?;
         require(p, Action::EditPerson(FieldGroup::Identity), &t)?;
     }
-    Ok(st.db.merge_people(Some(p.account_id), keep, others).await?)
+    st.db.merge_people(Some(p.account_id), keep, others).await?;
+    st.auth_cache.invalidate_all();
+    Ok(())
 }
 
 /// Retirement (nghỉ hưu) or leaving, on a date.

@@ -378,3 +378,24 @@ both_backends!(class_questions_and_announcements_notify, |db: TestDb| async move
     );
     assert_eq!(learner.get(app.url(&space_thread)).send().await.unwrap().status(), 403);
 });
+
+both_backends!(cached_sessions_follow_logout_and_revocation_at_once, |db: TestDb| async move {
+    let app = start(db, 100).await;
+    let xa = app.token("xa.admin").await;
+    let commune = app.db.account_by_username("xa.admin").await.unwrap().unwrap();
+    let unit = app.db.grants_of(commune.id).await.unwrap()[0].clone();
+    for _ in 0..2 {
+        assert_eq!(app.get(&xa, &format!("/api/v1/units/{}", unit.unit_id)).await.0, 200, "cached or not");
+    }
+    let so = app.token("so.admin").await;
+    let (s, v) = app.api(&so, Method::DELETE, &format!("/api/v1/roles/{}", unit.id), None).await;
+    assert_eq!(s, 204, "{v}");
+    assert_eq!(
+        app.get(&xa, &format!("/api/v1/units/{}", unit.unit_id)).await.0,
+        403,
+        "the revoked role is gone at once"
+    );
+    let (s, _) = app.api(&so, Method::POST, "/api/v1/auth/logout", None).await;
+    assert_eq!(s, 204);
+    assert_eq!(app.get(&so, "/api/v1/me").await.0, 401, "a logged-out token is refused at once");
+});
