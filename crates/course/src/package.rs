@@ -1410,5 +1410,428 @@ fn load_zip_with(bytes: &[u8], limits: Limits) -> Result<Package, PackageError> 
     load_files_with(&files, limits)
 }
 
+// ---------------------------------------------------------------------------------------------
+// Authoring in the web UI: quiz and rubric YAML, Markdown linking the course's stored files
+// ---------------------------------------------------------------------------------------------
+
+/// The name under which a text typed in the editor is read; errors from it carry the line but
+/// no file (`file: None`).
+const TYPED: &str = "typed.txt";
+
+fn typed(err: PackageError) -> PackageError {
+    PackageError { file: None, ..err }
+}
+
+fn media_map(media: &[MediaFile]) -> BTreeMap<String, MediaFile> {
+    media.iter().map(|m| (m.name.clone(), m.clone())).collect()
+}
+
+/// Text typed in a browser: CRLF line ends become LF, NFC.
+fn typed_text(text: &str) -> String {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    text.replace("\r\n", "\n").nfc().collect()
+}
+
+/// The stored files a course already refers to (in its HTML, videos and documents), as media of
+/// a package named `media/<file name>` (with empty `bytes`): Markdown typed in the editor links
+/// them as `media/<file name>`, exactly as in a package. The first file of a name wins.
+pub fn course_media(course: &Course) -> Vec<MediaFile> {
+    let mut found: Vec<(String, Option<String>)> = Vec::new();
+    let mut scan = |text: &str| {
+        let mut rest = text;
+        while let Some(i) = rest.find(FILES_PREFIX) {
+            let tail = &rest[i..];
+            let end = tail
+                .find(|c: char| matches!(c, '"' | '\'' | '<' | '>' | '(' | ')' | '#' | '?' | '&') || c.is_whitespace())
+                .unwrap_or(tail.len());
+            found.push((tail[..end].to_string(), None));
+            rest = &tail[FILES_PREFIX.len()..];
+        }
+    };
+    scan(&course.summary_html);
+    let mut refs = Vec::new();
+    for item in course.sections.iter().flat_map(|s| &s.items) {
+        match &item.kind {
+            ItemKind::Lesson { body_html, video, documents } => {
+                scan(body_html);
+                refs.extend(video.iter().chain(documents).cloned());
+            }
+            ItemKind::Quiz(quiz) => quiz.questions.iter().for_each(|q| scan(&q.prompt_html)),
+            ItemKind::Essay(a) | ItemKind::Final(a) => scan(&a.prompt_html),
+        }
+    }
+    found.extend(refs.into_iter().map(|r| (r.url, r.mime)));
+    let mut media: BTreeMap<String, MediaFile> = BTreeMap::new();
+    for (url, mime) in found {
+        if !is_file_url(&url) {
+            continue;
+        }
+        let sha256 = &url[FILES_PREFIX.len()..FILES_PREFIX.len() + 64];
+        let name = crate::html::percent_decode(url[FILES_PREFIX.len() + 64..].trim_start_matches('/'));
+        if name.is_empty() {
+            continue;
+        }
+        let mime = mime.unwrap_or_else(|| {
+            let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+            FileKind::from_extension(ext)
+                .map(|k| k.mime().to_string())
+                .unwrap_or_else(|| "application/octet-stream".into())
+        });
+        let path = format!("{MEDIA_DIR}{name}");
+        media.entry(path.clone()).or_insert(MediaFile { name: path, bytes: Vec::new(), sha256: sha256.into(), mime });
+    }
+    media.into_values().collect()
+}
+
+/// Markdown typed in the editor to sanitized HTML. A relative link or image must name one of
+/// `media` (see [`course_media`]), e.g. `media/hinh-1.png`; stored files' URLs
+/// (`/files/<sha256>/<name>`) are kept as written. Errors carry the line, no file.
+pub fn markdown_with_media(md: &str, media: &[MediaFile]) -> Result<String, PackageError> {
+    let text = typed_text(md);
+    let files = BTreeMap::new();
+    let media = media_map(media);
+    Loader { files: &files, media: &media }.markdown(&text, TYPED, &text, None).map_err(typed)
+}
+
+/// A quiz typed in the editor, in the format of a package's quiz file (`docs/course-package.md`),
+/// with the same checks; prompts may link `media` (see [`markdown_with_media`]). Errors carry
+/// the line, no file.
+pub fn quiz_from_yaml_with(text: &str, media: &[MediaFile]) -> Result<Quiz, PackageError> {
+    let text = typed_text(text);
+    let files: BTreeMap<String, &[u8]> = [(TYPED.to_string(), text.as_bytes())].into_iter().collect();
+    let media = media_map(media);
+    Loader { files: &files, media: &media }.quiz(TYPED, None).map_err(typed)
+}
+
+/// A quiz typed in the package's quiz file format, without media (see [`quiz_from_yaml_with`]).
+pub fn quiz_from_yaml(text: &str) -> Result<Quiz, PackageError> {
+    quiz_from_yaml_with(text, &[])
+}
+
+/// A rubric typed in the format of a package's rubric file, with the same checks. Errors carry
+/// the line, no file.
+pub fn rubric_from_yaml(text: &str) -> Result<Rubric, PackageError> {
+    let text = typed_text(text);
+    let files: BTreeMap<String, &[u8]> = [(TYPED.to_string(), text.as_bytes())].into_iter().collect();
+    let media = BTreeMap::new();
+    Loader { files: &files, media: &media }.rubric(TYPED, None).map_err(typed)
+}
+
+/// A video or document link typed in the editor: an `https://` URL, a stored file of `media`
+/// given by its URL (`/files/<sha256>/<name>`) or as `media/<name>`. `title` empty: the
+/// `default_title`, else the file name (or the URL). A video must be a video file.
+pub fn media_link(
+    src: &str,
+    title: &str,
+    default_title: &str,
+    video: bool,
+    media: &[MediaFile],
+) -> Result<MediaRef, PackageError> {
+    let src = src.trim();
+    let title = Some(title.trim().to_string()).filter(|t| !t.is_empty());
+    if is_file_url(src) {
+        let sha256 = &src[FILES_PREFIX.len()..FILES_PREFIX.len() + 64];
+        let Some(file) = media.iter().find(|m| m.sha256 == sha256) else {
+            return Err(PackageError::new("media_missing", format!("tệp {src} không có trong khóa học")));
+        };
+        if video && !file.mime.starts_with("video/") {
+            return Err(PackageError::new("media_type", format!("{} không phải video (.mp4, .webm)", file.name)));
+        }
+        let title = title.unwrap_or_else(|| {
+            if default_title.is_empty() { file.file_name().to_string() } else { default_title.to_string() }
+        });
+        return Ok(MediaRef { title, url: src.to_string(), mime: Some(file.mime.clone()) });
+    }
+    let files = BTreeMap::new();
+    let media = media_map(media);
+    Loader { files: &files, media: &media }
+        .media_ref(RawMedia { title, src: src.to_string() }, default_title, video, None)
+        .map_err(typed)
+}
+
+/// A quiz in the package's quiz file format, for the editor to show when the author's own text
+/// is not kept (an imported package): prompts are their HTML, which Markdown passes through.
+/// [`quiz_from_yaml`] reads it back to the same quiz.
+pub fn quiz_to_yaml(quiz: &Quiz) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "pass_percent: {}", quiz.pass_percent);
+    let _ = writeln!(out, "max_attempts: {}", quiz.max_attempts);
+    let _ = writeln!(out, "shuffle: {}", quiz.shuffle);
+    out.push_str("questions:\n");
+    for (i, q) in quiz.questions.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let kind = match &q.kind {
+            QuestionKind::Single { .. } => "single",
+            QuestionKind::Multiple { .. } => "multiple",
+            QuestionKind::TrueFalse { .. } => "true_false",
+            QuestionKind::Matching { .. } => "matching",
+        };
+        let _ = writeln!(out, "  - key: {}", yaml_scalar(&q.key, 6));
+        let _ = writeln!(out, "    type: {kind}");
+        if q.points != 1.0 {
+            let _ = writeln!(out, "    points: {}", yaml_number(q.points));
+        }
+        let _ = writeln!(out, "    prompt: {}", yaml_scalar(&q.prompt_html, 6));
+        match &q.kind {
+            QuestionKind::Single { options, correct } => {
+                yaml_list(&mut out, "options", options);
+                let _ = writeln!(out, "    correct: {}", correct + 1);
+            }
+            QuestionKind::Multiple { options, correct } => {
+                yaml_list(&mut out, "options", options);
+                let numbers: Vec<String> = correct.iter().map(|c| (c + 1).to_string()).collect();
+                let _ = writeln!(out, "    correct: [{}]", numbers.join(", "));
+            }
+            QuestionKind::TrueFalse { correct } => {
+                let _ = writeln!(out, "    correct: {correct}");
+            }
+            QuestionKind::Matching { pairs } => {
+                out.push_str("    pairs:\n");
+                for (left, right) in pairs {
+                    let _ = writeln!(out, "      - [{}, {}]", yaml_flow_scalar(left), yaml_flow_scalar(right));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A rubric in the package's rubric file format; [`rubric_from_yaml`] reads it back.
+pub fn rubric_to_yaml(rubric: &Rubric) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "pass_percent: {}", rubric.pass_percent);
+    out.push_str("criteria:\n");
+    for c in &rubric.criteria {
+        let _ = writeln!(out, "  - key: {}", yaml_scalar(&c.key, 6));
+        let _ = writeln!(out, "    title: {}", yaml_scalar(&c.title, 6));
+        let _ = writeln!(out, "    max_points: {}", yaml_number(c.max_points));
+        if !c.levels.is_empty() {
+            out.push_str("    levels:\n");
+            for level in &c.levels {
+                let _ = writeln!(out, "      - title: {}", yaml_scalar(&level.title, 10));
+                let _ = writeln!(out, "        points: {}", yaml_number(level.points));
+                if !level.description.is_empty() {
+                    let _ = writeln!(out, "        description: {}", yaml_scalar(&level.description, 10));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn yaml_list(out: &mut String, key: &str, items: &[String]) {
+    let _ = writeln!(out, "    {key}:");
+    for item in items {
+        let _ = writeln!(out, "      - {}", yaml_scalar(item, 8));
+    }
+}
+
+/// A number as YAML: whole numbers without a decimal point, others with a point (`1.5`).
+fn yaml_number(x: f64) -> String {
+    if x.is_finite() && x.fract() == 0.0 && x.abs() < 1e15 { format!("{}", x as i64) } else { format!("{x}") }
+}
+
+/// Whether `s` may be written plain (unquoted) and reads back as the same string.
+fn yaml_plain_ok(s: &str) -> bool {
+    if s.is_empty()
+        || s.trim() != s
+        || s.starts_with([
+            '-', '?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`',
+        ])
+        || s.contains(": ")
+        || s.contains(" #")
+        || s.ends_with(':')
+        || s.chars().any(|c| c.is_control())
+    {
+        return false;
+    }
+    matches!(serde_yaml_ng::from_str::<serde_yaml_ng::Value>(s), Ok(serde_yaml_ng::Value::String(v)) if v == s)
+}
+
+/// A double-quoted scalar (JSON's string syntax is valid YAML).
+fn yaml_quoted(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+/// A value after `key: `: plain when safe, a literal block (`|`) for multi-line text whose lines
+/// are indented by `indent` spaces, otherwise double-quoted.
+fn yaml_scalar(s: &str, indent: usize) -> String {
+    if s.contains('\n') {
+        let body = s.strip_suffix('\n').unwrap_or(s);
+        let block = !body.ends_with('\n')
+            && !body.starts_with([' ', '\t', '\n'])
+            && !s.chars().any(|c| c.is_control() && c != '\n');
+        if block {
+            let mut out = String::from(if s.ends_with('\n') { "|" } else { "|-" });
+            for line in body.split('\n') {
+                out.push('\n');
+                if !line.is_empty() {
+                    out.push_str(&" ".repeat(indent));
+                    out.push_str(line);
+                }
+            }
+            return out;
+        }
+        return yaml_quoted(s);
+    }
+    if yaml_plain_ok(s) { s.to_string() } else { yaml_quoted(s) }
+}
+
+/// An item of a flow sequence (`[a, b]`): plain only without flow indicators.
+fn yaml_flow_scalar(s: &str) -> String {
+    if yaml_plain_ok(s) && !s.contains([',', '[', ']', '{', '}']) { s.to_string() } else { yaml_quoted(s) }
+}
+
+#[cfg(test)]
+mod authoring_tests {
+    use super::*;
+    use crate::model::{Criterion, RubricLevel};
+
+    const SHA: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn demo_quizzes_and_rubrics_round_trip() {
+        let course = crate::demo_package().course;
+        let (mut quizzes, mut rubrics) = (0, 0);
+        for item in course.sections.iter().flat_map(|s| &s.items) {
+            match &item.kind {
+                ItemKind::Quiz(quiz) => {
+                    let text = quiz_to_yaml(quiz);
+                    assert_eq!(&quiz_from_yaml(&text).unwrap_or_else(|e| panic!("{e}\n{text}")), quiz, "{text}");
+                    quizzes += 1;
+                }
+                ItemKind::Essay(a) | ItemKind::Final(a) => {
+                    let text = rubric_to_yaml(&a.rubric);
+                    assert_eq!(rubric_from_yaml(&text).unwrap_or_else(|e| panic!("{e}\n{text}")), a.rubric, "{text}");
+                    rubrics += 1;
+                }
+                ItemKind::Lesson { .. } => {}
+            }
+        }
+        assert!(quizzes >= 3 && rubrics >= 2);
+    }
+
+    #[test]
+    fn tricky_texts_round_trip() {
+        let text = "\
+pass_percent: 75
+max_attempts: 2
+shuffle: false
+questions:
+  - key: c1
+    type: single
+    points: 1.5
+    prompt: |
+      # Câu hỏi
+
+      Chọn **một**:
+
+      - ý a
+      - ý b
+    options: [\"true\", \"1\", \"a: b\", \"- x\", \"#x\", \"'q\", \"null\", \"Thật thà, ngay thẳng\", \"  lề\"]
+    correct: 8
+  - key: c2
+    type: multiple
+    prompt: \"Chọn: các ý đúng\"
+    options: [Một, Hai, Ba]
+    correct: [1, 3]
+  - key: c3
+    type: true_false
+    prompt: Đúng hay sai?
+    correct: false
+  - key: c4
+    type: matching
+    points: 2.25
+    prompt: Ghép đôi
+    pairs:
+      - [Trung thực, \"Thật thà, ngay thẳng\"]
+      - [\"[a]\", \"{b}: c\"]
+      - [yes, \"no\"]
+";
+        let quiz = quiz_from_yaml(text).unwrap();
+        assert!(quiz.questions[0].prompt_html.contains("<h1>Câu hỏi</h1>"), "{}", quiz.questions[0].prompt_html);
+        let again = quiz_to_yaml(&quiz);
+        assert_eq!(quiz_from_yaml(&again).unwrap_or_else(|e| panic!("{e}\n{again}")), quiz, "{again}");
+        assert!(again.contains("correct: 8") && again.contains("correct: [1, 3]"), "{again}");
+
+        let rubric = Rubric {
+            pass_percent: 50,
+            criteria: vec![Criterion {
+                key: "muc-tieu".into(),
+                title: "Mục tiêu: rõ ràng".into(),
+                max_points: 2.5,
+                levels: vec![
+                    RubricLevel { title: "Tốt".into(), points: 2.5, description: "Đủ ba mặt #1".into() },
+                    RubricLevel { title: "true".into(), points: 0.0, description: String::new() },
+                ],
+            }],
+        };
+        let text = rubric_to_yaml(&rubric);
+        assert_eq!(rubric_from_yaml(&text).unwrap_or_else(|e| panic!("{e}\n{text}")), rubric, "{text}");
+    }
+
+    #[test]
+    fn typed_errors_name_the_line_not_a_file() {
+        let err = quiz_from_yaml(
+            "pass_percent: 80\r\nquestions:\r\n  - key: c1\r\n    type: single\r\n    prompt: Hỏi\r\n    options: [a, b]\r\n    correct: 5\r\n",
+        )
+        .unwrap_err();
+        assert_eq!((err.code, err.file.as_deref(), err.line), ("option_out_of_range", None, Some(3)), "{err:?}");
+        assert!(err.message.contains("đáp án đúng 5 nằm ngoài các lựa chọn 1–2"), "{}", err.message);
+        let err = rubric_from_yaml("pass_percent: 50\ncriteria: []\n").unwrap_err();
+        assert_eq!(err.code, "rubric_empty");
+        let err = quiz_from_yaml("").unwrap_err();
+        assert_eq!(err.code, "yaml");
+    }
+
+    #[test]
+    fn markdown_links_the_course_files() {
+        let course = Course {
+            module_code: "GV4660-02".into(),
+            title: "Thử".into(),
+            summary_html: format!("<p><img src=\"/files/{SHA}/h%C3%ACnh%201.png\" alt=\"\"></p>"),
+            sections: vec![Section {
+                title: "Phần 1".into(),
+                items: vec![Item {
+                    key: "bai-1".into(),
+                    title: "Bài 1".into(),
+                    required: true,
+                    kind: ItemKind::Lesson {
+                        body_html: String::new(),
+                        video: None,
+                        documents: vec![MediaRef {
+                            title: "Phiếu".into(),
+                            url: format!("/files/{}/phieu.pdf", "a".repeat(64)),
+                            mime: Some("application/pdf".into()),
+                        }],
+                    },
+                }],
+            }],
+        };
+        let media = course_media(&course);
+        let names: Vec<&str> = media.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["media/hình 1.png", "media/phieu.pdf"]);
+        assert_eq!(media[0].mime, "image/png");
+        let html = markdown_with_media("## Bài\n\n![x](<media/hình 1.png>) [phiếu](media/phieu.pdf)", &media).unwrap();
+        assert!(html.contains(&format!("src=\"/files/{SHA}/h%C3%ACnh%201.png\"")), "{html}");
+        assert!(html.contains(&format!("href=\"/files/{}/phieu.pdf\"", "a".repeat(64))), "{html}");
+        let kept = markdown_with_media(&format!("![x](/files/{SHA}/khac.png)"), &media).unwrap();
+        assert!(kept.contains(&format!("/files/{SHA}/khac.png")), "{kept}");
+        let err = markdown_with_media("Dòng 1\n\n![x](media/khong-co.png)", &media).unwrap_err();
+        assert_eq!((err.code, err.line), ("media_missing", Some(3)), "{err:?}");
+
+        let doc = media_link("media/phieu.pdf", "", "", false, &media).unwrap();
+        assert_eq!((doc.title.as_str(), doc.mime.as_deref()), ("phieu.pdf", Some("application/pdf")));
+        let doc = media_link(&format!("/files/{}/phieu.pdf", "a".repeat(64)), "Phiếu", "", false, &media).unwrap();
+        assert_eq!(doc.title, "Phiếu");
+        assert_eq!(media_link("media/phieu.pdf", "", "Bài 1", true, &media).unwrap_err().code, "media_type");
+        assert_eq!(media_link("http://example.org/v.mp4", "", "Bài 1", true, &media).unwrap_err().code, "media_url");
+        let video = media_link("https://example.org/v.mp4", "", "Bài 1", true, &media).unwrap();
+        assert_eq!((video.title.as_str(), video.url.as_str()), ("Bài 1", "https://example.org/v.mp4"));
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -554,7 +554,9 @@ impl Db {
     }
 
     /// When a learner's account is activated on `day`: every main enrollment whose window had
-    /// already opened gets the late-start extension from that day.
+    /// already opened gets the late-start extension from that day. Rounds whose window closed
+    /// more than [`LATE_START_DAYS`](bdtx_domain::round::LATE_START_DAYS) days before are not
+    /// reopened.
     pub async fn extend_late_start(&self, person_id: i64, day: NaiveDate) -> Result<()> {
         let enrollments = self.enrollments_of(person_id).await?;
         for e in enrollments.into_iter().filter(|e| e.kind() == EnrollmentKind::Main) {
@@ -567,6 +569,10 @@ impl Db {
             else {
                 continue;
             };
+            let horizon = w.closes + chrono::Days::new(bdtx_domain::round::LATE_START_DAYS);
+            if day > horizon {
+                continue;
+            }
             let pw = personal_window(&w, EnrollmentKind::Main, Some(day));
             if iso(pw.ends) > e.ends_on {
                 on!(self, p => sqlx::query("UPDATE enrollments SET ends_on = $2 WHERE id = $1").bind(e.id).bind(iso(pw.ends)).execute(p).await.map(|r| r.rows_affected()))?;
@@ -588,32 +594,41 @@ impl Db {
         )
     }
 
-    /// Enrollments of a round, optionally one class or the schools under one unit; sorted the
-    /// Vietnamese way.
+    /// Enrollments of a round, optionally of one class or of the schools under one unit (at any
+    /// time), at most `limit`, sorted the Vietnamese way.
     pub async fn round_enrollments(
         &self,
         round_id: i64,
         class_id: Option<i64>,
-        under: Option<&[i64]>,
+        under: Option<i64>,
         limit: i64,
     ) -> Result<Vec<EnrollmentRow>> {
-        let mut rows: Vec<EnrollmentRow> = on!(self, p => sqlx::query_as::<_, EnrollmentRow>(
-            "SELECT e.id, e.round_id, r.title AS round_title, e.person_id, p.full_name, u.name AS unit_name, e.subject, e.kind, e.level,
+        Ok(on!(self, p => sqlx::query_as::<_, EnrollmentRow>(
+            "WITH RECURSIVE down(id) AS (
+                SELECT CAST($3 AS BIGINT)
+                UNION SELECT l.unit_id FROM unit_links l JOIN down ON l.parent_id = down.id
+             )
+             SELECT e.id, e.round_id, r.title AS round_title, e.person_id, p.full_name, u.name AS unit_name, e.subject, e.kind, e.level,
                     e.class_id, e.starts_on, e.ends_on, e.items_done, e.items_required, e.lms_passed_at
              FROM enrollments e JOIN people p ON p.id = e.person_id JOIN units u ON u.id = e.unit_id JOIN rounds r ON r.id = e.round_id
              WHERE e.round_id = $1 AND e.status = 'active' AND (CAST($2 AS BIGINT) IS NULL OR e.class_id = $2)
-             ORDER BY p.sort_key, e.id")
-            .bind(round_id).bind(class_id).fetch_all(p).await)?;
-        if let Some(units) = under {
-            let set: std::collections::HashSet<i64> = units.iter().copied().collect();
-            let ids: std::collections::HashMap<i64, i64> = on!(self, p => sqlx::query_as::<_, (i64, i64)>(
-                "SELECT id, unit_id FROM enrollments WHERE round_id = $1").bind(round_id).fetch_all(p).await)?
-            .into_iter()
-            .collect();
-            rows.retain(|r| ids.get(&r.id).is_some_and(|u| set.contains(u)));
-        }
-        rows.truncate(limit.max(0) as usize);
-        Ok(rows)
+               AND (CAST($3 AS BIGINT) IS NULL OR e.unit_id IN (SELECT id FROM down))
+             ORDER BY p.sort_key, e.id LIMIT $4")
+            .bind(round_id).bind(class_id).bind(under).bind(limit).fetch_all(p).await)?)
+    }
+
+    /// How many active enrollments a round has (under a unit, if given), and how many of its
+    /// main-subject ones are not yet in a class.
+    pub async fn round_counts(&self, round_id: i64, under: Option<i64>) -> Result<(i64, i64)> {
+        Ok(on!(self, p => sqlx::query_as::<_, (i64, i64)>(
+            "WITH RECURSIVE down(id) AS (
+                SELECT CAST($2 AS BIGINT)
+                UNION SELECT l.unit_id FROM unit_links l JOIN down ON l.parent_id = down.id
+             )
+             SELECT COUNT(*), COALESCE(SUM(CASE WHEN e.class_id IS NULL AND e.kind = 'main' THEN 1 ELSE 0 END), 0)
+             FROM enrollments e
+             WHERE e.round_id = $1 AND e.status = 'active' AND (CAST($2 AS BIGINT) IS NULL OR e.unit_id IN (SELECT id FROM down))")
+            .bind(round_id).bind(under).fetch_one(p).await)?)
     }
 
     /// The learner's enrollments with round titles, newest first.
@@ -853,5 +868,132 @@ impl Db {
             ids.push(id);
         }
         Ok(ids)
+    }
+}
+
+/// What an author typed in the web editor for one field of a course version: `item_key` ""
+/// is the course itself (`summary`); fields of activities are `body` (lesson), `quiz`,
+/// `prompt` and `rubric` (essay, final).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct CourseSource {
+    pub item_key: String,
+    pub field: String,
+    pub source: String,
+}
+
+impl Db {
+    // ----- authoring course versions in the web editor -----
+
+    /// One course version's row (module, title, version).
+    pub async fn course_row(&self, id: i64) -> Result<Option<CourseRow>> {
+        Ok(on!(self, p => sqlx::query_as::<_, CourseRow>(
+            "SELECT id, module_code, title, version, created_at FROM courses WHERE id = $1")
+            .bind(id).fetch_optional(p).await)?)
+    }
+
+    /// Whether a round uses this course version (it is then never changed; a draft is a version
+    /// no round uses yet).
+    pub async fn course_in_use(&self, id: i64) -> Result<bool> {
+        let n: i64 = on!(self, p => sqlx::query_scalar("SELECT COUNT(*) FROM rounds WHERE course_id = $1")
+            .bind(id).fetch_one(p).await)?;
+        Ok(n > 0)
+    }
+
+    /// The rounds that use this course version: (id, title).
+    pub async fn course_rounds(&self, id: i64) -> Result<Vec<(i64, String)>> {
+        Ok(on!(self, p => sqlx::query_as::<_, (i64, String)>(
+            "SELECT id, title FROM rounds WHERE course_id = $1 ORDER BY id")
+            .bind(id).fetch_all(p).await)?)
+    }
+
+    /// What authors typed for this course version, by activity and field.
+    pub async fn course_sources(&self, id: i64) -> Result<Vec<CourseSource>> {
+        Ok(on!(self, p => sqlx::query_as::<_, CourseSource>(
+            "SELECT item_key, field, source FROM course_sources WHERE course_id = $1 ORDER BY item_key, field")
+            .bind(id).fetch_all(p).await)?)
+    }
+
+    /// Change a draft (a course version no round uses) in place. Refused with a conflict
+    /// (`course_in_use`) once a round uses it, and as invalid if the course does not pass
+    /// `bdtx_course::validate` or names another module; nothing is changed then.
+    pub async fn update_course_draft(&self, actor: Option<i64>, id: i64, course: &Course) -> Result<()> {
+        self.save_course_draft(actor, id, course, &[]).await
+    }
+
+    /// [`Db::update_course_draft`], writing in the same transaction what the author typed
+    /// (`sources`, replacing those of the same activity and field). Sources of activities no
+    /// longer in the course are dropped.
+    pub async fn save_course_draft(
+        &self,
+        actor: Option<i64>,
+        id: i64,
+        course: &Course,
+        sources: &[CourseSource],
+    ) -> Result<()> {
+        if let Err(e) = bdtx_course::validate(course) {
+            // The Vietnamese message names the activity; it travels as the "field".
+            let error = bdtx_domain::FieldError { field: e.to_string(), code: "course_content" };
+            return Err(bdtx_domain::Invalid { errors: vec![error] }.into());
+        }
+        let row = self.course_row(id).await?.ok_or(StoreError::NotFound)?;
+        if row.module_code != course.module_code {
+            return Err(bdtx_domain::Invalid::one("module_code", "invalid").into());
+        }
+        let json = serde_json::to_string(course).map_err(|e| StoreError::Other(e.to_string()))?;
+        let keys: std::collections::HashSet<&str> =
+            course.sections.iter().flat_map(|s| &s.items).map(|i| i.key.as_str()).collect();
+        on!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let n = sqlx::query(
+                "UPDATE courses SET content = $2, title = $3
+                 WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM rounds r WHERE r.course_id = $1)")
+                .bind(id).bind(&json).bind(&course.title).execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                return Err(StoreError::Conflict("course_in_use"));
+            }
+            for s in sources {
+                sqlx::query(
+                    "INSERT INTO course_sources (course_id, item_key, field, source) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (course_id, item_key, field) DO UPDATE SET source = excluded.source")
+                    .bind(id).bind(&s.item_key).bind(&s.field).bind(&s.source).execute(&mut *tx).await?;
+            }
+            let stored: Vec<String> = sqlx::query_scalar("SELECT DISTINCT item_key FROM course_sources WHERE course_id = $1")
+                .bind(id).fetch_all(&mut *tx).await?;
+            for key in stored.iter().filter(|k| !k.is_empty() && !keys.contains(k.as_str())) {
+                sqlx::query("DELETE FROM course_sources WHERE course_id = $1 AND item_key = $2")
+                    .bind(id).bind(key).execute(&mut *tx).await?;
+            }
+            crate::audit_insert!(tx, actor, "course.update", "course", id, None::<i64>,
+                Some(serde_json::json!({"title": row.title}).to_string()),
+                Some(serde_json::json!({"title": course.title, "items": keys.len()}).to_string()));
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Copy a course version (with what its authors typed) into a new version of its module,
+    /// which is a draft; rounds keep the version they use.
+    pub async fn new_course_version(&self, actor: Option<i64>, id: i64) -> Result<CourseRow> {
+        let row = self.course_row(id).await?.ok_or(StoreError::NotFound)?;
+        on!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let version: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) + 1 FROM courses WHERE module_code = $1")
+                .bind(&row.module_code).fetch_one(&mut *tx).await?;
+            let created_at = now();
+            let new_id: i64 = sqlx::query_scalar(
+                "INSERT INTO courses (module_code, title, version, content, created_by, created_at)
+                 SELECT module_code, title, $2, content, $3, $4 FROM courses WHERE id = $1 RETURNING id")
+                .bind(id).bind(version).bind(actor).bind(created_at)
+                .fetch_one(&mut *tx).await?;
+            sqlx::query(
+                "INSERT INTO course_sources (course_id, item_key, field, source)
+                 SELECT $2, item_key, field, source FROM course_sources WHERE course_id = $1")
+                .bind(id).bind(new_id).execute(&mut *tx).await?;
+            crate::audit_insert!(tx, actor, "course.new_version", "course", new_id, None::<i64>,
+                Some(serde_json::json!({"course": id, "version": row.version}).to_string()),
+                Some(serde_json::json!({"module": row.module_code, "version": version}).to_string()));
+            tx.commit().await?;
+            Ok(CourseRow { id: new_id, module_code: row.module_code.clone(), title: row.title.clone(), version, created_at })
+        })
     }
 }

@@ -231,6 +231,9 @@ both_backends!(rounds_enroll_by_filter_and_split_into_classes, |db: bdtx_testkit
     // A learner enrolled late, whose account is activated on 05/01, gets 15 days from then.
     db.extend_late_start(w.thcs[1], d("2021-01-05")).await.unwrap();
     assert_eq!(db.enrollments_of(w.thcs[1]).await.unwrap()[0].ends_on, "2021-01-20");
+    // An account activated long after the round does not reopen it.
+    db.extend_late_start(w.thcs[2], d("2021-06-01")).await.unwrap();
+    assert_eq!(db.enrollments_of(w.thcs[2]).await.unwrap()[0].ends_on, "2021-01-08");
 
     // Classes: the cluster's maths teachers form one class with the core teacher as reporter;
     // the school outside clusters forms its own.

@@ -47,7 +47,7 @@ fn see(to: &str) -> Response {
 }
 
 /// Units at which the caller may manage rounds (their admin roots).
-async fn manage_roots(st: &AppState, p: &Principal) -> Result<Vec<(i64, String)>, AppError> {
+pub(crate) async fn manage_roots(st: &AppState, p: &Principal) -> Result<Vec<(i64, String)>, AppError> {
     let mut out = Vec::new();
     for g in &p.grants {
         if matches!(g.role, Role::MinistryAdmin | Role::ProvinceAdmin) {
@@ -319,7 +319,8 @@ struct RoundPage {
     windows: Vec<WindowRow>,
     classes: Vec<Class>,
     enrollments: Vec<EnrollmentRow>,
-    unplaced: usize,
+    total: i64,
+    unplaced: i64,
     manage: bool,
     within: Option<i64>,
     report: Option<String>,
@@ -341,18 +342,15 @@ async fn round_page(
 ) -> Result<RoundPage, AppError> {
     let round = st.db.round(id).await?.ok_or(AppError::NotFound)?;
     let access = round_access(&st, &auth.principal, &round).await?;
-    let under = match access.within {
-        Some(u) => Some(st.db.subtree_ids_all_time(u).await?),
-        None => None,
-    };
-    let enrollments = st.db.round_enrollments(id, None, under.as_deref(), 500).await?;
-    let unplaced = enrollments.iter().filter(|e| e.class_id.is_none() && e.kind == "main").count();
+    let enrollments = st.db.round_enrollments(id, None, access.within, 500).await?;
+    let (total, unplaced) = st.db.round_counts(id, access.within).await?;
     let report = q.added.map(|a| format!("+{a} · ={} · ∅{}", q.already.unwrap_or(0), q.no_window.unwrap_or(0)));
     Ok(RoundPage {
         ctx,
         windows: st.db.windows(id).await?,
         classes: if access.manage { st.db.classes_of_round(id).await? } else { vec![] },
         enrollments,
+        total,
         unplaced,
         manage: access.manage,
         within: access.within,
