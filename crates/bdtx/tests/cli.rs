@@ -10,9 +10,15 @@ fn bdtx(url: &str, args: &[&str]) -> std::process::Output {
         .args(args)
         .env("BDTX_DATABASE_URL", url)
         .env("BDTX_ADMIN_PASSWORD", "mật khẩu quản trị")
+        .env("BDTX_FILES_DIR", files_dir())
         .env("RUST_LOG", "warn")
         .output()
         .expect("run bdtx")
+}
+
+/// Course media and uploads of the CLI tests (never the source tree).
+fn files_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join("bdtx-cli-test-files")
 }
 
 fn ok(out: &std::process::Output) -> String {
@@ -34,6 +40,16 @@ both_backends!(binary_migrates_seeds_backs_up_and_serves, |db: TestDb| async mov
     let bad = bdtx("mysql://nope", &["migrate"]);
     assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("unsupported database URL"));
 
+    // A course package: the demo course again becomes version 2; a broken one changes nothing.
+    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/../course/demo/gv4660-02");
+    let out = ok(&bdtx(&url, &["import", "course", demo]));
+    assert!(out.contains("phiên bản 2"), "{out}");
+    let broken = tempfile::tempdir().unwrap();
+    std::fs::write(broken.path().join("course.yaml"), "module_code: GV4660-02\nsections: [").unwrap();
+    let bad = bdtx(&url, &["import", "course", broken.path().to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("course.yaml"), "{}", String::from_utf8_lossy(&bad.stderr));
+
     let dir = tempfile::tempdir().unwrap();
     let backup = dir.path().join("backup.db");
     ok(&bdtx(&url, &["backup", "--out", backup.to_str().unwrap()]));
@@ -44,6 +60,7 @@ both_backends!(binary_migrates_seeds_backs_up_and_serves, |db: TestDb| async mov
     let mut server = Command::new(env!("CARGO_BIN_EXE_bdtx"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("BDTX_DATABASE_URL", &url)
+        .env("BDTX_FILES_DIR", files_dir())
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
