@@ -119,6 +119,15 @@ pub enum Action {
     Discuss,
     /// Post announcements to a class (its core people, and admins over it).
     Announce,
+    /// The second sign-off: mark a class's learners passed or not (its core people).
+    SignOffCore,
+    /// The third sign-off: confirm a class's results (key lecturers of the university covering
+    /// the class's province).
+    SignOffUniversity,
+    /// Approve and export a round's list of completers (the round owner's admins).
+    ApproveCompleters,
+    /// Issue and revoke certificates (key lecturers of the covering university).
+    IssueCertificates,
 }
 
 /// What the action is aimed at.
@@ -229,6 +238,14 @@ pub fn decide(p: &Principal, action: Action, t: &Target) -> Decision {
             Decision::Forbidden,
         ),
         Action::Announce => allow(t.relation == Relation::Staff || has(&|g| g.role.is_admin()), Decision::Forbidden),
+        Action::SignOffCore => allow(t.relation == Relation::Staff, Decision::Forbidden),
+        Action::SignOffUniversity | Action::IssueCertificates => allow(
+            p.grants.iter().any(|g| g.role == Role::KeyLecturer && g.reach.iter().any(|u| t.units.contains(u))),
+            Decision::Forbidden,
+        ),
+        Action::ApproveCompleters => {
+            allow(has(&|g| matches!(g.role, Role::MinistryAdmin | Role::ProvinceAdmin)), Decision::Forbidden)
+        }
     }
 }
 
@@ -305,6 +322,11 @@ mod tests {
                 assert_eq!(decide(p, a, &class), Forbidden, "{a:?} {p:?}");
             }
             assert_eq!(decide(p, Action::Discuss, &class), Forbidden, "{p:?}");
+            for a in
+                [Action::SignOffCore, Action::SignOffUniversity, Action::ApproveCompleters, Action::IssueCertificates]
+            {
+                assert_eq!(decide(p, a, &class), Forbidden, "{a:?} {p:?}");
+            }
             assert_eq!(decide(p, Action::Announce, &class), Forbidden, "{p:?}");
             assert_eq!(decide(p, Action::Study, &other), NotFound, "{p:?}");
         }
@@ -364,6 +386,24 @@ mod tests {
         assert_eq!(decide(&me, Action::Discuss, &Target::class(SCHOOL5.to_vec(), Relation::Learner)), Allow);
         assert_eq!(decide(&me, Action::Announce, &Target::class(SCHOOL5.to_vec(), Relation::Learner)), Forbidden);
         assert_eq!(decide(&me, Action::GradeClass, &Target::class(SCHOOL5.to_vec(), Relation::Learner)), Forbidden);
+    }
+
+    #[test]
+    fn sign_offs_by_role() {
+        let class = |r| Target::class(SCHOOL5.to_vec(), r);
+        let core = principal(Role::CoreTeacher, 5, Some(7));
+        assert_eq!(decide(&core, Action::SignOffCore, &class(Relation::Staff)), Allow);
+        assert_eq!(decide(&core, Action::SignOffUniversity, &class(Relation::Staff)), Forbidden);
+        let lecturer = principal(Role::KeyLecturer, 9, Some(3));
+        assert_eq!(decide(&lecturer, Action::SignOffUniversity, &class(Relation::None)), Allow);
+        assert_eq!(decide(&lecturer, Action::IssueCertificates, &class(Relation::None)), Allow);
+        assert_eq!(decide(&lecturer, Action::SignOffCore, &class(Relation::None)), Forbidden);
+        let prov = principal(Role::ProvinceAdmin, 2, None);
+        assert_eq!(decide(&prov, Action::ApproveCompleters, &Target::unit(vec![2, 1])), Allow);
+        assert_eq!(decide(&prov, Action::SignOffUniversity, &class(Relation::None)), Forbidden);
+        assert_eq!(decide(&prov, Action::IssueCertificates, &class(Relation::None)), Forbidden);
+        let school = principal(Role::SchoolAdmin, 5, None);
+        assert_eq!(decide(&school, Action::ApproveCompleters, &Target::unit(SCHOOL5.to_vec())), Forbidden);
     }
 
     #[test]

@@ -6,11 +6,13 @@
 //! - [`authz`]: roles scoped to a subtree and the single authorization decision.
 //! - [`catalog`]: the module catalog shipped as data.
 //! - [`dates`]: dd/mm/yyyy parsing and Asia/Ho_Chi_Minh formatting.
+//! - [`completion`]: the three sign-offs of an enrollment, in order.
 //! - [`round`]: training rounds, windows, personal windows and locking, the automatic assessment.
 
 pub mod authz;
 pub mod catalog;
 pub mod clean;
+pub mod completion;
 pub mod dates;
 pub mod error;
 pub mod org;

@@ -131,3 +131,41 @@ mod tests {
         }
     }
 }
+
+/// A titled list as .xlsx: the unit's name and the national motto, a title, a table (every
+/// cell written as text, so nothing is ever a formula), and the signature block.
+pub fn list_xlsx(
+    sheet: &str,
+    unit_name: &str,
+    title: &str,
+    headings: &[&str],
+    rows: &[Vec<String>],
+) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    let last = (headings.len().max(4) - 1) as u16;
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name(sheet)?;
+    let center_bold = Format::new().set_bold().set_align(FormatAlign::Center);
+    let head = Format::new()
+        .set_bold()
+        .set_border(rust_xlsxwriter::FormatBorder::Thin)
+        .set_text_wrap()
+        .set_align(FormatAlign::Center);
+    let cell = Format::new().set_border(rust_xlsxwriter::FormatBorder::Thin).set_text_wrap();
+    ws.merge_range(0, 0, 0, 1, &unit_name.to_uppercase(), &center_bold)?;
+    ws.merge_range(0, 2, 0, last, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", &center_bold)?;
+    ws.merge_range(1, 2, 1, last, "Độc lập - Tự do - Hạnh phúc", &center_bold)?;
+    ws.merge_range(3, 0, 3, last, title, &center_bold)?;
+    for (c, h) in headings.iter().enumerate() {
+        ws.write_string_with_format(5, c as u16, *h, &head)?;
+        ws.set_column_width(c as u16, if c == 0 { 6 } else { 22 })?;
+    }
+    for (i, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            ws.write_string_with_format(6 + i as u32, c as u16, v, &cell)?;
+        }
+    }
+    let end = 6 + rows.len() as u32 + 1;
+    ws.merge_range(end, last.saturating_sub(2), end, last, "NGƯỜI LẬP BIỂU", &center_bold)?;
+    wb.save_to_buffer()
+}

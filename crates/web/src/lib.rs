@@ -23,6 +23,7 @@ use bdtx_store::Db;
 pub mod access;
 pub mod api;
 pub mod auth;
+pub mod completion_pages;
 pub mod course_editor;
 pub mod error;
 pub mod i18n;
@@ -133,6 +134,7 @@ pub fn app(st: AppState) -> Router {
         .merge(requests::router())
         .merge(learn_pages::router())
         .merge(rounds_pages::router())
+        .merge(completion_pages::router())
         .merge(course_editor::router())
         .merge(api_router)
         .merge(api::docs(openapi))

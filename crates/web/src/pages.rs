@@ -40,6 +40,7 @@ pub struct NavUser {
     pub person_id: Option<i64>,
     pub browse: bool,
     pub audit: bool,
+    pub lecturer: bool,
 }
 
 impl Ctx {
@@ -61,6 +62,7 @@ impl Ctx {
             username: a.account.username.clone(),
             person_id: a.principal.person_id,
             browse: !a.principal.browse_roots().is_empty() || a.principal.has_role(Role::MinistryAdmin),
+            lecturer: a.principal.has_role(Role::KeyLecturer),
             audit: a.principal.grants.iter().any(|g| {
                 matches!(g.role, Role::MinistryAdmin | Role::ProvinceAdmin | Role::CommuneAdmin | Role::SchoolAdmin)
             }),

@@ -1,0 +1,194 @@
+//! The three sign-offs and the province's list of completers, over HTTP on both backends.
+
+mod common;
+
+use bdtx_testkit::{TestDb, both_backends};
+use common::{App, start};
+
+async fn person_of(app: &App, user: &str) -> i64 {
+    app.db.account_by_username(user).await.unwrap().unwrap().person_id.unwrap()
+}
+
+both_backends!(core_teacher_then_university_sign_off_and_the_province_approves, |db: TestDb| async move {
+    let app = start(db, 100).await;
+    let learner = person_of(&app, "giaovien").await;
+    let e = app.db.enrollments_of(learner).await.unwrap()[0].clone();
+    let class = e.class_id.unwrap();
+    let others: Vec<i64> =
+        app.db.class_signoffs(class).await.unwrap().iter().map(|r| r.enrollment_id).filter(|id| *id != e.id).collect();
+    assert!(!others.is_empty(), "the class has other learners");
+    app.db.set_lms_passed(e.id, true).await.unwrap();
+
+    let core = app.browser();
+    let csrf = app.form_login(&core, "cotcan").await;
+    let page = core.get(app.url(&format!("/classes/{class}/signoff"))).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let post = |c: &reqwest::Client, path: String, form: Vec<(&'static str, String)>| {
+        let c = c.clone();
+        let url = app.url(&path);
+        async move { c.post(url).form(&form).send().await.unwrap() }
+    };
+    let path = format!("/classes/{class}/signoff");
+    // The core teacher cannot confirm for the university.
+    let r = post(
+        &core,
+        path.clone(),
+        vec![("_csrf", csrf.clone()), ("gate", "university".into()), ("pass", "1".into()), ("e", e.id.to_string())],
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+    // A batch with someone the LMS has not passed is refused whole.
+    let r = post(
+        &core,
+        path.clone(),
+        vec![
+            ("_csrf", csrf.clone()),
+            ("gate", "core".into()),
+            ("pass", "1".into()),
+            ("e", e.id.to_string()),
+            ("e", others[0].to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("chưa được LMS đánh giá đạt"));
+    assert!(app.db.signoff_history(e.id).await.unwrap().is_empty(), "nothing was written");
+    // A not-pass needs a comment.
+    let r = post(
+        &core,
+        path.clone(),
+        vec![("_csrf", csrf.clone()), ("gate", "core".into()), ("pass", "0".into()), ("e", others[0].to_string())],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let r = post(
+        &core,
+        path.clone(),
+        vec![("_csrf", csrf.clone()), ("gate", "core".into()), ("pass", "1".into()), ("e", e.id.to_string())],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+
+    // The university's key lecturer sees the class and confirms; not before the core pass.
+    let uni = app.browser();
+    let ucsrf = app.form_login(&uni, "giangvien").await;
+    let list = uni.get(app.url("/confirm")).send().await.unwrap().text().await.unwrap();
+    assert!(list.contains(&format!("/classes/{class}/signoff")), "{list}");
+    let r = post(
+        &uni,
+        path.clone(),
+        vec![
+            ("_csrf", ucsrf.clone()),
+            ("gate", "university".into()),
+            ("pass", "1".into()),
+            ("e", others[0].to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("báo cáo viên chưa đánh giá đạt"));
+    let r = post(
+        &uni,
+        path.clone(),
+        vec![("_csrf", ucsrf.clone()), ("gate", "core".into()), ("pass", "1".into()), ("e", e.id.to_string())],
+    )
+    .await;
+    assert_eq!(r.status(), 403, "the lecturer is not the class's core person");
+    let r = post(
+        &uni,
+        path.clone(),
+        vec![("_csrf", ucsrf.clone()), ("all", "1".into()), ("gate", "university".into()), ("pass", "1".into())],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let rows = app.db.class_signoffs(class).await.unwrap();
+    let mine = rows.iter().find(|r| r.enrollment_id == e.id).unwrap();
+    assert!(mine.state().complete());
+    assert!(
+        rows.iter().filter(|r| r.enrollment_id != e.id).all(|r| r.university_pass.is_none()),
+        "only those the core passed"
+    );
+
+    // Undo goes backwards and needs a reason; the history keeps every mark.
+    let undo = format!("/classes/{class}/signoff/undo");
+    let r = post(
+        &core,
+        undo.clone(),
+        vec![
+            ("_csrf", csrf.clone()),
+            ("gate", "core".into()),
+            ("e", e.id.to_string()),
+            ("reason", "đánh giá nhầm".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 422, "the university's confirmation stands");
+    let r = post(
+        &uni,
+        undo.clone(),
+        vec![("_csrf", ucsrf.clone()), ("gate", "university".into()), ("e", e.id.to_string()), ("reason", "x".into())],
+    )
+    .await;
+    assert_eq!(r.status(), 422, "a reason is required");
+    let r = post(
+        &uni,
+        undo.clone(),
+        vec![
+            ("_csrf", ucsrf.clone()),
+            ("gate", "university".into()),
+            ("e", e.id.to_string()),
+            ("reason", "xác nhận nhầm lớp".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let r = post(
+        &uni,
+        path.clone(),
+        vec![("_csrf", ucsrf.clone()), ("gate", "university".into()), ("pass", "1".into()), ("e", e.id.to_string())],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let history = app.db.signoff_history(e.id).await.unwrap();
+    assert_eq!(history.len(), 3);
+    assert_eq!(history[1].undo_reason.as_deref(), Some("xác nhận nhầm lớp"));
+
+    // Someone outside: a commune admin may look but not mark.
+    let xa = app.browser();
+    let xcsrf = app.form_login(&xa, "xa.admin").await;
+    let r = post(
+        &xa,
+        path.clone(),
+        vec![("_csrf", xcsrf), ("gate", "core".into()), ("pass", "1".into()), ("e", e.id.to_string())],
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+
+    // The province's list of completers, approved and exported; a school sees its own list only.
+    let so = app.browser();
+    let scsrf = app.form_login(&so, "so.admin").await;
+    let list =
+        so.get(app.url(&format!("/rounds/{}/completers", e.round_id))).send().await.unwrap().text().await.unwrap();
+    assert!(list.contains("Nguyễn Văn An"), "{list}");
+    let r = so
+        .post(app.url(&format!("/rounds/{}/completers", e.round_id)))
+        .form(&[("_csrf", scsrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(app.db.approvals(e.round_id).await.unwrap()[0].count, 1);
+    let x = so.get(app.url(&format!("/rounds/{}/completers.xlsx", e.round_id))).send().await.unwrap();
+    assert_eq!(x.status(), 200);
+    assert!(x.bytes().await.unwrap().starts_with(b"PK"));
+    let school = app.browser();
+    let hcsrf = app.form_login(&school, "hieutruong").await;
+    assert_eq!(school.get(app.url(&format!("/rounds/{}/completers", e.round_id))).send().await.unwrap().status(), 200);
+    let r = school
+        .post(app.url(&format!("/rounds/{}/completers", e.round_id)))
+        .form(&[("_csrf", hcsrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+});
