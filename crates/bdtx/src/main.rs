@@ -35,6 +35,10 @@ enum Command {
         /// Seed the demo province into an empty database and print the demo logins.
         #[arg(long)]
         demo: bool,
+        /// The address people reach BDTX at, printed in certificates' QR codes and
+        /// verification links (default: http://LISTEN).
+        #[arg(long, env = "BDTX_PUBLIC_URL")]
+        public_url: Option<String>,
         /// Force the Secure flag on cookies (default: on unless listening on loopback).
         #[arg(long, env = "BDTX_SECURE_COOKIES")]
         secure_cookies: Option<bool>,
@@ -163,7 +167,7 @@ async fn main() -> Result<()> {
             db.migrate().await?;
             seed_demo(&db, &files, teachers_per_school).await?;
         }
-        Command::Serve { listen, demo, secure_cookies } => {
+        Command::Serve { listen, demo, public_url, secure_cookies } => {
             db.migrate().await?;
             if demo {
                 if db.unit_by_code("BGDDT").await?.is_some() {
@@ -177,6 +181,9 @@ async fn main() -> Result<()> {
             }
             let mut cfg = bdtx_web::Config::for_listen(&listen);
             cfg.files_dir = files_dir.clone();
+            if let Some(u) = public_url {
+                cfg.public_url = u;
+            }
             if let Some(s) = secure_cookies {
                 cfg.secure_cookies = s;
             }

@@ -14,6 +14,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 pub mod accounts;
 pub mod audit;
 pub mod catalog;
+pub mod certificates;
 pub mod completion;
 pub mod demo;
 pub mod lms;

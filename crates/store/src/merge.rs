@@ -147,6 +147,7 @@ impl Db {
                     "UPDATE posts SET author_person_id = $2 WHERE author_person_id = $1",
                     "UPDATE notifications SET person_id = $2 WHERE person_id = $1",
                     "UPDATE signoffs SET by_person_id = $2 WHERE by_person_id = $1",
+                    "UPDATE certificates SET holder_person_id = $2 WHERE holder_person_id = $1",
                 ] {
                     sqlx::query(sql).bind(o).bind(keep).execute(&mut *tx).await?;
                 }

@@ -65,13 +65,22 @@ struct MyCourses {
     classes: Vec<Class>,
     /// Reporters' spaces: (round, subject) of the classes the person supports.
     spaces: Vec<(i64, String)>,
+    certs: Vec<bdtx_store::certificates::Certificate>,
     queue: usize,
     unread: i64,
 }
 
 async fn my_courses(State(st): State<AppState>, ctx: Ctx, auth: Auth) -> Result<MyCourses, AppError> {
     let Some(person) = auth.principal.person_id else {
-        return Ok(MyCourses { ctx, rows: vec![], classes: vec![], spaces: vec![], queue: 0, unread: 0 });
+        return Ok(MyCourses {
+            ctx,
+            rows: vec![],
+            classes: vec![],
+            spaces: vec![],
+            certs: vec![],
+            queue: 0,
+            unread: 0,
+        });
     };
     let classes = st.db.classes_of_staff(person).await?;
     let mut spaces: Vec<(i64, String)> = classes.iter().map(|c| (c.round_id, c.subject.clone())).collect();
@@ -82,6 +91,7 @@ async fn my_courses(State(st): State<AppState>, ctx: Ctx, auth: Auth) -> Result<
         rows: st.db.my_enrollments(person).await?,
         classes,
         spaces,
+        certs: st.db.person_certificates(person).await?,
         queue: st.db.grading_queue(person).await?.len(),
         unread: st.db.unread_notifications(person).await?,
     })

@@ -23,6 +23,7 @@ use bdtx_store::Db;
 pub mod access;
 pub mod api;
 pub mod auth;
+pub mod certificates_pages;
 pub mod completion_pages;
 pub mod course_editor;
 pub mod error;
@@ -44,11 +45,18 @@ pub struct Config {
     pub login_per_minute: u32,
     /// Where course media and uploads are kept (content-addressed, outside the database).
     pub files_dir: std::path::PathBuf,
+    /// The address people reach BDTX at (in certificates' QR codes and verification links).
+    pub public_url: String,
 }
 
 impl Config {
     pub fn for_listen(addr: &SocketAddr) -> Config {
-        Config { secure_cookies: !addr.ip().is_loopback(), login_per_minute: 20, files_dir: "data/files".into() }
+        Config {
+            secure_cookies: !addr.ip().is_loopback(),
+            login_per_minute: 20,
+            files_dir: "data/files".into(),
+            public_url: format!("http://{addr}"),
+        }
     }
 }
 
@@ -135,6 +143,7 @@ pub fn app(st: AppState) -> Router {
         .merge(learn_pages::router())
         .merge(rounds_pages::router())
         .merge(completion_pages::router())
+        .merge(certificates_pages::router())
         .merge(course_editor::router())
         .merge(api_router)
         .merge(api::docs(openapi))

@@ -192,3 +192,115 @@ both_backends!(core_teacher_then_university_sign_off_and_the_province_approves, 
         .unwrap();
     assert_eq!(r.status(), 403);
 });
+
+both_backends!(university_issues_certificates_anyone_verifies_the_masked_card, |db: TestDb| async move {
+    let app = start(db, 100).await;
+    let learner = person_of(&app, "giaovien").await;
+    let core = person_of(&app, "cotcan").await;
+    let lecturer = person_of(&app, "giangvien").await;
+    let e = app.db.enrollments_of(learner).await.unwrap()[0].clone();
+    let class = e.class_id.unwrap();
+    let uni = app.browser();
+    let ucsrf = app.form_login(&uni, "giangvien").await;
+    let path = format!("/classes/{class}/certificates");
+    // Nobody has completed yet: nothing to issue, nothing written.
+    let r = uni.post(app.url(&path)).form(&[("_csrf", ucsrf.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    app.db.set_lms_passed(e.id, true).await.unwrap();
+    app.db.sign_off(None, Some(core), &[e.id], bdtx_domain::completion::Gate::Core, true, "", None).await.unwrap();
+    app.db
+        .sign_off(None, Some(lecturer), &[e.id], bdtx_domain::completion::Gate::University, true, "", None)
+        .await
+        .unwrap();
+    // The core teacher may not issue.
+    let cc = app.browser();
+    let ccsrf = app.form_login(&cc, "cotcan").await;
+    assert_eq!(cc.post(app.url(&path)).form(&[("_csrf", ccsrf.as_str())]).send().await.unwrap().status(), 403);
+    let r = uni.post(app.url(&path)).form(&[("_csrf", ucsrf.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let certs = app.db.class_certificates(class).await.unwrap();
+    assert_eq!(certs.len(), 1);
+    let c = &certs[0];
+    // Issuing twice gives nobody a second certificate.
+    let r = uni.post(app.url(&path)).form(&[("_csrf", ucsrf.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert_eq!(app.db.class_certificates(class).await.unwrap().len(), 1);
+
+    // The PDF is kept with its checksum; the class ZIP holds it.
+    assert!(bdtx_course::FileStore::new(&app.files).verify(&c.pdf_sha256).unwrap());
+    let zip = uni.get(app.url(&format!("{path}.zip"))).send().await.unwrap();
+    assert_eq!(zip.status(), 200);
+    assert!(zip.bytes().await.unwrap().starts_with(b"PK"));
+
+    // Anyone verifies without logging in and sees only the masked name.
+    let anon = reqwest::Client::new();
+    let page = anon.get(app.url(&format!("/verify/{}", c.code))).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("hợp lệ") && html.contains("N. V. An"), "{html}");
+    assert!(!html.contains("Nguyễn Văn An"), "the full name is never shown");
+    let r = anon.get(app.url("/verify/khongcoma2345678abcd")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(r.text().await.unwrap().contains("Không tìm thấy"));
+    let r = anon.get(app.url("/verify/%3Cscript%3E")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+
+    // The holder downloads the signed credential; it verifies offline with the issuer's key,
+    // and an altered copy does not.
+    let me = app.browser();
+    app.form_login(&me, "giaovien").await;
+    let mine = me.get(app.url("/learn")).send().await.unwrap().text().await.unwrap();
+    assert!(mine.contains(&c.number), "{mine}");
+    let vc: serde_json::Value =
+        me.get(app.url(&format!("/certificates/{}/credential", c.id))).send().await.unwrap().json().await.unwrap();
+    let profile: serde_json::Value =
+        anon.get(app.url(&format!("/issuers/{}", c.issuer_unit_id))).send().await.unwrap().json().await.unwrap();
+    let key = profile["verificationMethod"][0]["publicKeyMultibase"].as_str().unwrap();
+    bdtx_cert::verify(&vc, key).unwrap();
+    let mut forged = vc.clone();
+    forged["credentialSubject"]["name"] = serde_json::json!("Trần Văn Giả");
+    assert!(bdtx_cert::verify(&forged, key).is_err());
+    let pdf = me.get(app.url(&format!("/certificates/{}/pdf", c.id))).send().await.unwrap();
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF"));
+    // Someone else's certificate does not exist for another learner.
+    let other = app.browser();
+    app.form_login(&other, "hieutruong").await;
+    let status = other.get(app.url(&format!("/certificates/{}/pdf", c.id))).send().await.unwrap().status();
+    assert!(status == 200 || status == 404, "{status}");
+
+    // Revocation needs a reason, is shown on the public page, and happens once.
+    let revoke = format!("/certificates/{}/revoke", c.id);
+    assert_eq!(
+        uni.post(app.url(&revoke)).form(&[("_csrf", ucsrf.as_str()), ("reason", "x")]).send().await.unwrap().status(),
+        422
+    );
+    assert_eq!(
+        cc.post(app.url(&revoke))
+            .form(&[("_csrf", ccsrf.as_str()), ("reason", "cấp nhầm người")])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        uni.post(app.url(&revoke))
+            .form(&[("_csrf", ucsrf.as_str()), ("reason", "cấp nhầm người")])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    assert_eq!(
+        uni.post(app.url(&revoke))
+            .form(&[("_csrf", ucsrf.as_str()), ("reason", "cấp nhầm người")])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        409
+    );
+    let html = anon.get(app.url(&format!("/verify/{}", c.code))).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("đã bị thu hồi") && html.contains("cấp nhầm người"), "{html}");
+});
