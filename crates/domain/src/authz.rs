@@ -128,6 +128,17 @@ pub enum Action {
     ApproveCompleters,
     /// Issue and revoke certificates (key lecturers of the covering university).
     IssueCertificates,
+    /// Write, submit, upload the signed scan of and report on one's own peer-support plan (the
+    /// target person is the author).
+    WritePlan,
+    /// See a peer-support plan: its author, and admins over its approver or its author.
+    ViewPlan,
+    /// Approve or return a submitted peer-support plan; the target's first unit is the approver
+    /// unit. The school's admin for a school, the commune's admin for a commune; a province admin
+    /// over everything below. Never one's own plan.
+    ReviewPlan,
+    /// Change a province's peer-support plan settings (who approves core managers' plans).
+    ConfigurePlans,
 }
 
 /// What the action is aimed at.
@@ -244,6 +255,21 @@ pub fn decide(p: &Principal, action: Action, t: &Target) -> Decision {
             Decision::Forbidden,
         ),
         Action::ApproveCompleters => {
+            allow(has(&|g| matches!(g.role, Role::MinistryAdmin | Role::ProvinceAdmin)), Decision::Forbidden)
+        }
+        Action::WritePlan => allow(is_self, Decision::NotFound),
+        Action::ViewPlan => allow(is_self || has(&|g| g.role.is_admin()), Decision::NotFound),
+        Action::ReviewPlan => {
+            let approver = t.units.first();
+            let ok = p.grants.iter().any(|g| match g.role {
+                Role::MinistryAdmin => true,
+                Role::ProvinceAdmin => t.units.contains(&g.unit_id),
+                Role::CommuneAdmin | Role::SchoolAdmin => approver == Some(&g.unit_id),
+                Role::KeyLecturer | Role::CoreTeacher | Role::LmsOperator => false,
+            });
+            allow(ok && !is_self, Decision::Forbidden)
+        }
+        Action::ConfigurePlans => {
             allow(has(&|g| matches!(g.role, Role::MinistryAdmin | Role::ProvinceAdmin)), Decision::Forbidden)
         }
     }
@@ -415,5 +441,57 @@ mod tests {
         let school = principal(Role::SchoolAdmin, 5, None);
         assert_eq!(decide(&school, Action::GrantRole(Role::CoreTeacher), &t), Allow);
         assert_eq!(decide(&school, Action::GrantRole(Role::SchoolAdmin), &t), Forbidden);
+    }
+    #[test]
+    fn peer_support_plans() {
+        // A teacher's plan at school 5: the author writes it, the school's admin reviews it.
+        let author = Principal {
+            account_id: 3,
+            person_id: Some(7),
+            grants: vec![Grant { role: Role::CoreTeacher, unit_id: 5, reach: vec![] }],
+        };
+        let mine = Target::person(7, SCHOOL5.to_vec());
+        assert_eq!(decide(&author, Action::WritePlan, &mine), Allow);
+        assert_eq!(decide(&author, Action::ViewPlan, &mine), Allow);
+        assert_eq!(decide(&author, Action::ReviewPlan, &mine), Forbidden);
+        assert_eq!(decide(&author, Action::WritePlan, &Target::person(8, SCHOOL5.to_vec())), NotFound);
+        assert_eq!(decide(&author, Action::ViewPlan, &Target::person(8, SCHOOL5.to_vec())), NotFound);
+        assert_eq!(decide(&learner(8), Action::ViewPlan, &mine), NotFound);
+        assert_eq!(decide(&learner(8), Action::ReviewPlan, &mine), Forbidden);
+
+        let school = principal(Role::SchoolAdmin, 5, Some(70));
+        assert_eq!(decide(&school, Action::ReviewPlan, &mine), Allow);
+        assert_eq!(decide(&school, Action::WritePlan, &mine), NotFound);
+        // Only the approver's level decides: the commune's admin sees a school's plan, the
+        // school decides it; a commune-approved plan (a manager's) is the commune's.
+        let commune = principal(Role::CommuneAdmin, 3, None);
+        assert_eq!(decide(&commune, Action::ViewPlan, &mine), Allow);
+        assert_eq!(decide(&commune, Action::ReviewPlan, &mine), Forbidden);
+        let managers = Target::person(7, vec![3, 2, 1]);
+        assert_eq!(decide(&commune, Action::ReviewPlan, &managers), Allow);
+        assert_eq!(decide(&school, Action::ReviewPlan, &managers), Forbidden);
+        // The province reviews anything below it, the Ministry everything.
+        let prov = principal(Role::ProvinceAdmin, 2, None);
+        assert_eq!(decide(&prov, Action::ReviewPlan, &mine), Allow);
+        assert_eq!(decide(&prov, Action::ReviewPlan, &Target::person(9, SCHOOL50.to_vec())), Forbidden);
+        assert_eq!(decide(&principal(Role::MinistryAdmin, 1, None), Action::ReviewPlan, &mine), Allow);
+        // Nobody decides their own plan, whatever their grant.
+        let own = principal(Role::SchoolAdmin, 5, Some(7));
+        assert_eq!(decide(&own, Action::ReviewPlan, &mine), Forbidden);
+        // Admins elsewhere, lecturers and operators neither see nor review.
+        for p in [
+            principal(Role::CommuneAdmin, 30, None),
+            principal(Role::SchoolAdmin, 50, None),
+            principal(Role::KeyLecturer, 9, None),
+            principal(Role::LmsOperator, 2, None),
+        ] {
+            assert_eq!(decide(&p, Action::ReviewPlan, &mine), Forbidden, "{p:?}");
+            assert_eq!(decide(&p, Action::ViewPlan, &mine), NotFound, "{p:?}");
+        }
+        // The province's setting is the province's admins'.
+        let province = Target::unit(vec![2, 1]);
+        assert_eq!(decide(&prov, Action::ConfigurePlans, &province), Allow);
+        assert_eq!(decide(&commune, Action::ConfigurePlans, &province), Forbidden);
+        assert_eq!(decide(&principal(Role::ProvinceAdmin, 20, None), Action::ConfigurePlans, &province), Forbidden);
     }
 }

@@ -8,6 +8,7 @@
 //! - [`dates`]: dd/mm/yyyy parsing and Asia/Ho_Chi_Minh formatting.
 //! - [`completion`]: the three sign-offs of an enrollment, in order.
 //! - [`round`]: training rounds, windows, personal windows and locking, the automatic assessment.
+//! - [`stipend`]: converted periods of core people and who pays them.
 
 pub mod authz;
 pub mod catalog;
@@ -18,6 +19,7 @@ pub mod error;
 pub mod org;
 pub mod people;
 pub mod round;
+pub mod stipend;
 pub mod text;
 
 pub use error::{FieldError, Invalid};

@@ -21,8 +21,10 @@ pub mod lms;
 pub mod merge;
 pub mod password;
 pub mod people;
+pub mod plans;
 pub mod requests;
 pub mod roster;
+pub mod stipends;
 pub mod rounds;
 pub mod units;
 

@@ -148,6 +148,7 @@ impl Db {
                     "UPDATE notifications SET person_id = $2 WHERE person_id = $1",
                     "UPDATE signoffs SET by_person_id = $2 WHERE by_person_id = $1",
                     "UPDATE certificates SET holder_person_id = $2 WHERE holder_person_id = $1",
+                    "UPDATE peer_plans SET person_id = $2 WHERE person_id = $1 AND NOT EXISTS (SELECT 1 FROM peer_plans k WHERE k.person_id = $2 AND k.round_id = peer_plans.round_id)",
                 ] {
                     sqlx::query(sql).bind(o).bind(keep).execute(&mut *tx).await?;
                 }

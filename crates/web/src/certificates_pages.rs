@@ -6,7 +6,6 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -20,6 +19,7 @@ use bdtx_store::certificates::{Certificate, NewCertificate};
 
 use crate::AppState;
 use crate::auth::Auth;
+use crate::download::attachment;
 use crate::error::{AppError, Form, Path};
 use crate::learn::class_target;
 use crate::pages::Ctx;
@@ -216,18 +216,6 @@ async fn class_certificates(
 async fn issue_submit(State(st): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Result<Response, AppError> {
     issue_for_class(&st, &auth.principal, auth.account.id, id).await?;
     Ok(see(&format!("/classes/{id}/certificates?ok=certificates.issued")))
-}
-
-fn attachment(bytes: Vec<u8>, mime: &'static str, name: &str) -> Response {
-    let mut res = Body::from(bytes).into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
-    let ascii: String =
-        name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
-    let v = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", urlencoding::encode(name));
-    if let Ok(v) = HeaderValue::from_str(&v) {
-        res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-    }
-    res
 }
 
 async fn class_zip(State(st): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Result<Response, AppError> {

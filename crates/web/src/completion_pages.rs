@@ -5,9 +5,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
@@ -19,7 +17,7 @@ use bdtx_store::rounds::{Class, Round};
 use crate::AppState;
 use crate::access::{require, unit_target};
 use crate::auth::Auth;
-use crate::error::{AppError, Path};
+use crate::error::{AppError, Path, Query};
 use crate::learn::class_target;
 use crate::pages::Ctx;
 use crate::rounds_pages::round_access;
@@ -31,6 +29,10 @@ pub fn router() -> Router<AppState> {
         .route("/confirm", get(confirm_page))
         .route("/rounds/{id}/completers", get(completers_page).post(approve_submit))
         .route("/rounds/{id}/completers.xlsx", get(completers_xlsx))
+        .route("/rounds/{id}/periods", get(periods_page))
+        .route("/rounds/{id}/periods.xlsx", get(periods_xlsx))
+        .route("/rounds/{id}/concurrent", get(concurrent_page))
+        .route("/rounds/{id}/concurrent.xlsx", get(concurrent_xlsx))
 }
 
 fn see(to: &str) -> Response {
@@ -238,12 +240,163 @@ async fn completers_xlsx(State(st): State<AppState>, auth: Auth, Path(id): Path<
         &table,
     )
     .map_err(|e| AppError::Internal(e.to_string()))?;
-    let mut res = Body::from(bytes).into_response();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    );
-    res.headers_mut()
-        .insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"hoan-thanh.xlsx\""));
-    Ok(res)
+    Ok(xlsx(bytes, "hoan-thanh.xlsx"))
+}
+
+fn xlsx(bytes: Vec<u8>, name: &'static str) -> Response {
+    crate::download::attachment(bytes, crate::download::XLSX, name)
+}
+
+/// The rules of the round's province: periods per group of learners and the payer by level.
+async fn stipend_rules(
+    st: &AppState,
+    round: &Round,
+) -> Result<(bdtx_domain::stipend::PeriodRule, std::collections::HashMap<String, String>), AppError> {
+    let settings = st.db.stipend_settings(round.owner_unit_id).await?;
+    let mut rule = bdtx_domain::stipend::PeriodRule::default();
+    if let Some(v) = settings.get("periods_per_group").and_then(|v| v.parse().ok()) {
+        rule.periods_per_group = v;
+    }
+    if let Some(v) = settings.get("group_size").and_then(|v| v.parse().ok()) {
+        rule.group_size = v;
+    }
+    Ok((rule, settings))
+}
+
+async fn periods_rows(
+    st: &AppState,
+    auth: &Auth,
+    id: i64,
+) -> Result<(Round, Vec<bdtx_store::stipends::PeriodsRow>, bdtx_domain::stipend::PeriodRule), AppError> {
+    let round = st.db.round(id).await?.ok_or(AppError::NotFound)?;
+    let access = round_access(st, &auth.principal, &round).await?;
+    let (rule, settings) = stipend_rules(st, &round).await?;
+    let payer_of = |level: Option<bdtx_domain::org::Level>| {
+        level
+            .and_then(|l| settings.get(&format!("payer_{}", l.as_str())))
+            .and_then(|v| bdtx_domain::stipend::Payer::parse(v))
+            .unwrap_or_else(|| bdtx_domain::stipend::Payer::default_for(level))
+    };
+    let rows = st.db.round_periods(id, access.within, rule, &payer_of).await?;
+    Ok((round, rows, rule))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "periods.html")]
+struct PeriodsPage {
+    ctx: Ctx,
+    round: Round,
+    rows: Vec<bdtx_store::stipends::PeriodsRow>,
+    rule: bdtx_domain::stipend::PeriodRule,
+}
+
+async fn periods_page(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> Result<PeriodsPage, AppError> {
+    let (round, rows, rule) = periods_rows(&st, &auth, id).await?;
+    Ok(PeriodsPage { ctx, round, rows, rule })
+}
+
+#[derive(serde::Deserialize)]
+struct PayerQuery {
+    payer: Option<String>,
+}
+
+/// The stipend sheet: by payer (`?payer=school` or `province`), or everyone.
+async fn periods_xlsx(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Query(q): Query<PayerQuery>,
+) -> Result<Response, AppError> {
+    let (round, rows, _) = periods_rows(&st, &auth, id).await?;
+    let payer = q.payer.as_deref().and_then(bdtx_domain::stipend::Payer::parse);
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .filter(|r| payer.is_none_or(|p| r.payer == p.as_str()))
+        .enumerate()
+        .map(|(i, r)| {
+            vec![
+                (i + 1).to_string(),
+                r.full_name.clone(),
+                r.unit_name.clone(),
+                r.level.clone().unwrap_or_default(),
+                r.classes.join("; "),
+                format!("{}", r.learners),
+                format!("{}", r.periods),
+                if r.payer == "school" { "Trường".into() } else { "Sở GDĐT".into() },
+            ]
+        })
+        .collect();
+    let unit = st.db.unit(round.owner_unit_id).await?.map(|u| u.name).unwrap_or_default();
+    let bytes = bdtx_roster::forms::list_xlsx(
+        "Tiết quy đổi",
+        &unit,
+        &format!("BẢNG TỔNG HỢP TIẾT QUY ĐỔI HỖ TRỢ ĐỒNG NGHIỆP – {}", round.title.to_uppercase()),
+        &["STT", "Họ và tên", "Đơn vị", "Cấp học", "Lớp hỗ trợ", "Số học viên", "Số tiết quy đổi", "Đơn vị chi trả"],
+        &table,
+    )
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(xlsx(bytes, "tiet-quy-doi.xlsx"))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "concurrent.html")]
+struct ConcurrentPage {
+    ctx: Ctx,
+    round: Round,
+    rows: Vec<bdtx_store::stipends::ConcurrentRow>,
+}
+
+async fn concurrent_rows(
+    st: &AppState,
+    auth: &Auth,
+    id: i64,
+) -> Result<(Round, Vec<bdtx_store::stipends::ConcurrentRow>), AppError> {
+    let round = st.db.round(id).await?.ok_or(AppError::NotFound)?;
+    let access = round_access(st, &auth.principal, &round).await?;
+    let rows = st.db.round_concurrent(id, access.within).await?;
+    Ok((round, rows))
+}
+
+async fn concurrent_page(
+    State(st): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> Result<ConcurrentPage, AppError> {
+    let (round, rows) = concurrent_rows(&st, &auth, id).await?;
+    Ok(ConcurrentPage { ctx, round, rows })
+}
+
+async fn concurrent_xlsx(State(st): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Result<Response, AppError> {
+    let (round, rows) = concurrent_rows(&st, &auth, id).await?;
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            vec![
+                (i + 1).to_string(),
+                r.full_name.clone(),
+                r.birth_date.as_deref().map(bdtx_domain::dates::show).unwrap_or_default(),
+                r.unit_name.clone(),
+                r.main_subject.clone(),
+                r.subject.clone(),
+                format!("{}/{}", r.items_done, r.items_required),
+            ]
+        })
+        .collect();
+    let unit = st.db.unit(round.owner_unit_id).await?.map(|u| u.name).unwrap_or_default();
+    let bytes = bdtx_roster::forms::list_xlsx(
+        "Môn kiêm nhiệm",
+        &unit,
+        &format!("DANH SÁCH THAM GIA HỌC MÔN KIÊM NHIỆM – {}", round.title.to_uppercase()),
+        &["STT", "Họ và tên", "Ngày sinh", "Đơn vị", "Môn chính", "Môn kiêm nhiệm", "Hoạt động đã hoàn thành"],
+        &table,
+    )
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(xlsx(bytes, "mon-kiem-nhiem.xlsx"))
 }

@@ -26,12 +26,14 @@ pub mod auth;
 pub mod certificates_pages;
 pub mod completion_pages;
 pub mod course_editor;
+pub mod download;
 pub mod error;
 pub mod i18n;
 pub mod learn;
 pub mod learn_api;
 pub mod learn_pages;
 pub mod pages;
+pub mod plans_pages;
 pub mod requests;
 pub mod roster;
 pub mod rounds_pages;
@@ -143,6 +145,7 @@ pub fn app(st: AppState) -> Router {
         .merge(learn_pages::router())
         .merge(rounds_pages::router())
         .merge(completion_pages::router())
+        .merge(plans_pages::router())
         .merge(certificates_pages::router())
         .merge(course_editor::router())
         .merge(api_router)

@@ -5,9 +5,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -108,13 +106,5 @@ async fn export(State(st): State<AppState>, auth: Auth, Query(q): Query<ListQuer
     let bytes =
         bdtx_roster::forms::form_xlsx(&kind, &unit_name, &rows).map_err(|e| AppError::Internal(e.to_string()))?;
     let name = if kind == "addition" { "mau-so-4.xlsx" } else { "mau-so-3.xlsx" };
-    let mut res = Body::from(bytes).into_response();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-        res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(res)
+    Ok(crate::download::attachment(bytes, crate::download::XLSX, name))
 }

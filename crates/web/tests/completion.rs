@@ -304,3 +304,50 @@ both_backends!(university_issues_certificates_anyone_verifies_the_masked_card, |
     let html = anon.get(app.url(&format!("/verify/{}", c.code))).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("đã bị thu hồi") && html.contains("cấp nhầm người"), "{html}");
 });
+
+both_backends!(converted_periods_by_payer_and_concurrent_participation, |db: TestDb| async move {
+    let app = start(db, 100).await;
+    let core = person_of(&app, "cotcan").await;
+    let core_name = app.db.person(core).await.unwrap().unwrap().full_name;
+    let learner = person_of(&app, "giaovien").await;
+    let e = app.db.enrollments_of(learner).await.unwrap()[0].clone();
+    let round = e.round_id;
+    let so = app.browser();
+    app.form_login(&so, "so.admin").await;
+    let page = so.get(app.url(&format!("/rounds/{round}/periods"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(&core_name), "{page}");
+    // 40 periods for 50 learners, pro rata: the demo core teacher's share of their classes.
+    let province = app.unit_id("NB").await;
+    let rule = bdtx_domain::stipend::PeriodRule::default();
+    let rows = app.db.round_periods(round, None, rule, &|l| bdtx_domain::stipend::Payer::default_for(l)).await.unwrap();
+    let mine = rows.iter().find(|r| r.person_id == core).unwrap();
+    assert!((mine.periods - mine.learners * 0.8).abs() < 0.011, "{mine:?}");
+    // The province changes the rule: 30 periods per group of 50.
+    bdtx_store::on!(&*app.db, p => sqlx::query("INSERT INTO settings (unit_id, key, value) VALUES ($1, 'periods_per_group', '30')")
+        .bind(province).execute(p).await.map(|r| r.rows_affected())).unwrap();
+    let settings = app.db.stipend_settings(province).await.unwrap();
+    assert_eq!(settings.get("periods_per_group").map(String::as_str), Some("30"));
+    let x = so.get(app.url(&format!("/rounds/{round}/periods.xlsx?payer=province"))).send().await.unwrap();
+    assert_eq!(x.status(), 200);
+    assert!(x.bytes().await.unwrap().starts_with(b"PK"));
+
+    // Concurrent subjects: participation listed without grades; a school sees its own.
+    let main = app
+        .db
+        .round_enrollments(round, None, None, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.kind == "main" && (r.level == "THCS" || r.level == "THPT"))
+        .expect("a secondary teacher");
+    let main = app.db.enrollment(main.id).await.unwrap().unwrap();
+    app.db.add_extra_subject(&main, "Tin học", bdtx_domain::round::EnrollmentKind::Concurrent).await.unwrap();
+    let list = so.get(app.url(&format!("/rounds/{round}/concurrent"))).send().await.unwrap().text().await.unwrap();
+    assert!(list.contains("Tin học"), "{list}");
+    let x = so.get(app.url(&format!("/rounds/{round}/concurrent.xlsx"))).send().await.unwrap();
+    assert!(x.bytes().await.unwrap().starts_with(b"PK"));
+    let outsider = app.browser();
+    app.form_login(&outsider, "giaovien").await;
+    assert_eq!(outsider.get(app.url(&format!("/rounds/{round}/periods"))).send().await.unwrap().status(), 403);
+    assert_eq!(outsider.get(app.url(&format!("/rounds/{round}/concurrent"))).send().await.unwrap().status(), 403);
+});
