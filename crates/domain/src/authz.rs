@@ -355,6 +355,10 @@ mod tests {
             }
             assert_eq!(decide(p, Action::Announce, &class), Forbidden, "{p:?}");
             assert_eq!(decide(p, Action::Study, &other), NotFound, "{p:?}");
+            assert_eq!(decide(p, Action::WritePlan, &other), NotFound, "{p:?}");
+            assert_eq!(decide(p, Action::ViewPlan, &other), NotFound, "{p:?}");
+            assert_ne!(decide(p, Action::ReviewPlan, &other), Allow, "{p:?}");
+            assert_eq!(decide(p, Action::ConfigurePlans, &Target::unit(SCHOOL50.to_vec())), Forbidden, "{p:?}");
         }
     }
 
