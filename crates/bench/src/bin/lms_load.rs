@@ -81,7 +81,8 @@ enum Kind {
     Health = 4,
 }
 const KINDS: usize = 5;
-const NAMES: [&str; KINDS] = ["open lesson (GET)", "record progress (POST)", "answer (PUT)", "submit quiz (POST)", "healthz"];
+const NAMES: [&str; KINDS] =
+    ["open lesson (GET)", "record progress (POST)", "answer (PUT)", "submit quiz (POST)", "healthz"];
 
 struct Stats {
     hist: Histogram<u64>,
@@ -127,7 +128,13 @@ impl Shared {
     }
 }
 
-fn request(sh: &Shared, method: Method, path: &str, token: Option<&str>, body: Option<&'static str>) -> Request<Full<Bytes>> {
+fn request(
+    sh: &Shared,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&'static str>,
+) -> Request<Full<Bytes>> {
     let mut b = Request::builder().method(method).uri(path).header("host", &sh.host);
     if let Some(t) = token {
         b = b.header("authorization", format!("Bearer {t}"));
@@ -145,9 +152,8 @@ fn request(sh: &Shared, method: Method, path: &str, token: Option<&str>, body: O
 async fn connect(addr: SocketAddr) -> std::io::Result<SendRequest<Full<Bytes>>> {
     let stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(std::io::Error::other)?;
+    let (sender, conn) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(std::io::Error::other)?;
     tokio::spawn(async move {
         let _ = conn.await;
     });
@@ -251,8 +257,8 @@ async fn run(args: &Args, learners: &[(i64, String)], baseline: bool, warmup: u6
     for _ in 0..args.connections {
         senders.push(connect(args.addr).await.with_context(|| format!("connecting to {}", args.addr))?);
     }
-    let interval = (!baseline && args.rate > 0)
-        .then(|| Duration::from_secs_f64(args.connections as f64 / args.rate as f64));
+    let interval =
+        (!baseline && args.rate > 0).then(|| Duration::from_secs_f64(args.connections as f64 / args.rate as f64));
     let mut tasks = Vec::with_capacity(args.connections);
     for (i, s) in senders.into_iter().enumerate() {
         let offset = interval.map(|iv| iv.mul_f64(i as f64 / args.connections as f64)).unwrap_or_default();
@@ -264,9 +270,12 @@ async fn run(args: &Args, learners: &[(i64, String)], baseline: bool, warmup: u6
     tokio::time::sleep(Duration::from_secs(secs)).await;
     sh.phase.store(STOP, Ordering::Relaxed);
     let measured = started.elapsed().as_secs_f64();
-    for t in tasks {
-        // Requests in flight at the end are not counted; give them a moment, then move on.
-        let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+    // Requests in flight at the end are not counted; give them a moment, then drop them.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    for mut t in tasks {
+        if tokio::time::timeout_at(deadline, &mut t).await.is_err() {
+            t.abort();
+        }
     }
     let stats = sh.stats.iter().map(|m| std::mem::replace(&mut *m.lock().expect("stats"), Stats::new())).collect();
     Ok(Outcome { stats, secs: measured })
@@ -280,7 +289,8 @@ fn line(name: &str, s: &Stats, secs: f64) -> f64 {
     let n = s.hist.len();
     let rate = n as f64 / secs;
     let codes: Vec<String> = s.statuses.iter().map(|(c, k)| format!("{c}×{k}")).collect();
-    let transport = if s.transport_errors > 0 { format!(" transport-errors×{}", s.transport_errors) } else { String::new() };
+    let transport =
+        if s.transport_errors > 0 { format!(" transport-errors×{}", s.transport_errors) } else { String::new() };
     println!(
         "{name:<24} {n:>9} {rate:>9.0} {:>8.1} {:>8.1} {:>8.1} {:>8.1}  {}{transport}",
         ms(s.hist.value_at_quantile(0.50)),
@@ -309,16 +319,27 @@ async fn probe(args: &Args, learners: &[(i64, String)]) -> Result<()> {
         stats: std::array::from_fn(|_| Mutex::new(Stats::new())),
         host: args.addr.to_string(),
     };
-    let (status, body) = send(&mut s, request(&sh, Method::GET, &format!("/api/v1/learn/{e}"), Some(token), None)).await?;
+    let (status, body) =
+        send(&mut s, request(&sh, Method::GET, &format!("/api/v1/learn/{e}"), Some(token), None)).await?;
     if status != 200 {
         bail!("probe GET /api/v1/learn/{e} answered {status}: {}", String::from_utf8_lossy(&body));
     }
     Ok(())
 }
 
+/// This process's CPU time (user, system) in seconds, from /proc (Linux only).
+fn own_cpu() -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // After the command name: state is field 3, utime 14 and stime 15 (1-based in proc(5)).
+    let tick = 100.0; // USER_HZ, 100 on every Linux this runs on
+    Some((fields.get(11)?.parse::<f64>().ok()? / tick, fields.get(12)?.parse::<f64>().ok()? / tick))
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
-    let text = std::fs::read_to_string(&args.learners).with_context(|| format!("reading {}", args.learners.display()))?;
+    let text =
+        std::fs::read_to_string(&args.learners).with_context(|| format!("reading {}", args.learners.display()))?;
     let learners: Vec<(i64, String)> = text
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -363,6 +384,9 @@ fn main() -> Result<()> {
             if base_rate > 0.0 {
                 println!("hot path / healthz throughput: {:.2}", hot_rate / base_rate);
             }
+        }
+        if let Some((user, system)) = own_cpu() {
+            println!("client CPU: {user:.1} s user, {system:.1} s system (whole run, both loads)");
         }
         Ok(())
     })
