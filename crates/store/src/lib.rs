@@ -24,8 +24,8 @@ pub mod people;
 pub mod plans;
 pub mod requests;
 pub mod roster;
-pub mod stipends;
 pub mod rounds;
+pub mod stipends;
 pub mod units;
 
 pub use bdtx_domain as domain;
