@@ -64,15 +64,16 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 
 /// How long a loaded session is trusted without asking the database again. A logout forgets
 /// it at once; role, merge and coverage changes forget every cached session (`invalidate_all`);
-/// anything else (expiry) takes effect within this delay.
-pub const AUTH_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+/// the session's own expiry is checked on every use. A learner comes back every few minutes,
+/// so a short delay would miss every time.
+pub const AUTH_TTL: std::time::Duration = std::time::Duration::from_secs(300);
 const AUTH_CACHE_MAX: usize = 200_000;
 
 /// Sessions loaded recently, so that the learner's hot path does not read the session, the
 /// account and its grants from the database on every request.
 #[derive(Default)]
 pub struct AuthCache {
-    map: std::sync::RwLock<std::collections::HashMap<String, (Auth, std::time::Instant, u64)>>,
+    map: std::sync::RwLock<std::collections::HashMap<String, (Auth, std::time::Instant, u64, i64)>>,
     epoch: std::sync::atomic::AtomicU64,
 }
 
@@ -80,19 +81,20 @@ impl AuthCache {
     fn get(&self, token: &str, bearer: bool) -> Option<Auth> {
         let epoch = self.epoch.load(std::sync::atomic::Ordering::Acquire);
         let map = self.map.read().expect("auth cache");
-        let (auth, at, e) = map.get(token)?;
-        (*e == epoch && at.elapsed() < AUTH_TTL).then(|| Auth { bearer, ..auth.clone() })
+        let (auth, at, e, expires_at) = map.get(token)?;
+        let fresh = *e == epoch && at.elapsed() < AUTH_TTL && bdtx_domain::dates::now_unix() < *expires_at;
+        fresh.then(|| Auth { bearer, ..auth.clone() })
     }
-    fn put(&self, token: &str, auth: &Auth) {
+    fn put(&self, token: &str, auth: &Auth, expires_at: i64) {
         let epoch = self.epoch.load(std::sync::atomic::Ordering::Acquire);
         let mut map = self.map.write().expect("auth cache");
         if map.len() >= AUTH_CACHE_MAX {
-            map.retain(|_, (_, at, e)| *e == epoch && at.elapsed() < AUTH_TTL);
+            map.retain(|_, (_, at, e, _)| *e == epoch && at.elapsed() < AUTH_TTL);
             if map.len() >= AUTH_CACHE_MAX {
                 map.clear();
             }
         }
-        map.insert(token.to_string(), (auth.clone(), std::time::Instant::now(), epoch));
+        map.insert(token.to_string(), (auth.clone(), std::time::Instant::now(), epoch, expires_at));
     }
     /// Forget one session (logout).
     pub fn forget(&self, token: &str) {
@@ -118,7 +120,7 @@ async fn load(st: &AppState, token: &str, bearer: bool) -> Result<Option<Auth>, 
         return Ok(None);
     };
     let auth = Auth { principal, account, csrf: s.csrf, token: token.to_string(), bearer };
-    st.auth_cache.put(token, &auth);
+    st.auth_cache.put(token, &auth, s.expires_at);
     Ok(Some(auth))
 }
 

@@ -211,14 +211,21 @@ pub async fn submit_quiz(st: &AppState, s: &Studying, key: &str) -> Result<Attem
     let quiz = s.quiz(key)?;
     let item = s.item(key)?;
     let a = st.db.current_attempt(s.e.id, key).await?.ok_or_else(|| AppError::invalid("attempt", "no_attempt"))?;
-    if a.submitted_at.is_none() {
+    let newly = a.submitted_at.is_none();
+    if newly {
         s.require_open()?;
     }
     let a = st.db.submit_attempt(a.id).await?;
-    if a.points.is_some_and(|pts| bdtx_course::passed(quiz, pts)) {
+    let passed = a.points.is_some_and(|pts| bdtx_course::passed(quiz, pts));
+    if passed {
         st.db.record_progress(s.e.id, key, item.required).await?;
     }
-    reassess(st, s).await?;
+    // Only a newly submitted attempt that reaches the quiz's or the round's mark can change the
+    // automatic assessment (a failed attempt never lowers the best one).
+    let reaches_rule = a.percent.is_some_and(|p| p + 1e-9 >= f64::from(s.round.pass_rule().quiz_percent));
+    if newly && (passed || reaches_rule) {
+        reassess(st, s).await?;
+    }
     view_of(st, quiz, a).await
 }
 
