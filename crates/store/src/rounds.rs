@@ -245,7 +245,7 @@ impl Db {
             let stored = files
                 .put(&m.bytes)
                 .map_err(|e| StoreError::Other(format!("file store {}: {e}", files.root().display())))?;
-            self.record_file(&stored.sha256, stored.size as i64, &m.mime).await?;
+            self.record_media(&stored.sha256, stored.size as i64, &m.mime).await?;
         }
         self.create_course(actor, &pkg.course).await
     }
@@ -268,6 +268,22 @@ impl Db {
         Ok(())
     }
 
+    /// Record a file of a course (shown to any signed-in user at `/files/<sha256>/<name>`).
+    pub async fn record_media(&self, sha256: &str, size: i64, mime: &str) -> Result<()> {
+        on!(self, p => sqlx::query(
+            "INSERT INTO files (sha256, size, mime, created_at, course_media) VALUES ($1, $2, $3, $4, TRUE)
+             ON CONFLICT (sha256) DO UPDATE SET course_media = TRUE")
+            .bind(sha256).bind(size).bind(mime).bind(now()).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// The type of a course's media file; `None` for any other file (learners' work, scans).
+    pub async fn media_mime(&self, sha256: &str) -> Result<Option<String>> {
+        Ok(on!(self, p => sqlx::query_scalar("SELECT mime FROM files WHERE sha256 = $1 AND course_media = TRUE")
+            .bind(sha256).fetch_optional(p).await)?)
+    }
+
+    /// The type of a stored file.
     pub async fn file_mime(&self, sha256: &str) -> Result<Option<String>> {
         Ok(
             on!(self, p => sqlx::query_scalar("SELECT mime FROM files WHERE sha256 = $1").bind(sha256).fetch_optional(p).await)?,

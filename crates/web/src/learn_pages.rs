@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/learn/{e}/item/{key}/quiz", post(quiz_submit))
         .route("/learn/{e}/item/{key}/submit", post(work_submit).layer(DefaultBodyLimit::max(MAX_SUBMISSION)))
         .route("/files/{sha}/{name}", get(file))
+        .route("/submissions/{id}/files/{sha}", get(submission_file))
         .route("/grading", get(queue_page))
         .route("/grading/{id}", get(grade_page).post(grade_submit))
         .route("/classes/{id}", get(class_page))
@@ -433,21 +434,54 @@ async fn work_submit(
     Ok(see(&format!("/learn/{e}/item/{key}?ok=learn.work_submitted")))
 }
 
-/// A stored file (course media or an attachment), for signed-in users. Content-addressed, so
-/// it can be cached for good.
+/// A course's media file, for signed-in users. Content-addressed, so it can be cached for good.
+/// Learners' work is never served here (see [`submission_file`]).
 async fn file(
     State(st): State<AppState>,
     _auth: Auth,
     Path((sha, _name)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let mime = st.db.file_mime(&sha).await?.ok_or(AppError::NotFound)?;
-    let path = st.files.path(&sha).ok_or(AppError::NotFound)?;
+    let mime = st.db.media_mime(&sha).await?.ok_or(AppError::NotFound)?;
+    send_file(&st, &sha, &mime).await
+}
+
+/// A file attached to a submission: for the learner, the class's core people and those who
+/// may see the class; anyone else gets 404.
+async fn submission_file(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path((id, sha)): Path<(i64, String)>,
+) -> Result<Response, AppError> {
+    let sub = st.db.submission(id).await?.ok_or(AppError::NotFound)?;
+    let f = sub.attached().into_iter().find(|f| f.sha256 == sha).ok_or(AppError::NotFound)?;
+    let e = st.db.enrollment(sub.enrollment_id).await?.ok_or(AppError::NotFound)?;
+    let own = auth.principal.person_id == Some(e.person_id);
+    let allowed = own
+        || match e.class_id {
+            Some(c) => {
+                let (_, target) = learn::class_target(&st, &auth.principal, c).await?;
+                auth.principal.can(Action::GradeClass, &target) || auth.principal.can(Action::ViewRound, &target)
+            }
+            None => false,
+        };
+    if !allowed {
+        return Err(AppError::NotFound);
+    }
+    let mut res = send_file(&st, &f.sha256, &f.mime).await?;
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename*=UTF-8''{}", urlencoding::encode(&f.name))) {
+        res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(res)
+}
+
+async fn send_file(st: &AppState, sha: &str, mime: &str) -> Result<Response, AppError> {
+    let path = st.files.path(sha).ok_or(AppError::NotFound)?;
     let bytes = tokio::fs::read(&path).await.map_err(|_| AppError::NotFound)?;
     let mut res = Body::from(bytes).into_response();
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_str(&mime).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        HeaderValue::from_str(mime).unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=31536000, immutable"));
     h.insert(

@@ -26,6 +26,23 @@ fn right_answer(k: &QuestionKind) -> Answer {
     }
 }
 
+/// The URL of a media file the course links to (a lesson's document).
+async fn course_media_url(app: &App, e: i64) -> String {
+    let round = app.db.round(app.db.enrollment(e).await.unwrap().unwrap().round_id).await.unwrap().unwrap();
+    let course = app.db.course(round.course_id).await.unwrap().unwrap();
+    course
+        .sections
+        .iter()
+        .flat_map(|s| &s.items)
+        .find_map(|i| match &i.kind {
+            ItemKind::Lesson { documents, .. } => {
+                documents.iter().find(|d| d.url.starts_with("/files/")).map(|d| d.url.clone())
+            }
+            _ => None,
+        })
+        .expect("the demo course links a document")
+}
+
 fn tiny_pdf() -> Vec<u8> {
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n".to_vec()
 }
@@ -115,9 +132,29 @@ both_backends!(learner_studies_answers_submits_and_core_teacher_grades, |db: Tes
     let f = &subs[0].attached()[0];
     assert_eq!((f.name.as_str(), f.mime.as_str()), ("ke-hoach.pdf", "application/pdf"));
     assert!(bdtx_course::FileStore::new(&app.files).verify(&f.sha256).unwrap());
-    let r = c.get(app.url(&format!("/files/{}/ke-hoach.pdf", f.sha256))).send().await.unwrap();
+    let r = c.get(app.url(&format!("/submissions/{}/files/{}", subs[0].id, f.sha256))).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.bytes().await.unwrap().to_vec(), tiny_pdf());
+    // Learners' work is never served as course media, and not to someone else.
+    let r = c.get(app.url(&format!("/files/{}/ke-hoach.pdf", f.sha256))).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let stranger = app.browser();
+    app.form_login(&stranger, "hieutruong").await;
+    let status = stranger
+        .get(app.url(&format!("/submissions/{}/files/{}", subs[0].id, f.sha256)))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    let school_of_learner = app.db.enrollment(e).await.unwrap().unwrap().unit_id;
+    let principal_school =
+        app.db.grants_of(app.db.account_by_username("hieutruong").await.unwrap().unwrap().id).await.unwrap()[0].unit_id;
+    if school_of_learner != principal_school {
+        assert_eq!(status, 404, "another school's principal");
+    }
+    // The course's own media are served to any signed-in user.
+    let media = course_media_url(&app, e).await;
+    assert_eq!(c.get(app.url(&media)).send().await.unwrap().status(), 200, "{media}");
     // A second submission while the first waits for grading is refused.
     let (s, v) = app
         .api(
