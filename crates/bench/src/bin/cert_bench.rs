@@ -71,7 +71,13 @@ fn render(items: Vec<(i64, i64, CertificateData)>, key: &IssuerKey) -> Vec<Rende
                         .map(|(e, p, d)| {
                             let url = format!("https://bdtx.example.vn/verify/{}", d.code);
                             let pdf = bdtx_cert::render_pdf(&d, &url).expect("render");
-                            let vc = bdtx_cert::issue(&d, &url, "https://bdtx.example.vn/issuers/1", key, chrono::Utc::now());
+                            let vc = bdtx_cert::issue(
+                                &d,
+                                &url,
+                                "https://bdtx.example.vn/issuers/1",
+                                key,
+                                chrono::Utc::now(),
+                            );
                             (e, p, d, pdf, vc)
                         })
                         .collect::<Vec<_>>()
@@ -96,10 +102,19 @@ async fn main() -> Result<()> {
     let n = people.len();
     let uni: i64 = bdtx_store::on!(&db, p => sqlx::query_scalar("SELECT MIN(id) FROM units").fetch_one(p).await)?;
     let key = IssuerKey::generate();
-    println!("BDTX certificate benchmark: {n} certificates, {} cores, {}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), db.backend());
+    println!(
+        "BDTX certificate benchmark: {n} certificates, {} cores, {}",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        db.backend()
+    );
 
     // Baseline: render and sign 2,000, store nothing.
-    let sample: Vec<_> = people.iter().take(2_000.min(n)).enumerate().map(|(i, (e, p, name))| (*e, *p, data(i, name, bdtx_cert::new_code(), "BASE"))).collect();
+    let sample: Vec<_> = people
+        .iter()
+        .take(2_000.min(n))
+        .enumerate()
+        .map(|(i, (e, p, name))| (*e, *p, data(i, name, bdtx_cert::new_code(), "BASE")))
+        .collect();
     let t = Instant::now();
     let k = sample.len();
     let _ = render(sample, &key);
@@ -145,7 +160,8 @@ async fn main() -> Result<()> {
     // Verification look-ups (random codes, some unknown).
     let mut hist = hdrhistogram::Histogram::<u64>::new(3)?;
     for i in 0..args.lookups {
-        let code = if i % 10 == 9 { bdtx_cert::new_code() } else { codes[rand::random_range(0..codes.len().max(1))].clone() };
+        let code =
+            if i % 10 == 9 { bdtx_cert::new_code() } else { codes[rand::random_range(0..codes.len().max(1))].clone() };
         let t = Instant::now();
         if let Some(c) = bdtx_cert::parse_code(&code) {
             if let Some(found) = db.certificate_by_code(&c).await? {
