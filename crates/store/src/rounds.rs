@@ -433,6 +433,7 @@ impl Db {
             levels: String,
             main_subject: Option<String>,
             unit_id: i64,
+            position: String,
             active: bool,
             core: bool,
         }
@@ -443,7 +444,7 @@ impl Db {
                 UNION SELECT l.unit_id FROM unit_links l JOIN down ON l.parent_id = down.id
                   WHERE l.valid_from <= $2 AND (l.valid_to IS NULL OR l.valid_to > $2)
              )
-             SELECT p.id, p.levels, p.main_subject, pu.unit_id,
+             SELECT p.id, p.levels, p.main_subject, pu.unit_id, p.position,
                     (a.password_hash IS NOT NULL) AS active,
                     EXISTS (SELECT 1 FROM core_status c WHERE c.person_id = p.id AND c.module_code = $3) AS core
              FROM person_units pu JOIN people p ON p.id = pu.person_id
@@ -453,22 +454,10 @@ impl Db {
             .bind(f.unit_id).bind(&d).bind(&round.module_code).fetch_all(p).await)?;
         let tier = Tier::parse(&round.tier).unwrap_or(Tier::Mass);
         let wanted_positions = positions(audience);
-        let positions_of: std::collections::HashMap<i64, String> = {
-            let ids: Vec<i64> = cands.iter().map(|c| c.id).collect();
-            let mut m = std::collections::HashMap::new();
-            for chunk in ids.chunks(500) {
-                let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-                let sql = format!("SELECT id, position FROM people WHERE id IN ({list})");
-                let rows: Vec<(i64, String)> =
-                    on!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(p).await)?;
-                m.extend(rows);
-            }
-            m
-        };
         let mut report = EnrollReport::default();
         let mut rows = Vec::new();
         for c in cands {
-            if !positions_of.get(&c.id).is_some_and(|p| wanted_positions.contains(&p.as_str())) {
+            if !wanted_positions.contains(&c.position.as_str()) {
                 continue;
             }
             if tier == Tier::Core && !c.core {

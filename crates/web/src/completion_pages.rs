@@ -83,8 +83,31 @@ async fn signoff_page(
     })
 }
 
-fn form_pairs(body: &[u8]) -> Result<Vec<(String, String)>, AppError> {
-    serde_urlencoded::from_bytes(body).map_err(|_| AppError::invalid("signoff", "malformed"))
+/// A sign-off form: the class, its fields, and the step named by `gate`, which the caller must
+/// be allowed to give (the core step for the class's core people, the university's for key
+/// lecturers).
+async fn gate_form(
+    st: &AppState,
+    auth: &Auth,
+    class_id: i64,
+    body: &[u8],
+) -> Result<(Class, Vec<(String, String)>, Gate), AppError> {
+    let (class, r) = rights(st, auth, class_id).await?;
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(body).map_err(|_| AppError::invalid("signoff", "malformed"))?;
+    let gate = pairs
+        .iter()
+        .find(|(k, _)| k == "gate")
+        .and_then(|(_, v)| Gate::parse(v))
+        .ok_or_else(|| AppError::invalid("gate", "invalid"))?;
+    let allowed = match gate {
+        Gate::Core => r.core,
+        Gate::University => r.university,
+    };
+    if !allowed {
+        return Err(AppError::Forbidden);
+    }
+    Ok((class, pairs, gate))
 }
 
 async fn signoff_submit(
@@ -93,15 +116,8 @@ async fn signoff_submit(
     Path(id): Path<i64>,
     body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
-    let (class, r) = rights(&st, &auth, id).await?;
-    let pairs = form_pairs(&body)?;
+    let (class, pairs, gate) = gate_form(&st, &auth, id, &body).await?;
     let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    let gate = Gate::parse(get("gate").unwrap_or("")).ok_or_else(|| AppError::invalid("gate", "invalid"))?;
-    match gate {
-        Gate::Core if !r.core => return Err(AppError::Forbidden),
-        Gate::University if !r.university => return Err(AppError::Forbidden),
-        _ => {}
-    }
     let pass = get("pass") == Some("1");
     let rows = st.db.class_signoffs(id).await?;
     let ids: Vec<i64> = if get("all") == Some("1") {
@@ -114,8 +130,7 @@ async fn signoff_submit(
         }
         chosen
     };
-    let n = st
-        .db
+    st.db
         .sign_off(
             Some(auth.account.id),
             auth.principal.person_id,
@@ -126,7 +141,6 @@ async fn signoff_submit(
             Some(class.unit_id),
         )
         .await?;
-    let _ = n;
     Ok(see(&format!("/classes/{id}/signoff?ok=completion.marked")))
 }
 
@@ -136,15 +150,8 @@ async fn undo_submit(
     Path(id): Path<i64>,
     body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
-    let (class, r) = rights(&st, &auth, id).await?;
-    let pairs = form_pairs(&body)?;
+    let (class, pairs, gate) = gate_form(&st, &auth, id, &body).await?;
     let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    let gate = Gate::parse(get("gate").unwrap_or("")).ok_or_else(|| AppError::invalid("gate", "invalid"))?;
-    match gate {
-        Gate::Core if !r.core => return Err(AppError::Forbidden),
-        Gate::University if !r.university => return Err(AppError::Forbidden),
-        _ => {}
-    }
     let e: i64 = get("e").and_then(|v| v.parse().ok()).ok_or_else(|| AppError::invalid("enrollment", "invalid"))?;
     if !st.db.class_signoffs(id).await?.iter().any(|x| x.enrollment_id == e) {
         return Err(AppError::invalid("enrollment", "not_in_class"));

@@ -151,8 +151,7 @@ pub async fn attempt_view(
     let current = st.db.current_attempt(s.e.id, key).await?;
     let start = s.state() == WindowState::Open && current.as_ref().is_none_or(|a| again && a.submitted_at.is_some());
     let attempt = if start {
-        let seed = (rand::random::<u32>() & 0x7fff_ffff) as i64;
-        match st.db.open_attempt(s.e.id, key, quiz.max_attempts, quiz_total(quiz), seed).await? {
+        match new_attempt(st, s, key, quiz).await? {
             Some(a) => Some(a),
             None => current,
         }
@@ -161,6 +160,12 @@ pub async fn attempt_view(
     };
     let Some(a) = attempt else { return Ok(None) };
     Ok(Some(view_of(st, quiz, a).await?))
+}
+
+/// Start an attempt with its own shuffling seed (`None` when every attempt is used).
+async fn new_attempt(st: &AppState, s: &Studying, key: &str, quiz: &Quiz) -> Result<Option<Attempt>, AppError> {
+    let seed = i64::from(rand::random::<u32>() & 0x7fff_ffff);
+    Ok(st.db.open_attempt(s.e.id, key, quiz.max_attempts, quiz_total(quiz), seed).await?)
 }
 
 async fn view_of(st: &AppState, quiz: &Quiz, a: Attempt) -> Result<AttemptView, AppError> {
@@ -193,13 +198,7 @@ pub async fn answer(
     let a = st.db.current_attempt(s.e.id, key).await?;
     let a = match a {
         Some(a) if a.submitted_at.is_none() => a,
-        _ => {
-            let seed = (rand::random::<u32>() & 0x7fff_ffff) as i64;
-            st.db
-                .open_attempt(s.e.id, key, quiz.max_attempts, quiz_total(quiz), seed)
-                .await?
-                .ok_or_else(|| AppError::invalid("attempt", "no_attempts_left"))?
-        }
+        _ => new_attempt(st, s, key, quiz).await?.ok_or_else(|| AppError::invalid("attempt", "no_attempts_left"))?,
     };
     let json = serde_json::to_string(answer).map_err(|e| AppError::Internal(e.to_string()))?;
     st.db.save_answer(a.id, question_key, &json, points).await?;

@@ -671,11 +671,7 @@ async fn thread_access(st: &AppState, auth: &Auth, id: i64) -> Result<Thread, Ap
             require(&auth.principal, Action::Discuss, &target)?;
         }
         None => {
-            // The reporters' space of a subject: core people assigned to a class of the round.
-            let person = auth.principal.person_id.ok_or(AppError::Forbidden)?;
-            let staff = st.db.classes_of_staff(person).await?.iter().any(|c| c.round_id == thread.round_id);
-            let rel = if staff { Relation::Staff } else { Relation::None };
-            require(&auth.principal, Action::GradeClass, &bdtx_domain::authz::Target::class(vec![], rel))?;
+            space_access(st, auth, thread.round_id).await?;
         }
     }
     Ok(thread)
