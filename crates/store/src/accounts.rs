@@ -91,10 +91,14 @@ impl Db {
         if username.is_empty() || username.len() > 64 || username.chars().any(|c| c.is_whitespace()) {
             return Err(bdtx_domain::Invalid::one("username", "invalid").into());
         }
-        Ok(on!(self, p => sqlx::query_scalar(
+        let id = on!(self, p => sqlx::query_scalar(
             "INSERT INTO accounts (username, person_id, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
             .bind(&username).bind(person_id).bind(&password_hash).bind(now())
-            .fetch_one(p).await).map_err(|e| conflict(e, "username"))?)
+            .fetch_one(p).await).map_err(|e| conflict(e, "username"))?;
+        if let (Some(person), Some(_)) = (person_id, &password_hash) {
+            self.retally_person(person).await?;
+        }
+        Ok(id)
     }
 
     /// The person's account, created waiting for activation if they have none: username = their
@@ -204,6 +208,7 @@ impl Db {
         // The learner could only log in from today: open rounds give them their late-start days.
         if let Some(person) = acc.person_id {
             self.extend_late_start(person, bdtx_domain::dates::today()).await?;
+            self.retally_person(person).await?;
         }
         Ok(true)
     }
@@ -211,6 +216,9 @@ impl Db {
     pub async fn set_password(&self, account_id: i64, new_password: &str) -> Result<()> {
         let hash = password::hash_async(new_password.to_string()).await;
         on!(self, p => sqlx::query("UPDATE accounts SET password_hash = $2 WHERE id = $1").bind(account_id).bind(&hash).execute(p).await.map(|r| r.rows_affected()))?;
+        if let Some(person) = self.account(account_id).await?.and_then(|a| a.person_id) {
+            self.retally_person(person).await?;
+        }
         Ok(())
     }
 

@@ -97,6 +97,8 @@ impl Db {
                     .bind(&c.module_code).bind(&c.data).bind(&c.pdf_sha256).bind(&c.credential).bind(actor).bind(t)
                     .execute(&mut *tx).await.map_err(|e| crate::conflict(e, "certificate"))?;
             }
+            let ids: Vec<i64> = certs.iter().map(|c| c.enrollment_id).collect();
+            crate::retally!(tx, &ids);
             let numbers: Vec<&str> = certs.iter().map(|c| c.number.as_str()).collect();
             crate::audit_insert!(tx, actor, "certificate.issue", "certificate", certs[0].number, unit, None::<String>,
                 Some(serde_json::json!({"count": certs.len(), "numbers": numbers}).to_string()));
@@ -150,6 +152,8 @@ impl Db {
             if n != 1 {
                 return Err(StoreError::Conflict("certificate"));
             }
+            let enrollment: i64 = sqlx::query_scalar("SELECT enrollment_id FROM certificates WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+            crate::retally!(tx, &[enrollment]);
             crate::audit_insert!(tx, actor, "certificate.revoke", "certificate", id, unit, None::<String>,
                 Some(serde_json::json!({"reason": reason}).to_string()));
             tx.commit().await?;

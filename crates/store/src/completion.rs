@@ -143,6 +143,7 @@ impl Db {
                     .bind(id).bind(gate.as_str()).bind(pass).bind(&comment).bind(by_person).bind(actor).bind(t)
                     .execute(&mut *tx).await.map_err(|e| crate::conflict(e, "signoff"))?;
             }
+            crate::retally!(tx, ids);
             crate::audit_insert!(tx, actor, "signoff.mark", "enrollment", ids[0], unit, None::<String>,
                 Some(serde_json::json!({"gate": gate.as_str(), "pass": pass, "enrollments": ids, "comment": comment}).to_string()));
             tx.commit().await?;
@@ -169,6 +170,7 @@ impl Db {
             if n != 1 {
                 return Err(StoreError::Conflict("signoff"));
             }
+            crate::retally!(tx, &[id]);
             crate::audit_insert!(tx, actor, "signoff.undo", "enrollment", id, unit, None::<String>,
                 Some(serde_json::json!({"gate": gate.as_str(), "reason": reason}).to_string()));
             tx.commit().await?;

@@ -149,8 +149,12 @@ impl Db {
             let n = sqlx::query("INSERT INTO progress (enrollment_id, item_key, done_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
                 .bind(enrollment_id).bind(item_key).bind(now()).execute(&mut *tx).await?.rows_affected();
             let inc = i64::from(n == 1 && required);
-            sqlx::query("UPDATE enrollments SET resume_key = $2, items_done = items_done + $3 WHERE id = $1")
-                .bind(enrollment_id).bind(item_key).bind(inc).execute(&mut *tx).await?;
+            let stage: Option<i64> = sqlx::query_scalar("UPDATE enrollments SET resume_key = $2, items_done = items_done + $3 WHERE id = $1 RETURNING stage")
+                .bind(enrollment_id).bind(item_key).bind(inc).fetch_optional(&mut *tx).await?;
+            // Opening the course moves a learner to "in progress" on the dashboards.
+            if stage.is_some_and(|s| s < 2) {
+                crate::retally!(tx, &[enrollment_id]);
+            }
             tx.commit().await?;
             Ok(n == 1)
         })
@@ -158,8 +162,12 @@ impl Db {
 
     /// Remember where the learner is (opening an activity), without marking it done.
     pub async fn set_resume(&self, enrollment_id: i64, item_key: &str) -> Result<()> {
-        on!(self, p => sqlx::query("UPDATE enrollments SET resume_key = $2 WHERE id = $1 AND (resume_key IS NULL OR resume_key <> $2)")
-            .bind(enrollment_id).bind(item_key).execute(p).await.map(|r| r.rows_affected()))?;
+        let stage: Option<i64> = on!(self, p => sqlx::query_scalar(
+            "UPDATE enrollments SET resume_key = $2 WHERE id = $1 AND (resume_key IS NULL OR resume_key <> $2) RETURNING stage")
+            .bind(enrollment_id).bind(item_key).fetch_optional(p).await)?;
+        if stage.is_some_and(|s| s < 2) {
+            self.retally(&[enrollment_id]).await?;
+        }
         Ok(())
     }
 
@@ -182,13 +190,20 @@ impl Db {
 
     /// Record the LMS's automatic pass (or clear it when no longer met).
     pub async fn set_lms_passed(&self, enrollment_id: i64, passed: bool) -> Result<()> {
-        if passed {
-            on!(self, p => sqlx::query("UPDATE enrollments SET lms_passed_at = $2 WHERE id = $1 AND lms_passed_at IS NULL")
-                .bind(enrollment_id).bind(now()).execute(p).await.map(|r| r.rows_affected()))?;
-        } else {
-            on!(self, p => sqlx::query("UPDATE enrollments SET lms_passed_at = NULL WHERE id = $1 AND lms_passed_at IS NOT NULL")
-                .bind(enrollment_id).execute(p).await.map(|r| r.rows_affected()))?;
-        }
+        on!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let n = if passed {
+                sqlx::query("UPDATE enrollments SET lms_passed_at = $2 WHERE id = $1 AND lms_passed_at IS NULL")
+                    .bind(enrollment_id).bind(now()).execute(&mut *tx).await?.rows_affected()
+            } else {
+                sqlx::query("UPDATE enrollments SET lms_passed_at = NULL WHERE id = $1 AND lms_passed_at IS NOT NULL")
+                    .bind(enrollment_id).execute(&mut *tx).await?.rows_affected()
+            };
+            if n > 0 {
+                crate::retally!(tx, &[enrollment_id]);
+            }
+            tx.commit().await?;
+        });
         Ok(())
     }
 

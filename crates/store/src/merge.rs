@@ -180,6 +180,8 @@ impl Db {
                     .bind(o).bind(keep).bind(t).execute(&mut *tx).await?;
                 moved.insert(o.to_string(), serde_json::json!({"stays": stays, "core_status": cores, "enrollments": enrollments, "account": account_note}));
             }
+            let recount: Vec<i64> = sqlx::query_scalar("SELECT id FROM enrollments WHERE person_id = $1").bind(keep).fetch_all(&mut *tx).await?;
+            crate::retally!(tx, &recount);
             let detail = serde_json::json!({"kept": keep, "merged": others, "moved": moved}).to_string();
             crate::audit_insert!(tx, actor, "person.merge", "person", keep, unit, None::<String>, Some(detail));
             tx.commit().await?;

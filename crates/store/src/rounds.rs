@@ -453,6 +453,10 @@ impl Db {
                AND p.status = 'active'")
             .bind(f.unit_id).bind(&d).bind(&round.module_code).fetch_all(p).await)?;
         let tier = Tier::parse(&round.tier).unwrap_or(Tier::Mass);
+        let required = match self.course(round.course_id).await? {
+            Some(course) => required_count(&course),
+            None => 0,
+        };
         let wanted_positions = positions(audience);
         let mut report = EnrollReport::default();
         let mut rows = Vec::new();
@@ -488,21 +492,22 @@ impl Db {
         }
         on!(self, p => {
             let mut tx = p.begin_write().await?;
+            let mut added = Vec::new();
             for (person, subject, level, unit, pw) in &rows {
-                let r = sqlx::query(
-                    "INSERT INTO enrollments (round_id, person_id, subject, kind, level, unit_id, starts_on, ends_on, enrolled_by, created_at)
-                     VALUES ($1, $2, $3, 'main', $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING")
+                let r: Option<i64> = sqlx::query_scalar(
+                    "INSERT INTO enrollments (round_id, person_id, subject, kind, level, unit_id, starts_on, ends_on, items_required, enrolled_by, created_at)
+                     VALUES ($1, $2, $3, 'main', $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING id")
                     .bind(round_id).bind(person).bind(subject).bind(level.as_str()).bind(unit)
-                    .bind(iso(pw.starts)).bind(iso(pw.ends)).bind(actor).bind(now())
-                    .execute(&mut *tx).await?;
-                if r.rows_affected() == 1 { report.added += 1 } else { report.already += 1 }
+                    .bind(iso(pw.starts)).bind(iso(pw.ends)).bind(required).bind(actor).bind(now())
+                    .fetch_optional(&mut *tx).await?;
+                match r { Some(id) => { report.added += 1; added.push(id) } None => report.already += 1 }
             }
+            crate::retally!(tx, &added);
             crate::audit_insert!(tx, actor, "round.enroll", "round", round_id, Some(f.unit_id), None::<String>,
                 Some(serde_json::json!({"added": report.added, "level": f.level.map(|l| l.as_str()), "subject": f.subject}).to_string()));
             tx.commit().await?;
             Ok::<_, StoreError>(())
         })?;
-        self.refresh_required_counts(round_id).await?;
         Ok(report)
     }
 
@@ -544,6 +549,7 @@ impl Db {
                 .bind(main.round_id).bind(main.person_id).bind(&subject).bind(kind.as_str()).bind(&main.level).bind(main.unit_id)
                 .bind(main.class_id).bind(iso(pw.starts)).bind(iso(pw.ends)).bind(required).bind(now())
                 .fetch_one(&mut *tx).await.map_err(|e| conflict(e, "enrollment"))?;
+            crate::retally!(tx, &[id]);
             tx.commit().await?;
             Ok(id)
         })
@@ -772,6 +778,7 @@ impl Db {
             if n != enrollment_ids.len() {
                 return Err(bdtx_domain::Invalid::one("enrollment", "not_in_round").into());
             }
+            crate::retally!(tx, enrollment_ids);
             crate::audit_insert!(tx, actor, "class.place", "class", class_id, Some(class.unit_id), None::<String>,
                 Some(serde_json::json!({"enrollments": enrollment_ids}).to_string()));
             tx.commit().await?;

@@ -378,3 +378,118 @@ both_backends!(merging_people_moves_enrollments, |db: bdtx_testkit::TestDb| asyn
         .unwrap();
     assert_eq!(all, vec![(e0.id, "active".into()), (e1.id, "merged".into())]);
 });
+
+both_backends!(dashboard_tallies_equal_a_full_recount_after_random_operations, |db: bdtx_testkit::TestDb| async move {
+    use bdtx_domain::completion::Gate;
+    use bdtx_store::certificates::NewCertificate;
+    use rand::{Rng, SeedableRng};
+    let w = world(&db).await;
+    // A second maths teacher in the other school makes a look-alike to merge later.
+    let dup = db
+        .create_person(
+            None,
+            &teacher("Nguyễn Văn An", "001085012999", "THCS", "Toán", "teacher"),
+            w.school,
+            d("2020-09-01"),
+        )
+        .await
+        .unwrap();
+    db.enroll_by_filter(
+        None,
+        w.round,
+        &EnrollFilter { unit_id: w.province, level: None, subject: None },
+        d("2020-12-20"),
+    )
+    .await
+    .unwrap();
+    let check = |label: String| {
+        let db = db.clone();
+        async move {
+            let stored = db.tally_map(w.round).await.unwrap();
+            let fresh: std::collections::BTreeMap<_, _> =
+                db.recount(w.round).await.unwrap().into_iter().filter(|(_, n)| *n != 0).collect();
+            assert_eq!(stored, fresh, "after {label}");
+        }
+    };
+    check("enrolling".into()).await;
+    let total: i64 = db
+        .tally_map(w.round)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k.scope == "u" && k.scope_id == w.province)
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(total, 6, "every enrollment counted once at the province");
+    let proposal = db.propose_classes(w.round, None, 50).await.unwrap();
+    let classes = db.apply_class_proposal(None, w.round, &proposal).await.unwrap();
+    check("placing in classes".into()).await;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20261126);
+    let mut seq = 0;
+    for step in 0..80 {
+        let ids: Vec<i64> = on!(&*db, p => sqlx::query_scalar("SELECT id FROM enrollments WHERE round_id = $1 AND status = 'active' ORDER BY id")
+            .bind(w.round).fetch_all(p).await)
+        .unwrap();
+        let e = ids[rng.random_range(0..ids.len())];
+        let en = db.enrollment(e).await.unwrap().unwrap();
+        let op = rng.random_range(0..10);
+        let label = format!("step {step}: op {op} on {e}");
+        let _ = match op {
+            0 => db.set_resume(e, "bai-1").await.map(|_| ()),
+            1 => db.record_progress(e, "kiem-tra", true).await.map(|_| ()),
+            2 => db.set_lms_passed(e, rng.random_bool(0.8)).await,
+            3 => db.sign_off(None, Some(w.core), &[e], Gate::Core, true, "Đạt", None).await.map(|_| ()),
+            4 => db.sign_off(None, None, &[e], Gate::University, true, "", None).await.map(|_| ()),
+            5 => {
+                let gate = if rng.random_bool(0.5) { Gate::Core } else { Gate::University };
+                db.undo_sign_off(None, e, gate, "Nhầm lớp", None).await
+            }
+            6 => {
+                seq += 1;
+                let c = NewCertificate {
+                    enrollment_id: e,
+                    number: format!("N{seq}"),
+                    code: format!("C{seq}"),
+                    issuer_unit_id: w.province,
+                    holder_person_id: en.person_id,
+                    module_code: "GV4660-02".into(),
+                    data: "{}".into(),
+                    pdf_sha256: "x".into(),
+                    credential: "{}".into(),
+                };
+                if db.store_certificates(None, &[c], None).await.is_ok() && rng.random_bool(0.3) {
+                    let id: i64 = on!(&*db, p => sqlx::query_scalar("SELECT id FROM certificates WHERE code = $1")
+                        .bind(format!("C{seq}")).fetch_one(p).await)
+                    .unwrap();
+                    db.revoke_certificate(None, id, "Cấp nhầm người", None).await.unwrap();
+                }
+                Ok(())
+            }
+            7 => {
+                let account = db.ensure_account(en.person_id).await.unwrap();
+                db.set_password(account.id, "mat-khau-dai-1").await
+            }
+            8 => db.place_in_class(None, classes[rng.random_range(0..classes.len())], &[e]).await.map(|_| ()),
+            _ => db.add_extra_subject(&en, "Tin học", EnrollmentKind::Concurrent).await.map(|_| ()),
+        };
+        check(label).await;
+    }
+    // Merging moves the duplicate's enrollment (kept as history when both had one).
+    db.merge_people(None, w.thcs[0], &[dup]).await.unwrap();
+    check("merging".into()).await;
+    // Stage lists are the enrollments behind the numbers.
+    let counts = db.node_counts(w.round, "u", &[w.province], &Default::default()).await.unwrap()[&w.province];
+    for s in 0..7 {
+        let list = db
+            .stage_list(w.round, bdtx_store::oversight::Node::Unit(w.province), s, s, &Default::default(), 1000, 0)
+            .await
+            .unwrap();
+        assert_eq!(list.len() as i64, counts.at[s as usize], "stage {s}");
+    }
+    // A rebuild gives the same numbers.
+    let before = db.tally_map(w.round).await.unwrap();
+    let stages: std::collections::BTreeSet<i64> = before.keys().map(|k| k.stage).collect();
+    assert!(stages.len() >= 4, "the operations reached several stages: {stages:?}");
+    db.rebuild_tallies(Some(w.round)).await.unwrap();
+    assert_eq!(db.tally_map(w.round).await.unwrap(), before);
+});

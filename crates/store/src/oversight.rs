@@ -1,0 +1,515 @@
+//! Oversight: the dashboard tallies of a round, kept exact as things happen.
+//!
+//! Every enrollment carries the stage it is counted at (`enrollments.stage`) and the class it
+//! was counted in (`tallied_class`). `round_tallies` holds, per round, node (a unit and each of
+//! its current ancestors, or a class) and dimensions (level, subject, kind), how many
+//! enrollments are at each stage. The one mechanism that changes them is [`retally!`]: given
+//! enrollment ids, inside the writer's transaction, it locks those rows, recomputes their stage
+//! from the source tables ([`STAGE_SQL`]) and moves the difference into the tallies. Every
+//! write that can change a stage (enrolling, opening the course, the LMS pass, sign-offs and
+//! their undos, certificates and revocations, activation, class moves, merges) calls it.
+//! A dashboard then reads a few hundred rows, never the enrollments.
+//!
+//! A restructuring of the unit tree changes ancestors, so it is followed by
+//! [`Db::rebuild_tallies`] (run as a job); [`Db::recount`] recomputes everything from scratch
+//! for tests and checks.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use sqlx::FromRow;
+
+use crate::{Db, Result, on};
+use bdtx_domain::dates::{iso, today};
+
+/// The stages, in order. A dashboard's cumulative columns count "at this stage or later".
+pub const STAGES: [&str; 7] =
+    ["no_account", "not_started", "in_progress", "lms_passed", "core_passed", "confirmed", "certified"];
+pub const STAGE_COUNT: usize = STAGES.len();
+
+pub fn stage_index(name: &str) -> Option<i64> {
+    STAGES.iter().position(|s| *s == name).map(|i| i as i64)
+}
+
+/// The stage of enrollments, computed from the source tables (`-1`: not counted).
+pub const STAGE_SQL: &str = "SELECT e.id, e.round_id, e.unit_id, e.class_id, e.level, e.subject, e.kind,
+    e.stage AS old_stage, e.tallied_class AS old_class,
+    CAST(CASE WHEN e.status <> 'active' THEN -1
+      WHEN EXISTS (SELECT 1 FROM certificates c WHERE c.enrollment_id = e.id AND c.revoked_at IS NULL) THEN 6
+      WHEN EXISTS (SELECT 1 FROM signoffs s WHERE s.enrollment_id = e.id AND s.gate = 'university' AND s.pass AND s.undone_at IS NULL) THEN 5
+      WHEN EXISTS (SELECT 1 FROM signoffs s WHERE s.enrollment_id = e.id AND s.gate = 'core' AND s.pass AND s.undone_at IS NULL) THEN 4
+      WHEN e.lms_passed_at IS NOT NULL THEN 3
+      WHEN e.resume_key IS NOT NULL OR e.items_done > 0 THEN 2
+      WHEN EXISTS (SELECT 1 FROM accounts a WHERE a.person_id = e.person_id AND a.password_hash IS NOT NULL) THEN 1
+      ELSE 0 END AS BIGINT) AS new_stage
+    FROM enrollments e";
+
+/// A unit and its current ancestors (the unit itself first).
+pub const ANCESTORS_SQL: &str = "WITH RECURSIVE up(id) AS (
+        SELECT CAST($1 AS BIGINT)
+        UNION SELECT l.parent_id FROM unit_links l JOIN up ON l.unit_id = up.id
+          WHERE l.valid_from <= $2 AND (l.valid_to IS NULL OR l.valid_to > $2)
+    ) SELECT id FROM up";
+
+pub const UPSERT_SQL: &str =
+    "INSERT INTO round_tallies (round_id, scope, scope_id, level, subject, kind, stage, n) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+     ON CONFLICT (round_id, scope, scope_id, level, subject, kind, stage) DO UPDATE SET n = round_tallies.n + excluded.n";
+
+#[derive(Debug, Clone, FromRow)]
+pub struct StageRow {
+    pub id: i64,
+    pub round_id: i64,
+    pub unit_id: i64,
+    pub class_id: Option<i64>,
+    pub level: String,
+    pub subject: String,
+    pub kind: String,
+    pub old_stage: i64,
+    pub old_class: Option<i64>,
+    pub new_stage: i64,
+}
+
+impl StageRow {
+    pub fn changed(&self) -> bool {
+        self.old_stage != self.new_stage || (self.new_stage >= 0 && self.old_class != self.class_id)
+    }
+}
+
+/// One tally cell.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct TallyKey {
+    pub round_id: i64,
+    pub scope: &'static str,
+    pub scope_id: i64,
+    pub level: String,
+    pub subject: String,
+    pub kind: String,
+    pub stage: i64,
+}
+
+/// Add `sign` for one enrollment counted at `stage` in `class` under the units `ancestors`.
+fn add(out: &mut BTreeMap<TallyKey, i64>, r: &StageRow, stage: i64, class: Option<i64>, ancestors: &[i64], sign: i64) {
+    if stage < 0 {
+        return;
+    }
+    let key = |scope, scope_id| TallyKey {
+        round_id: r.round_id,
+        scope,
+        scope_id,
+        level: r.level.clone(),
+        subject: r.subject.clone(),
+        kind: r.kind.clone(),
+        stage,
+    };
+    for u in ancestors {
+        *out.entry(key("u", *u)).or_default() += sign;
+    }
+    if let Some(c) = class {
+        *out.entry(key("c", c)).or_default() += sign;
+    }
+}
+
+/// What changed rows move in the tallies (zero cells dropped).
+pub fn deltas(rows: &[StageRow], ancestors: &HashMap<i64, Vec<i64>>) -> BTreeMap<TallyKey, i64> {
+    let mut out = BTreeMap::new();
+    for r in rows {
+        let anc = ancestors.get(&r.unit_id).map(Vec::as_slice).unwrap_or(&[]);
+        add(&mut out, r, r.old_stage, r.old_class, anc, -1);
+        add(&mut out, r, r.new_stage, r.class_id, anc, 1);
+    }
+    out.retain(|_, n| *n != 0);
+    out
+}
+
+/// What every row contributes (for a full recount).
+pub fn totals(rows: &[StageRow], ancestors: &HashMap<i64, Vec<i64>>) -> BTreeMap<TallyKey, i64> {
+    let mut out = BTreeMap::new();
+    for r in rows {
+        let anc = ancestors.get(&r.unit_id).map(Vec::as_slice).unwrap_or(&[]);
+        add(&mut out, r, r.new_stage, r.class_id, anc, 1);
+    }
+    out
+}
+
+pub fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
+pub fn today_iso() -> String {
+    iso(today())
+}
+
+/// Recount the tallies of the enrollments `$ids` inside the write transaction `$tx` (see the
+/// module documentation). Rows are locked first so that concurrent writers on PostgreSQL each
+/// see the other's committed change before computing the stage.
+#[macro_export]
+macro_rules! retally {
+    ($tx:ident, $ids:expr) => {{
+        let all: &[i64] = $ids;
+        let today = $crate::oversight::today_iso();
+        let mut ancestors: std::collections::HashMap<i64, Vec<i64>> = std::collections::HashMap::new();
+        for chunk in all.chunks(500) {
+            let list = $crate::oversight::id_list(chunk);
+            sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE enrollments SET stage = stage WHERE id IN ({list})")))
+                .execute(&mut *$tx)
+                .await?;
+            let rows: Vec<$crate::oversight::StageRow> =
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("{} WHERE e.id IN ({list})", $crate::oversight::STAGE_SQL)))
+                    .fetch_all(&mut *$tx)
+                    .await?;
+            let rows: Vec<$crate::oversight::StageRow> = rows.into_iter().filter(|r| r.changed()).collect();
+            if rows.is_empty() {
+                continue;
+            }
+            for r in &rows {
+                if !ancestors.contains_key(&r.unit_id) {
+                    let up: Vec<i64> = sqlx::query_scalar($crate::oversight::ANCESTORS_SQL)
+                        .bind(r.unit_id)
+                        .bind(&today)
+                        .fetch_all(&mut *$tx)
+                        .await?;
+                    ancestors.insert(r.unit_id, up);
+                }
+            }
+            for (k, n) in $crate::oversight::deltas(&rows, &ancestors) {
+                sqlx::query($crate::oversight::UPSERT_SQL)
+                    .bind(k.round_id)
+                    .bind(k.scope)
+                    .bind(k.scope_id)
+                    .bind(&k.level)
+                    .bind(&k.subject)
+                    .bind(&k.kind)
+                    .bind(k.stage)
+                    .bind(n)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+            let mut by_stage: std::collections::BTreeMap<i64, Vec<i64>> = std::collections::BTreeMap::new();
+            for r in &rows {
+                by_stage.entry(r.new_stage).or_default().push(r.id);
+            }
+            for (stage, ids) in by_stage {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE enrollments SET stage = {stage}, tallied_class = class_id WHERE id IN ({})",
+                    $crate::oversight::id_list(&ids)
+                )))
+                .execute(&mut *$tx)
+                .await?;
+            }
+        }
+    }};
+}
+
+/// Filters of a dashboard (all optional).
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct DashFilter {
+    pub level: Option<String>,
+    pub subject: Option<String>,
+    pub kind: Option<String>,
+}
+
+impl DashFilter {
+    fn clause(&self, first: usize, prefix: &str) -> (String, Vec<String>) {
+        let mut sql = String::new();
+        let mut binds = Vec::new();
+        for (col, v) in [("level", &self.level), ("subject", &self.subject), ("kind", &self.kind)] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                binds.push(v.to_string());
+                sql.push_str(&format!(" AND {prefix}{col} = ${}", first + binds.len() - 1));
+            }
+        }
+        (sql, binds)
+    }
+}
+
+/// Counts of one node: `at[s]` enrollments at stage `s`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct StageCounts {
+    pub at: [i64; STAGE_COUNT],
+}
+
+impl StageCounts {
+    pub fn total(&self) -> i64 {
+        self.at.iter().sum()
+    }
+    /// At stage `s` or later.
+    pub fn from(&self, s: usize) -> i64 {
+        self.at[s..].iter().sum()
+    }
+    pub fn add(&mut self, o: &StageCounts) {
+        for (a, b) in self.at.iter_mut().zip(o.at) {
+            *a += b;
+        }
+    }
+}
+
+/// A row behind a dashboard number.
+#[derive(Debug, Clone, FromRow, Serialize, utoipa::ToSchema)]
+pub struct ListRow {
+    pub enrollment_id: i64,
+    pub person_id: i64,
+    pub full_name: String,
+    pub birth_date: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub unit_name: String,
+    pub class_name: Option<String>,
+    pub level: String,
+    pub subject: String,
+    pub kind: String,
+    pub stage: i64,
+    pub items_done: i64,
+    pub items_required: i64,
+    pub ends_on: String,
+}
+
+/// Which enrollments a list shows: a unit's subtree or a class; a stage range (inclusive).
+#[derive(Debug, Clone, Copy)]
+pub enum Node {
+    Unit(i64),
+    Class(i64),
+}
+
+impl Db {
+    /// Recount the tallies of these enrollments in a transaction of their own.
+    pub async fn retally(&self, ids: &[i64]) -> Result<()> {
+        use crate::BeginWrite;
+        if ids.is_empty() {
+            return Ok(());
+        }
+        on!(self, p => {
+            let mut tx = p.begin_write().await?;
+            crate::retally!(tx, ids);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Recount a person's enrollments (their account changed).
+    pub async fn retally_person(&self, person_id: i64) -> Result<()> {
+        let ids: Vec<i64> = on!(self, p => sqlx::query_scalar("SELECT id FROM enrollments WHERE person_id = $1")
+            .bind(person_id).fetch_all(p).await)?;
+        self.retally(&ids).await
+    }
+
+    /// Count every active enrollment not counted yet (after a migration, or a rebuild).
+    pub async fn tally_pending(&self) -> Result<u64> {
+        let mut done = 0u64;
+        loop {
+            let ids: Vec<i64> = on!(self, p => sqlx::query_scalar(
+                "SELECT id FROM enrollments WHERE stage = -1 AND status = 'active' ORDER BY id LIMIT 5000")
+                .fetch_all(p).await)?;
+            if ids.is_empty() {
+                return Ok(done);
+            }
+            self.retally(&ids).await?;
+            done += ids.len() as u64;
+        }
+    }
+
+    /// Forget and recount a round's tallies (after the unit tree changed). `None` = every round.
+    pub async fn rebuild_tallies(&self, round_id: Option<i64>) -> Result<u64> {
+        use crate::BeginWrite;
+        on!(self, p => {
+            let mut tx = p.begin_write().await?;
+            sqlx::query("DELETE FROM round_tallies WHERE CAST($1 AS BIGINT) IS NULL OR round_id = $1")
+                .bind(round_id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE enrollments SET stage = -1, tallied_class = NULL WHERE CAST($1 AS BIGINT) IS NULL OR round_id = $1")
+                .bind(round_id).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        self.tally_pending().await
+    }
+
+    /// The tallies as stored (non-zero cells).
+    pub async fn tally_map(&self, round_id: i64) -> Result<BTreeMap<TallyKey, i64>> {
+        #[derive(FromRow)]
+        struct TallyRow {
+            scope: String,
+            scope_id: i64,
+            level: String,
+            subject: String,
+            kind: String,
+            stage: i64,
+            n: i64,
+        }
+        let rows: Vec<TallyRow> = on!(self, p => sqlx::query_as::<_, TallyRow>(
+            "SELECT scope, scope_id, level, subject, kind, stage, n FROM round_tallies WHERE round_id = $1 AND n <> 0")
+            .bind(round_id).fetch_all(p).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let scope = if r.scope == "c" { "c" } else { "u" };
+                let k = TallyKey {
+                    round_id,
+                    scope,
+                    scope_id: r.scope_id,
+                    level: r.level,
+                    subject: r.subject,
+                    kind: r.kind,
+                    stage: r.stage,
+                };
+                (k, r.n)
+            })
+            .collect())
+    }
+
+    /// The tallies recomputed from scratch from the source tables (slow; for tests and checks).
+    pub async fn recount(&self, round_id: i64) -> Result<BTreeMap<TallyKey, i64>> {
+        let sql = format!("{STAGE_SQL} WHERE e.round_id = $1");
+        let rows: Vec<StageRow> =
+            on!(self, p => sqlx::query_as::<_, StageRow>(sqlx::AssertSqlSafe(sql)).bind(round_id).fetch_all(p).await)?;
+        let today = today_iso();
+        let mut ancestors = HashMap::new();
+        for r in &rows {
+            if !ancestors.contains_key(&r.unit_id) {
+                let up: Vec<i64> =
+                    on!(self, p => sqlx::query_scalar(ANCESTORS_SQL).bind(r.unit_id).bind(&today).fetch_all(p).await)?;
+                ancestors.insert(r.unit_id, up);
+            }
+        }
+        Ok(totals(&rows, &ancestors))
+    }
+
+    /// Counts per node for the given units (scope 'u') or classes (scope 'c').
+    pub async fn node_counts(
+        &self,
+        round_id: i64,
+        scope: &str,
+        ids: &[i64],
+        f: &DashFilter,
+    ) -> Result<HashMap<i64, StageCounts>> {
+        let mut out: HashMap<i64, StageCounts> = HashMap::new();
+        let scope = if scope == "c" { "c" } else { "u" };
+        for chunk in ids.chunks(500) {
+            let (clause, binds) = f.clause(2, "");
+            let sql = format!(
+                "SELECT scope_id, stage, CAST(SUM(n) AS BIGINT) FROM round_tallies WHERE round_id = $1 AND scope = '{scope}'
+                 AND scope_id IN ({}){clause} GROUP BY scope_id, stage",
+                id_list(chunk)
+            );
+            let rows: Vec<(i64, i64, i64)> = on!(self, p => {
+                let mut q = sqlx::query_as::<_, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql)).bind(round_id);
+                for b in &binds {
+                    q = q.bind(b);
+                }
+                q.fetch_all(p).await
+            })?;
+            for (id, stage, n) in rows {
+                if let Some(slot) = usize::try_from(stage).ok().filter(|s| *s < STAGE_COUNT) {
+                    out.entry(id).or_default().at[slot] += n;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The levels, subjects and kinds a round's tallies hold under a unit (for the filters).
+    pub async fn tally_dimensions(&self, round_id: i64, unit: i64) -> Result<Vec<(String, String, String)>> {
+        Ok(on!(self, p => sqlx::query_as::<_, (String, String, String)>(
+            "SELECT DISTINCT level, subject, kind FROM round_tallies WHERE round_id = $1 AND scope = 'u' AND scope_id = $2 AND n > 0
+             ORDER BY level, subject, kind")
+            .bind(round_id).bind(unit).fetch_all(p).await)?)
+    }
+
+    /// The enrollments behind a number: a unit's subtree (today's tree) or a class, stages
+    /// `from..=to`, in Vietnamese name order; `limit`/`offset` page it.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn stage_list(
+        &self,
+        round_id: i64,
+        node: Node,
+        from: i64,
+        to: i64,
+        f: &DashFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<ListRow>> {
+        let (sql, binds) = list_sql(node, f, &format!("LIMIT {limit} OFFSET {offset}"));
+        let (id, today) = node_bind(node);
+        Ok(on!(self, p => {
+            let mut q = sqlx::query_as::<_, ListRow>(sqlx::AssertSqlSafe(sql)).bind(round_id).bind(id).bind(&today).bind(from).bind(to);
+            for b in &binds {
+                q = q.bind(b);
+            }
+            q.fetch_all(p).await
+        })?)
+    }
+
+    /// The same list, streamed row by row (exports of any size in constant memory).
+    pub async fn stream_stage_list(
+        &self,
+        round_id: i64,
+        node: Node,
+        from: i64,
+        to: i64,
+        f: &DashFilter,
+        mut each: impl FnMut(ListRow) -> std::io::Result<()>,
+    ) -> Result<u64> {
+        use futures_util::TryStreamExt;
+        let (sql, binds) = list_sql(node, f, "");
+        let (id, today) = node_bind(node);
+        let mut n = 0u64;
+        on!(self, p => {
+            let mut q = sqlx::query_as::<_, ListRow>(sqlx::AssertSqlSafe(sql)).bind(round_id).bind(id).bind(&today).bind(from).bind(to);
+            for b in &binds {
+                q = q.bind(b);
+            }
+            let mut rows = q.fetch(p);
+            while let Some(r) = rows.try_next().await? {
+                each(r).map_err(|e| crate::StoreError::Other(e.to_string()))?;
+                n += 1;
+            }
+        });
+        Ok(n)
+    }
+
+    /// Person ids (with the enrollment) of a list, for reminders.
+    pub async fn stage_list_people(
+        &self,
+        round_id: i64,
+        node: Node,
+        from: i64,
+        to: i64,
+        f: &DashFilter,
+    ) -> Result<Vec<(i64, i64)>> {
+        let mut out = Vec::new();
+        self.stream_stage_list(round_id, node, from, to, f, |r| {
+            out.push((r.person_id, r.enrollment_id));
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+}
+
+fn node_bind(node: Node) -> (i64, String) {
+    match node {
+        Node::Unit(u) => (u, today_iso()),
+        Node::Class(c) => (c, today_iso()),
+    }
+}
+
+fn list_sql(node: Node, f: &DashFilter, tail: &str) -> (String, Vec<String>) {
+    let (clause, binds) = f.clause(6, "e.");
+    let (with, filter) = match node {
+        Node::Unit(_) => (
+            "WITH RECURSIVE down(id) AS (
+                SELECT CAST($2 AS BIGINT)
+                UNION SELECT l.unit_id FROM unit_links l JOIN down ON l.parent_id = down.id
+                  WHERE l.valid_from <= $3 AND (l.valid_to IS NULL OR l.valid_to > $3)
+             ) ",
+            "e.unit_id IN (SELECT id FROM down)",
+        ),
+        Node::Class(_) => ("", "e.class_id = $2 AND CAST($3 AS TEXT) IS NOT NULL"),
+    };
+    let sql = format!(
+        "{with}SELECT e.id AS enrollment_id, e.person_id, p.full_name, p.birth_date, p.phone, p.email, u.name AS unit_name,
+                c.name AS class_name, e.level, e.subject, e.kind, e.stage, e.items_done, e.items_required, e.ends_on
+         FROM enrollments e JOIN people p ON p.id = e.person_id JOIN units u ON u.id = e.unit_id
+         LEFT JOIN classes c ON c.id = e.class_id
+         WHERE e.round_id = $1 AND {filter} AND e.stage BETWEEN $4 AND $5{clause}
+         ORDER BY p.sort_key, e.id {tail}"
+    );
+    (sql, binds)
+}
