@@ -42,6 +42,16 @@ enum Command {
         /// Force the Secure flag on cookies (default: on unless listening on loopback).
         #[arg(long, env = "BDTX_SECURE_COOKIES")]
         secure_cookies: Option<bool>,
+        /// Where e-mail goes: smtp://host:port (plain), smtp://user:pass@host:587?tls=required
+        /// (STARTTLS) or smtps://host. Without it, reminders wait in the outbox.
+        #[arg(long, env = "BDTX_SMTP_URL")]
+        smtp_url: Option<String>,
+        /// Sender of BDTX's e-mail.
+        #[arg(long, env = "BDTX_MAIL_FROM", default_value = "BDTX <no-reply@bdtx.local>")]
+        mail_from: String,
+        /// Seconds between two passes of the background worker (jobs, e-mail).
+        #[arg(long, env = "BDTX_WORKER_SECONDS", default_value_t = 10)]
+        worker_seconds: u64,
     },
     /// Apply pending schema migrations and load the shipped module catalog.
     Migrate,
@@ -167,7 +177,7 @@ async fn main() -> Result<()> {
             db.migrate().await?;
             seed_demo(&db, &files, teachers_per_school).await?;
         }
-        Command::Serve { listen, demo, public_url, secure_cookies } => {
+        Command::Serve { listen, demo, public_url, secure_cookies, smtp_url, mail_from, worker_seconds } => {
             db.migrate().await?;
             if demo {
                 if db.unit_by_code("BGDDT").await?.is_some() {
@@ -187,11 +197,23 @@ async fn main() -> Result<()> {
             if let Some(s) = secure_cookies {
                 cfg.secure_cookies = s;
             }
+            // A bad SMTP setting stops the start instead of silently keeping mail.
+            bdtx_web::worker::Mailer::new(smtp_url.as_deref(), &mail_from).map_err(anyhow::Error::msg)?;
+            cfg.smtp_url = smtp_url;
+            cfg.mail_from = mail_from;
+            // Enrollments from before the dashboards existed are counted once.
+            let pending = db.tally_pending().await?;
+            if pending > 0 {
+                tracing::info!(enrollments = pending, "dashboard tallies counted");
+            }
             let listener =
                 tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
             tracing::info!(database = %redact_url(&cli.database_url), backend = db.backend(), "BDTX listening on http://{listen}");
             println!("BDTX đang chạy tại http://{listen}  (Ctrl-C để dừng)");
-            bdtx_web::serve(listener, bdtx_web::AppState::new(db.clone(), cfg)).await?;
+            let st = bdtx_web::AppState::new(db.clone(), cfg);
+            let worker = bdtx_web::worker::spawn(st.clone(), std::time::Duration::from_secs(worker_seconds.max(1)));
+            bdtx_web::serve(listener, st).await?;
+            worker.abort();
             db.close().await;
         }
         Command::CreateAdmin { username, role, unit, password_env } => {

@@ -139,6 +139,16 @@ pub enum Action {
     ReviewPlan,
     /// Change a province's peer-support plan settings (who approves core managers' plans).
     ConfigurePlans,
+    /// Send reminders to learners of a list: admins over the target unit, a class's core people
+    /// for their class.
+    Remind,
+    /// See and retry the background jobs and e-mail outbox filed under a subtree (its admins).
+    ManageJobs,
+    /// Submit a unit's round report to the level above: an admin of that very unit (the
+    /// target's first unit), not one above it.
+    SubmitRoundReport,
+    /// Write a class's reports (Mẫu 1, Mẫu 2 supplement requests): its core people.
+    ReportClass,
 }
 
 /// What the action is aimed at.
@@ -272,6 +282,13 @@ pub fn decide(p: &Principal, action: Action, t: &Target) -> Decision {
         Action::ConfigurePlans => {
             allow(has(&|g| matches!(g.role, Role::MinistryAdmin | Role::ProvinceAdmin)), Decision::Forbidden)
         }
+        Action::Remind => allow(t.relation == Relation::Staff || has(&|g| g.role.is_admin()), Decision::Forbidden),
+        Action::ManageJobs => allow(has(&|g| g.role.is_admin()), Decision::Forbidden),
+        Action::SubmitRoundReport => {
+            let own = t.units.first();
+            allow(p.grants.iter().any(|g| g.role.is_admin() && own == Some(&g.unit_id)), Decision::Forbidden)
+        }
+        Action::ReportClass => allow(t.relation == Relation::Staff, Decision::Forbidden),
     }
 }
 
@@ -395,6 +412,35 @@ mod tests {
         assert_eq!(decide(&me, Action::EditPerson(FieldGroup::Identity), &t), Forbidden);
         assert_eq!(decide(&me, Action::ViewPerson, &Target::person(9, SCHOOL5.to_vec())), NotFound);
         assert_eq!(decide(&me, Action::ViewUnit, &Target::unit(SCHOOL5.to_vec())), Forbidden);
+    }
+
+    #[test]
+    fn oversight_actions_stay_in_scope() {
+        let school = Target::unit(SCHOOL5.to_vec());
+        let other = Target::unit(SCHOOL50.to_vec());
+        let commune = principal(Role::CommuneAdmin, 3, None);
+        let head = principal(Role::SchoolAdmin, 5, None);
+        // Admins remind and see jobs below them, never beside them.
+        for a in [Action::Remind, Action::ManageJobs] {
+            assert_eq!(decide(&commune, a, &school), Allow, "{a:?}");
+            assert_eq!(decide(&head, a, &school), Allow, "{a:?}");
+            assert_eq!(decide(&head, a, &other), Forbidden, "{a:?}");
+            assert_eq!(decide(&learner(8), a, &school), Forbidden, "{a:?}");
+        }
+        // A unit's report is submitted by its own admin, not by the level above.
+        assert_eq!(decide(&head, Action::SubmitRoundReport, &school), Allow);
+        assert_eq!(decide(&commune, Action::SubmitRoundReport, &school), Forbidden);
+        assert_eq!(decide(&commune, Action::SubmitRoundReport, &Target::unit(vec![3, 2, 1])), Allow);
+        // A class's core people remind their class and write its reports; admins do not write them.
+        let core = principal(Role::CoreTeacher, 5, Some(7));
+        let staff = Target::class(SCHOOL5.to_vec(), Relation::Staff);
+        let outsider = Target::class(SCHOOL50.to_vec(), Relation::None);
+        assert_eq!(decide(&core, Action::Remind, &staff), Allow);
+        assert_eq!(decide(&core, Action::ReportClass, &staff), Allow);
+        assert_eq!(decide(&core, Action::Remind, &outsider), Forbidden);
+        assert_eq!(decide(&core, Action::ReportClass, &outsider), Forbidden);
+        assert_eq!(decide(&head, Action::ReportClass, &Target::class(SCHOOL5.to_vec(), Relation::None)), Forbidden);
+        assert_eq!(decide(&learner(8), Action::Remind, &Target::class(SCHOOL5.to_vec(), Relation::Learner)), Forbidden);
     }
 
     #[test]

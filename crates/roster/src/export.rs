@@ -113,60 +113,83 @@ pub async fn export_csv(db: &Db, within: Option<i64>, w: impl Write) -> Result<u
     Ok(n)
 }
 
-fn new_sheet(wb: &mut Workbook, index: usize, bold: &Format) -> Result<(), XlsxError> {
-    let ws: &mut Worksheet = wb.add_worksheet_with_constant_memory();
-    ws.set_name(if index == 0 { "Danh sách".to_string() } else { format!("Danh sách ({})", index + 1) })?;
-    for (c, h) in headings().iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, bold)?;
-    }
-    ws.set_column_width(1, 28)?;
-    ws.set_column_width(10, 34)?;
-    ws.set_freeze_panes(1, 0)?;
-    Ok(())
+/// An .xlsx table written row by row in constant memory, split into further sheets past
+/// Excel's row limit (each with the headings again); every cell is text, so nothing is a formula.
+pub struct StreamingXlsx {
+    wb: Workbook,
+    name: String,
+    headings: Vec<String>,
+    bold: Format,
+    sheet: usize,
+    row: u32,
 }
 
-pub async fn export_xlsx(db: &Db, within: Option<i64>, out: &Path) -> Result<u64, ExportError> {
-    let mut wb = Workbook::new();
-    wb.set_tempdir(std::env::temp_dir())?;
-    let bold = Format::new().set_bold();
-    new_sheet(&mut wb, 0, &bold)?;
-    let mut sheet = 0usize;
-    let mut row: u32 = 0;
-    let mut n = 0u64;
-    let mut failure: Option<XlsxError> = None;
-    db.stream_roster(within, |r| {
-        if row + 1 >= EXCEL_MAX_ROWS {
-            sheet += 1;
-            row = 0;
-            if let Err(e) = new_sheet(&mut wb, sheet, &bold) {
-                failure = Some(e);
-            }
-        }
-        row += 1;
-        n += 1;
-        let ws = match wb.worksheet_from_index(sheet) {
-            Ok(ws) => ws,
-            Err(e) => {
-                failure = Some(e);
-                return Err(std::io::Error::other("xlsx"));
-            }
+impl StreamingXlsx {
+    pub fn new(name: &str, headings: &[&str]) -> Result<StreamingXlsx, XlsxError> {
+        let mut wb = Workbook::new();
+        wb.set_tempdir(std::env::temp_dir())?;
+        let mut me = StreamingXlsx {
+            wb,
+            name: name.to_string(),
+            headings: headings.iter().map(|h| h.to_string()).collect(),
+            bold: Format::new().set_bold(),
+            sheet: 0,
+            row: 0,
         };
-        for (c, v) in cells(n, &r).iter().enumerate() {
+        me.new_sheet()?;
+        Ok(me)
+    }
+
+    fn new_sheet(&mut self) -> Result<(), XlsxError> {
+        let ws: &mut Worksheet = self.wb.add_worksheet_with_constant_memory();
+        let name = if self.sheet == 0 { self.name.clone() } else { format!("{} ({})", self.name, self.sheet + 1) };
+        ws.set_name(name)?;
+        for (c, h) in self.headings.iter().enumerate() {
+            ws.write_string_with_format(0, c as u16, h, &self.bold)?;
+        }
+        ws.set_column_width(1, 28)?;
+        ws.set_freeze_panes(1, 0)?;
+        Ok(())
+    }
+
+    pub fn push(&mut self, cells: &[String]) -> Result<(), XlsxError> {
+        if self.row + 1 >= EXCEL_MAX_ROWS {
+            self.sheet += 1;
+            self.row = 0;
+            self.new_sheet()?;
+        }
+        self.row += 1;
+        let ws = self.wb.worksheet_from_index(self.sheet)?;
+        for (c, v) in cells.iter().enumerate() {
             if !v.is_empty() {
-                if let Err(e) = ws.write_string(row, c as u16, v) {
-                    failure = Some(e);
-                    return Err(std::io::Error::other("xlsx"));
-                }
+                ws.write_string(self.row, c as u16, v)?;
             }
         }
         Ok(())
+    }
+
+    pub fn save(mut self, out: &Path) -> Result<(), XlsxError> {
+        self.wb.save(out)
+    }
+}
+
+pub async fn export_xlsx(db: &Db, within: Option<i64>, out: &Path) -> Result<u64, ExportError> {
+    let mut x = StreamingXlsx::new("Danh sách", &headings())?;
+    let mut n = 0u64;
+    let mut failure: Option<XlsxError> = None;
+    db.stream_roster(within, |r| {
+        n += 1;
+        x.push(&cells(n, &r)).map_err(|e| {
+            failure = Some(e);
+            std::io::Error::other("xlsx")
+        })
     })
     .await
     .map_err(|e| match failure.take() {
         Some(x) => ExportError::Xlsx(x),
         None => ExportError::Store(e),
     })?;
-    wb.save(out)?;
+    x.save(out)?;
     Ok(n)
 }
 

@@ -285,14 +285,14 @@ impl Db {
             .bind(root).fetch_all(p).await)?)
     }
 
-    /// Insert in-app notifications for many people at once, skipping those already notified
-    /// under the same `link` and `kind` (idempotent reminders).
-    pub async fn notify_many(&self, people: &[i64], kind: &str, text: &str, link: &str) -> Result<usize> {
+    /// Insert in-app notifications `(person, link, text)` at once, skipping those already
+    /// notified under the same `link` and `kind` (idempotent reminders).
+    pub async fn notify_many(&self, notes: &[(i64, String, String)], kind: &str) -> Result<usize> {
         let t = now();
         on!(self, p => {
             let mut tx = p.begin_write().await?;
             let mut n = 0;
-            for person in people {
+            for (person, link, text) in notes {
                 n += sqlx::query(
                     "INSERT INTO notifications (person_id, kind, text, link, created_at)
                      SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM notifications WHERE person_id = $1 AND kind = $2 AND link = $4)")

@@ -263,6 +263,29 @@ pub struct ListRow {
     pub ends_on: String,
 }
 
+/// Why a scheduled reminder is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReminderReason {
+    /// The learner's window closes within the round's `remind_before_days`.
+    Closing,
+    /// No progress for the round's `remind_idle_days`.
+    Idle,
+}
+
+/// A scheduled reminder to send; `key` makes sending it twice a no-op.
+#[derive(Debug, Clone)]
+pub struct DueReminder {
+    pub enrollment_id: i64,
+    pub person_id: i64,
+    pub unit_id: i64,
+    pub email: Option<String>,
+    pub round_title: String,
+    pub ends_on: String,
+    pub reason: ReminderReason,
+    pub days: i64,
+    pub key: String,
+}
+
 /// Which enrollments a list shows: a unit's subtree or a class; a stage range (inclusive).
 #[derive(Debug, Clone, Copy)]
 pub enum Node {
@@ -446,6 +469,20 @@ impl Db {
         f: &DashFilter,
         mut each: impl FnMut(ListRow) -> std::io::Result<()>,
     ) -> Result<u64> {
+        self.stream_stage_list_async(round_id, node, from, to, f, |r| std::future::ready(each(r))).await
+    }
+
+    /// [`Db::stream_stage_list`] with an asynchronous sink (e.g. a bounded channel to an HTTP
+    /// response: a slow client slows the query down instead of filling memory).
+    pub async fn stream_stage_list_async<F: Future<Output = std::io::Result<()>>>(
+        &self,
+        round_id: i64,
+        node: Node,
+        from: i64,
+        to: i64,
+        f: &DashFilter,
+        mut each: impl FnMut(ListRow) -> F,
+    ) -> Result<u64> {
         use futures_util::TryStreamExt;
         let (sql, binds) = list_sql(node, f, "");
         let (id, today) = node_bind(node);
@@ -457,11 +494,72 @@ impl Db {
             }
             let mut rows = q.fetch(p);
             while let Some(r) = rows.try_next().await? {
-                each(r).map_err(|e| crate::StoreError::Other(e.to_string()))?;
+                each(r).await.map_err(|e| crate::StoreError::Other(e.to_string()))?;
                 n += 1;
             }
         });
         Ok(n)
+    }
+
+    /// Scheduled reminders due on `today` for learners not yet LMS-passed whose window is open:
+    /// closing within the round's `remind_before_days` (once per window end), or without
+    /// progress for `remind_idle_days` (once per such period).
+    pub async fn reminders_due(&self, today: chrono::NaiveDate, now: i64) -> Result<Vec<DueReminder>> {
+        #[derive(FromRow)]
+        struct Cand {
+            id: i64,
+            person_id: i64,
+            unit_id: i64,
+            email: Option<String>,
+            title: String,
+            starts_on: String,
+            ends_on: String,
+            before_days: Option<i64>,
+            idle_days: Option<i64>,
+            last_done: Option<i64>,
+        }
+        let d = iso(today);
+        let rows: Vec<Cand> = on!(self, p => sqlx::query_as::<_, Cand>(
+            "SELECT e.id, e.person_id, e.unit_id, p.email, r.title, e.starts_on, e.ends_on,
+                    r.remind_before_days AS before_days, r.remind_idle_days AS idle_days,
+                    (SELECT MAX(g.done_at) FROM progress g WHERE g.enrollment_id = e.id) AS last_done
+             FROM enrollments e JOIN rounds r ON r.id = e.round_id JOIN people p ON p.id = e.person_id
+             WHERE e.status = 'active' AND e.stage BETWEEN 0 AND 2 AND e.starts_on <= $1 AND e.ends_on >= $1
+             ORDER BY e.id")
+            .bind(&d).fetch_all(p).await)?;
+        let mut out = Vec::new();
+        for c in rows {
+            let (Some(starts), Some(ends)) =
+                (bdtx_domain::dates::parse_date(&c.starts_on), bdtx_domain::dates::parse_date(&c.ends_on))
+            else {
+                continue;
+            };
+            let left = (ends - today).num_days();
+            let base = |reason, days, key: String| DueReminder {
+                enrollment_id: c.id,
+                person_id: c.person_id,
+                unit_id: c.unit_id,
+                email: c.email.clone(),
+                round_title: c.title.clone(),
+                ends_on: c.ends_on.clone(),
+                reason,
+                days,
+                key,
+            };
+            if let Some(n) = c.before_days.filter(|n| *n > 0 && left <= *n) {
+                out.push(base(ReminderReason::Closing, n, format!("close:{}:{}", c.id, c.ends_on)));
+                continue;
+            }
+            if let Some(n) = c.idle_days.filter(|n| *n > 0) {
+                let since_start = (today - starts).num_days();
+                let quiet = c.last_done.is_none_or(|t| now - t >= n * 86_400);
+                if since_start >= n && quiet {
+                    let period = since_start / n;
+                    out.push(base(ReminderReason::Idle, n, format!("idle:{}:{period}", c.id)));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Person ids (with the enrollment) of a list, for reminders.
@@ -480,6 +578,172 @@ impl Db {
         })
         .await?;
         Ok(out)
+    }
+}
+
+/// A learner a reporter asks to add to a class's list (Mẫu số 2).
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct Supplement {
+    pub id: i64,
+    pub class_id: i64,
+    pub full_name: String,
+    pub birth_date: Option<String>,
+    pub school: String,
+    pub subject: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub note: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewSupplement {
+    pub full_name: String,
+    pub birth_date: String,
+    pub school: String,
+    pub subject: String,
+    pub phone: String,
+    pub email: String,
+    pub note: String,
+}
+
+/// A unit's report on a round to the level above.
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct RoundReport {
+    pub unit_id: i64,
+    pub note: String,
+    pub figures: String,
+    pub submitted_by: Option<i64>,
+    pub submitted_at: i64,
+}
+
+impl Db {
+    /// Add a supplement request to a class (checked whole: name and school required, a valid
+    /// date, phone and e-mail when given).
+    pub async fn add_supplement(
+        &self,
+        actor: Option<i64>,
+        class_id: i64,
+        by: Option<i64>,
+        s: &NewSupplement,
+    ) -> Result<i64> {
+        use crate::BeginWrite;
+        use bdtx_domain::text::clean;
+        let mut c = bdtx_domain::error::Checker::default();
+        let name = bdtx_domain::clean::capitalize_name(&clean(&s.full_name));
+        if name.is_empty() || name.chars().count() > 100 {
+            c.add("full_name", "required");
+        }
+        let school = clean(&s.school);
+        if school.is_empty() || school.chars().count() > 200 {
+            c.add("school", "required");
+        }
+        let birth = match clean(&s.birth_date).as_str() {
+            "" => None,
+            d => match bdtx_domain::dates::parse_date(d) {
+                Some(d) => Some(iso(d)),
+                None => {
+                    c.add("birth_date", "invalid_date");
+                    None
+                }
+            },
+        };
+        let phone = match clean(&s.phone).as_str() {
+            "" => None,
+            p => match bdtx_domain::people::normalize_phone(p) {
+                Some(p) => Some(p),
+                None => {
+                    c.add("phone", "invalid_phone");
+                    None
+                }
+            },
+        };
+        let email = Some(clean(&s.email).to_lowercase()).filter(|e| !e.is_empty());
+        if email.as_deref().is_some_and(|e| !e.contains('@') || e.len() > 200) {
+            c.add("email", "invalid_email");
+        }
+        let note: String = bdtx_domain::text::clean_multiline(&s.note).chars().take(1000).collect();
+        c.finish()?;
+        let class = self.class(class_id).await?.ok_or(crate::StoreError::NotFound)?;
+        on!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO supplement_requests (class_id, full_name, birth_date, school, subject, phone, email, note, by_person_id, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id")
+                .bind(class_id).bind(&name).bind(&birth).bind(&school).bind(clean(&s.subject)).bind(&phone).bind(&email)
+                .bind(&note).bind(by).bind(crate::now()).fetch_one(&mut *tx).await?;
+            crate::audit_insert!(tx, actor, "class.supplement", "class", class_id, Some(class.unit_id), None::<String>,
+                Some(serde_json::json!({"name": name, "school": school}).to_string()));
+            tx.commit().await?;
+            Ok(id)
+        })
+    }
+
+    pub async fn supplements(&self, class_id: i64) -> Result<Vec<Supplement>> {
+        Ok(on!(self, p => sqlx::query_as::<_, Supplement>(
+            "SELECT id, class_id, full_name, birth_date, school, subject, phone, email, note, created_at
+             FROM supplement_requests WHERE class_id = $1 ORDER BY id")
+            .bind(class_id).fetch_all(p).await)?)
+    }
+
+    /// Submit (or resubmit) a unit's report on a round; the audit log keeps every submission.
+    pub async fn submit_round_report(
+        &self,
+        actor: Option<i64>,
+        round_id: i64,
+        unit_id: i64,
+        note: &str,
+        figures: &serde_json::Value,
+    ) -> Result<()> {
+        use crate::BeginWrite;
+        let note: String = bdtx_domain::text::clean_multiline(note).chars().take(2000).collect();
+        let t = crate::now();
+        on!(self, p => {
+            let mut tx = p.begin_write().await?;
+            sqlx::query(
+                "INSERT INTO round_reports (round_id, unit_id, note, figures, submitted_by, submitted_at) VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (round_id, unit_id) DO UPDATE SET note = excluded.note, figures = excluded.figures,
+                   submitted_by = excluded.submitted_by, submitted_at = excluded.submitted_at")
+                .bind(round_id).bind(unit_id).bind(&note).bind(figures.to_string()).bind(actor).bind(t)
+                .execute(&mut *tx).await?;
+            crate::audit_insert!(tx, actor, "round.report", "round", round_id, Some(unit_id), None::<String>,
+                Some(serde_json::json!({"note": note, "figures": figures}).to_string()));
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    pub async fn round_reports(&self, round_id: i64, units: &[i64]) -> Result<Vec<RoundReport>> {
+        if units.is_empty() {
+            return Ok(vec![]);
+        }
+        let sql = format!(
+            "SELECT unit_id, note, figures, submitted_by, submitted_at FROM round_reports WHERE round_id = $1 AND unit_id IN ({})",
+            id_list(units)
+        );
+        Ok(
+            on!(self, p => sqlx::query_as::<_, RoundReport>(sqlx::AssertSqlSafe(sql)).bind(round_id).fetch_all(p).await)?,
+        )
+    }
+
+    pub async fn report_due(&self, round_id: i64) -> Result<Option<String>> {
+        Ok(on!(self, p => sqlx::query_scalar::<_, Option<String>>("SELECT report_due FROM rounds WHERE id = $1")
+            .bind(round_id).fetch_optional(p).await)?
+        .flatten())
+    }
+
+    pub async fn set_report_due(&self, actor: Option<i64>, round_id: i64, due: chrono::NaiveDate) -> Result<()> {
+        use crate::BeginWrite;
+        on!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let owner: Option<i64> = sqlx::query_scalar("SELECT owner_unit_id FROM rounds WHERE id = $1").bind(round_id).fetch_optional(&mut *tx).await?;
+            let Some(owner) = owner else { return Err(crate::StoreError::NotFound) };
+            sqlx::query("UPDATE rounds SET report_due = $2 WHERE id = $1").bind(round_id).bind(iso(due)).execute(&mut *tx).await?;
+            crate::audit_insert!(tx, actor, "round.report_due", "round", round_id, Some(owner), None::<String>,
+                Some(serde_json::json!({"due": iso(due)}).to_string()));
+            tx.commit().await?;
+        });
+        Ok(())
     }
 }
 

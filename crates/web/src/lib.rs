@@ -32,12 +32,14 @@ pub mod i18n;
 pub mod learn;
 pub mod learn_api;
 pub mod learn_pages;
+pub mod oversight_pages;
 pub mod pages;
 pub mod plans_pages;
 pub mod requests;
 pub mod roster;
 pub mod rounds_pages;
 pub mod service;
+pub mod worker;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -49,6 +51,10 @@ pub struct Config {
     pub files_dir: std::path::PathBuf,
     /// The address people reach BDTX at (in certificates' QR codes and verification links).
     pub public_url: String,
+    /// Where e-mail goes (`smtp://host:port`, see [`worker::Mailer`]); `None` keeps it queued.
+    pub smtp_url: Option<String>,
+    /// The sender of BDTX's e-mail.
+    pub mail_from: String,
 }
 
 impl Config {
@@ -58,6 +64,8 @@ impl Config {
             login_per_minute: 20,
             files_dir: "data/files".into(),
             public_url: format!("http://{addr}"),
+            smtp_url: None,
+            mail_from: "BDTX <no-reply@bdtx.local>".into(),
         }
     }
 }
@@ -71,6 +79,7 @@ pub struct AppState {
     pub files: Arc<bdtx_course::FileStore>,
     pub lms: Arc<learn::LmsCache>,
     pub auth_cache: Arc<auth::AuthCache>,
+    pub mailer: Arc<worker::Mailer>,
 }
 
 fn metrics_handle() -> PrometheusHandle {
@@ -93,6 +102,10 @@ impl AppState {
             files: Arc::new(bdtx_course::FileStore::new(cfg.files_dir.clone())),
             lms: Arc::new(learn::LmsCache::default()),
             auth_cache: Arc::new(auth::AuthCache::default()),
+            mailer: Arc::new(worker::Mailer::new(cfg.smtp_url.as_deref(), &cfg.mail_from).unwrap_or_else(|e| {
+                tracing::error!(error = %e, "e-mail disabled");
+                worker::Mailer::new(None, "BDTX <no-reply@bdtx.local>").expect("default sender")
+            })),
             login_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
             cfg: Arc::new(cfg),
             metrics: metrics_handle(),
@@ -148,6 +161,7 @@ pub fn app(st: AppState) -> Router {
         .merge(plans_pages::router())
         .merge(certificates_pages::router())
         .merge(course_editor::router())
+        .merge(oversight_pages::router())
         .merge(api_router)
         .merge(api::docs(openapi))
         .route("/static/app.css", get(css))
