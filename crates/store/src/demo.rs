@@ -184,7 +184,7 @@ impl People<'_> {
             gender: Some(gender.into()),
             national_id: Some(national_id),
             phone: Some(phone),
-            email: None,
+            email: Some(format!("gv{}@demo.bdtx.vn", self.next_id)),
             position: Some(position.into()),
             levels: Some(levels.into()),
             main_subject: subject.map(String::from),

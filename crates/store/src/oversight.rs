@@ -736,7 +736,7 @@ impl Db {
         use crate::BeginWrite;
         on!(self, p => {
             let mut tx = p.begin_write().await?;
-            let owner: Option<i64> = sqlx::query_scalar("SELECT owner_unit_id FROM rounds WHERE id = $1").bind(round_id).fetch_optional(&mut *tx).await?;
+            let owner: Option<i64> = sqlx::query_scalar("SELECT p.owner_unit_id FROM rounds r JOIN programmes p ON p.id = r.programme_id WHERE r.id = $1").bind(round_id).fetch_optional(&mut *tx).await?;
             let Some(owner) = owner else { return Err(crate::StoreError::NotFound) };
             sqlx::query("UPDATE rounds SET report_due = $2 WHERE id = $1").bind(round_id).bind(iso(due)).execute(&mut *tx).await?;
             crate::audit_insert!(tx, actor, "round.report_due", "round", round_id, Some(owner), None::<String>,

@@ -89,3 +89,95 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// A local SMTP sink on loopback for tests: it speaks enough SMTP for a real client (EHLO,
+/// MAIL, RCPT, DATA, RSET, NOOP, QUIT), keeps every message it accepts, and refuses recipients
+/// whose address contains `reject` with a permanent 550 (to test failures and retries).
+pub mod smtp {
+    use std::sync::{Arc, Mutex};
+
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    #[derive(Debug, Clone)]
+    pub struct Received {
+        pub from: String,
+        pub to: Vec<String>,
+        pub data: String,
+    }
+
+    pub struct Sink {
+        pub addr: std::net::SocketAddr,
+        pub received: Arc<Mutex<Vec<Received>>>,
+        _task: tokio::task::JoinHandle<()>,
+    }
+
+    impl Sink {
+        pub fn url(&self) -> String {
+            format!("smtp://{}", self.addr)
+        }
+        pub fn messages(&self) -> Vec<Received> {
+            self.received.lock().unwrap().clone()
+        }
+    }
+
+    pub async fn start() -> Sink {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind smtp sink");
+        let addr = listener.local_addr().unwrap();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let store = received.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((sock, _)) = listener.accept().await {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let _ = session(sock, store).await;
+                });
+            }
+        });
+        Sink { addr, received, _task: task }
+    }
+
+    async fn session(sock: tokio::net::TcpStream, store: Arc<Mutex<Vec<Received>>>) -> std::io::Result<()> {
+        let (r, mut w) = sock.into_split();
+        let mut lines = BufReader::new(r).lines();
+        w.write_all(b"220 sink.local ESMTP test sink\r\n").await?;
+        let (mut from, mut to) = (String::new(), Vec::new());
+        while let Some(line) = lines.next_line().await? {
+            let upper = line.to_ascii_uppercase();
+            if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                w.write_all(b"250-sink.local\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n").await?;
+            } else if upper.starts_with("MAIL FROM:") {
+                from = line[10..].trim().trim_matches(['<', '>']).to_string();
+                to.clear();
+                w.write_all(b"250 OK\r\n").await?;
+            } else if upper.starts_with("RCPT TO:") {
+                let addr = line[8..].trim().trim_matches(['<', '>']).to_string();
+                if addr.contains("reject") {
+                    w.write_all(b"550 5.1.1 mailbox unavailable\r\n").await?;
+                } else {
+                    to.push(addr);
+                    w.write_all(b"250 OK\r\n").await?;
+                }
+            } else if upper == "DATA" {
+                w.write_all(b"354 end with .\r\n").await?;
+                let mut data = String::new();
+                while let Some(l) = lines.next_line().await? {
+                    if l == "." {
+                        break;
+                    }
+                    data.push_str(l.strip_prefix('.').unwrap_or(&l));
+                    data.push('\n');
+                }
+                store.lock().unwrap().push(Received { from: from.clone(), to: to.clone(), data });
+                w.write_all(b"250 OK queued\r\n").await?;
+            } else if upper == "QUIT" {
+                w.write_all(b"221 bye\r\n").await?;
+                return Ok(());
+            } else if upper == "RSET" || upper == "NOOP" {
+                w.write_all(b"250 OK\r\n").await?;
+            } else {
+                w.write_all(b"502 not implemented\r\n").await?;
+            }
+        }
+        Ok(())
+    }
+}

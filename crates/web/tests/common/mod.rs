@@ -10,6 +10,8 @@ pub struct App {
     pub base: String,
     pub db: TestDb,
     pub files: std::path::PathBuf,
+    /// The server's state (to drive the background worker in tests).
+    pub st: bdtx_web::AppState,
     _files: tempfile::TempDir,
     _server: tokio::task::JoinHandle<()>,
 }
@@ -17,6 +19,11 @@ pub struct App {
 pub const PW: &str = bdtx_store::demo::DEMO_PASSWORD;
 
 pub async fn start(db: TestDb, login_per_minute: u32) -> App {
+    start_with(db, login_per_minute, None).await
+}
+
+/// [`start`] with e-mail going to `smtp_url` (a local sink).
+pub async fn start_with(db: TestDb, login_per_minute: u32, smtp_url: Option<String>) -> App {
     bdtx_store::demo::seed(&db, bdtx_store::demo::DemoSize { teachers_per_school: 2 }).await.expect("seed demo");
     let files = tempfile::tempdir().unwrap();
     bdtx_store::demo::seed_lms(&db, &bdtx_course::FileStore::new(files.path())).await.expect("seed demo training");
@@ -25,12 +32,13 @@ pub async fn start(db: TestDb, login_per_minute: u32) -> App {
     let mut cfg = bdtx_web::Config::for_listen(&addr);
     cfg.login_per_minute = login_per_minute;
     cfg.files_dir = files.path().to_path_buf();
+    cfg.smtp_url = smtp_url;
     let st = bdtx_web::AppState::new(db.db.clone(), cfg);
-    let app = bdtx_web::app(st).into_make_service_with_connect_info::<SocketAddr>();
+    let app = bdtx_web::app(st.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let server = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
-    App { base: format!("http://{addr}"), db, files: files.path().to_path_buf(), _files: files, _server: server }
+    App { base: format!("http://{addr}"), db, files: files.path().to_path_buf(), st, _files: files, _server: server }
 }
 
 impl App {
