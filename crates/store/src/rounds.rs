@@ -686,6 +686,16 @@ impl Db {
             .bind(id).fetch_optional(p).await)?)
     }
 
+    /// The classes of a round held by one unit (a school or a cluster).
+    pub async fn classes_of_unit(&self, round_id: i64, unit_id: i64) -> Result<Vec<Class>> {
+        Ok(on!(self, p => sqlx::query_as::<_, Class>(
+            "SELECT c.id, c.round_id, c.unit_id, u.name AS unit_name, c.name, c.subject,
+                    (SELECT COUNT(*) FROM enrollments e WHERE e.class_id = c.id AND e.status = 'active' AND e.kind = 'main') AS learners,
+                    (SELECT COUNT(*) FROM class_staff s WHERE s.class_id = c.id) AS staff
+             FROM classes c JOIN units u ON u.id = c.unit_id WHERE c.round_id = $1 AND c.unit_id = $2 ORDER BY c.name")
+            .bind(round_id).bind(unit_id).fetch_all(p).await)?)
+    }
+
     pub async fn classes_of_round(&self, round_id: i64) -> Result<Vec<Class>> {
         Ok(on!(self, p => sqlx::query_as::<_, Class>(
             "SELECT c.id, c.round_id, c.unit_id, u.name AS unit_name, c.name, c.subject,

@@ -232,8 +232,7 @@ async fn dashboard(
             })
         })
         .collect();
-    let own_classes: Vec<Class> =
-        st.db.classes_of_round(id).await?.into_iter().filter(|c| c.unit_id == unit.id).collect();
+    let own_classes: Vec<Class> = st.db.classes_of_unit(id, unit.id).await?;
     let class_ids: Vec<i64> = own_classes.iter().map(|c| c.id).collect();
     let ccounts = st.db.node_counts(id, "c", &class_ids, &f).await?;
     let classes = own_classes

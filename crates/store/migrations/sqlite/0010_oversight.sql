@@ -42,6 +42,7 @@ CREATE TABLE jobs (
     created_at INTEGER NOT NULL,
     finished_at INTEGER
 );
+CREATE INDEX classes_round_unit ON classes(round_id, unit_id);
 CREATE INDEX jobs_due ON jobs(status, run_at);
 CREATE INDEX jobs_unit ON jobs(unit_id, id);
 
