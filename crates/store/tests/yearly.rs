@@ -168,13 +168,8 @@ both_backends!(yearly_plan_results_and_policies, |db: bdtx_testkit::TestDb| asyn
 
     // A duplicate record of the teacher is merged into them: their yearly records move.
     let dup = teacher(&db, "Nguyễn Văn An", "001085000009", "teacher", school).await;
-    let id2 = db.save_year_plan(
-        None,
-        dup,
-        "2023-2024",
-        &[it("CT01", "CT01", 40), it("CT02", "CT02", 40), it("CT03", "GVPT01", 40)],
-    );
-    let id2 = id2.await.unwrap();
+    let plan19 = [it("CT01", "CT01", 40), it("CT02", "CT02", 40), it("CT03", "GVPT01", 40)];
+    let id2 = db.save_year_plan(None, dup, "2023-2024", &plan19).await.unwrap();
     db.merge_people(None, gv, &[dup]).await.unwrap();
     assert_eq!(db.year_plan(id2).await.unwrap().unwrap().person_id, gv);
     assert_eq!(db.year_plans_of(gv).await.unwrap().len(), 2);
