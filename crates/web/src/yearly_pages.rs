@@ -622,7 +622,7 @@ impl StandardPage {
 }
 
 async fn standard_for(st: &AppState, person: i64, q: &Option<String>) -> Result<&'static Standard, AppError> {
-    if let Some(k) = q {
+    if let Some(k) = q.as_deref().filter(|k| !k.is_empty()) {
         return standards::by_key(k).ok_or_else(|| AppError::invalid("standard", "invalid"));
     }
     let p = st.db.person(person).await?.ok_or(AppError::NotFound)?;

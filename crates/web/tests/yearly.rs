@@ -111,13 +111,14 @@ both_backends!(yearly_plan_results_and_standard_over_http, |db: TestDb| async mo
     assert_eq!(app.db.year_plan(id).await.unwrap().unwrap().status, "submitted");
     // Results wait for the approval.
     let items = app.db.year_items(id).await.unwrap();
-    let scores = |v: &[&str]| {
-        let mut f = form(&hcsrf, &[]);
+    let scores_as = |c: &str, v: &[&str]| {
+        let mut f = form(c, &[]);
         for (i, s) in items.iter().zip(v) {
             f.push((format!("s.{}.0", i.id), s.to_string()));
         }
         f
     };
+    let scores = |v: &[&str]| scores_as(&hcsrf, v);
     let (s, text) = body(post(&app, &ht, &format!("{plan_url}/results"), &scores(&["8", "7", "6", "9"])).await).await;
     assert_eq!(s, 422, "{text}");
     let page = ht.get(app.url("/yearly?year=2024-2025")).send().await.unwrap().text().await.unwrap();
@@ -137,9 +138,11 @@ both_backends!(yearly_plan_results_and_standard_over_http, |db: TestDb| async mo
     assert_eq!(s, 422);
     assert!(text.contains("điểm nằm ngoài thang cho phép"), "{text}");
     assert!(app.db.year_items(id).await.unwrap().iter().all(|i| i.score.is_none()));
-    let (s, _) = body(post(&app, &other, &format!("{plan_url}/results"), &scores(&["8", "7", "6", "9"])).await).await;
+    let (s, _) =
+        body(post(&app, &other, &format!("{plan_url}/results"), &scores_as(&ocsrf, &["8", "7", "6", "9"])).await).await;
     assert_eq!(s, 404, "another school's principal");
-    let (s, _) = body(post(&app, &t, &format!("{plan_url}/results"), &scores(&["10", "10", "10", "10"])).await).await;
+    let (s, _) =
+        body(post(&app, &t, &format!("{plan_url}/results"), &scores_as(&csrf, &["10", "10", "10", "10"])).await).await;
     assert_eq!(s, 403, "nobody scores their own year");
     let r = post(&app, &ht, &format!("{plan_url}/results"), &scores(&["8", "7", "6", "9"])).await;
     assert_eq!(r.status(), 303);
@@ -270,7 +273,7 @@ both_backends!(yearly_plan_results_and_standard_over_http, |db: TestDb| async mo
             .text("criterion", "5")
             .part("file", reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string()))
     };
-    let url = app.url(&format!("/yearly/standard/{}/evidence", a.id));
+    let url = app.url(&format!("/yearly/standard/{}/evidence?_csrf={}", a.id, common::urlencoding(&csrf)));
     let r = t.post(&url).multipart(upload(b"not a pdf at all", "minh-chung.pdf")).send().await.unwrap();
     assert_eq!(r.status(), 422);
     let pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
