@@ -141,6 +141,9 @@ pub struct PlanItem {
     pub group: String,
     pub code: String,
     pub periods: i64,
+    /// A module completed in a training round, counted in this group because the province says
+    /// so (any group may then hold it, fixed or not).
+    pub from_round: bool,
 }
 
 /// The result of classifying a year.
@@ -335,7 +338,7 @@ impl Policy {
                 c.add(&i.code, "yearly_group_unknown");
                 continue;
             };
-            if g.choose_from.is_none() && i.code != g.key {
+            if g.choose_from.is_none() && i.code != g.key && !i.from_round {
                 c.add(&i.code, "yearly_group_unknown");
             }
             if !(1..=200).contains(&i.periods) {
@@ -640,7 +643,7 @@ mod tests {
     #[test]
     fn plans_need_the_required_periods() {
         let p = shipped_policy("bdtx-2019").unwrap();
-        let it = |g: &str, c: &str, n| PlanItem { group: g.into(), code: c.into(), periods: n };
+        let it = |g: &str, c: &str, n| PlanItem { group: g.into(), code: c.into(), periods: n, from_round: false };
         let full =
             vec![it("CT01", "CT01", 40), it("CT02", "CT02", 40), it("CT03", "GVPT05", 20), it("CT03", "GVPT08", 20)];
         assert!(p.check_plan(&full).is_ok());
@@ -654,6 +657,12 @@ mod tests {
         assert_eq!(p.check_plan(&dup).unwrap_err().errors[0].code, "duplicate");
         let bad = vec![it("CT01", "CT02", 40)];
         assert!(p.check_plan(&bad).unwrap_err().errors.iter().any(|e| e.code == "yearly_group_unknown"));
+        // A module completed in a round may count towards programme 01 where the province says so.
+        let round = PlanItem { group: "CT01".into(), code: "GV4660-02".into(), periods: 20, from_round: true };
+        let mut with_round = vec![it("CT01", "CT01", 20), round, it("CT02", "CT02", 40), it("CT03", "GVPT05", 40)];
+        assert!(p.check_plan(&with_round).is_ok());
+        with_round[1].from_round = false;
+        assert!(p.check_plan(&with_round).is_err());
         let p = shipped_policy("bdtx-2012-teacher").unwrap();
         let e = p.check_plan(&[it("ND1", "ND1", 30), it("ND2", "ND2", 30), it("ND3", "TH1", 45)]).unwrap_err();
         assert_eq!(e.errors[0].field, "Nội dung bồi dưỡng 3 (mô đun tự chọn) (45/60 tiết)");

@@ -21,6 +21,19 @@ use crate::{BeginWrite, Db, Result, StoreError, conflict, now, on};
 
 const MAX_TEXT: usize = 5_000;
 
+/// The settings key naming the plan group a province counts modules completed in rounds towards.
+pub fn rounds_setting_key(year: &str) -> String {
+    format!("yearly.rounds.{year}")
+}
+
+/// A module completed in a round (the university's confirmation) during a school year.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct CompletedModule {
+    pub code: String,
+    pub title: String,
+    pub at: i64,
+}
+
 /// The settings key naming the policy a province uses for a school year and audience.
 pub fn policy_setting_key(year: &str, audience: Audience) -> String {
     format!("yearly.policy.{year}.{}", audience.as_str())
@@ -261,8 +274,20 @@ impl Db {
             .fetch_all(p).await)?)
     }
 
-    /// Check the items of a plan against its policy and the catalog; returns them with titles.
-    async fn checked_items(&self, policy: &Policy, items: &[ItemInput]) -> Result<Vec<(ItemInput, String)>> {
+    /// Check the items of a plan against its policy, the catalog and the person's completed
+    /// modules (where the province counts them); returns them with titles and sources.
+    async fn checked_items(
+        &self,
+        policy: &Policy,
+        person_id: i64,
+        year: &str,
+        items: &[ItemInput],
+    ) -> Result<Vec<(ItemInput, String, &'static str)>> {
+        let rounds_group = match self.province_of(person_id).await? {
+            Some(prov) => self.rounds_group(prov, year).await?,
+            None => None,
+        };
+        let completed = if rounds_group.is_some() { self.completed_modules(person_id, year).await? } else { vec![] };
         let mut c = Checker::default();
         let mut out = Vec::new();
         for i in items {
@@ -271,25 +296,84 @@ impl Db {
                 c.add(&code, "yearly_group_unknown");
                 continue;
             };
-            let title = match &g.choose_from {
-                None => g.label_vi.clone(),
-                Some(family) => match self.module(&code).await? {
-                    Some(m) if &m.family == family => format!("{} {}", m.code, m.title_vi),
+            let round = completed.iter().find(|m| m.code == code && rounds_group.as_deref() == Some(g.key.as_str()));
+            let (title, source) = match (&g.choose_from, round) {
+                (_, Some(m)) if code != g.key => {
+                    (format!("{} {} (hoàn thành trong đợt bồi dưỡng)", m.code, m.title), "round")
+                }
+                (None, _) if code == g.key => (g.label_vi.clone(), "plan"),
+                (None, _) => {
+                    c.add(&code, "yearly_group_unknown");
+                    continue;
+                }
+                (Some(family), _) => match self.module(&code).await? {
+                    Some(m) if &m.family == family => (format!("{} {}", m.code, m.title_vi), "plan"),
                     _ => {
                         c.add(&code, "yearly_module_not_in_group");
                         continue;
                     }
                 },
             };
-            out.push((ItemInput { group: i.group.clone(), code, periods: i.periods }, title));
+            out.push((ItemInput { group: i.group.clone(), code, periods: i.periods }, title, source));
         }
         c.finish()?;
         let plan: Vec<PlanItem> = out
             .iter()
-            .map(|(i, _)| PlanItem { group: i.group.clone(), code: i.code.clone(), periods: i.periods })
+            .map(|(i, _, source)| PlanItem {
+                group: i.group.clone(),
+                code: i.code.clone(),
+                periods: i.periods,
+                from_round: *source == "round",
+            })
             .collect();
         policy.check_plan(&plan)?;
         Ok(out)
+    }
+
+    /// The group of the plan a province counts modules completed in rounds towards in a year
+    /// (none: they do not count).
+    pub async fn rounds_group(&self, province: i64, year: &str) -> Result<Option<String>> {
+        Ok(self.setting(province, &rounds_setting_key(year)).await?.filter(|v| !v.is_empty()))
+    }
+
+    /// Count modules completed in rounds towards `group` of the year's plans in a province (the
+    /// group must be one of the year's teacher policy), or stop counting them (`None`).
+    pub async fn set_rounds_group(
+        &self,
+        actor: Option<i64>,
+        province: i64,
+        year: &str,
+        group: Option<&str>,
+    ) -> Result<()> {
+        check_year(year)?;
+        let unit = self.unit(province).await?.ok_or(StoreError::NotFound)?;
+        if unit.kind != "province" {
+            return Err(invalid("unit", "kind_mismatch"));
+        }
+        if let Some(g) = group {
+            let reference = self.year_policy(Some(province), year, Audience::Teacher).await?;
+            let policy = self.scoring_policy(&reference).await?.ok_or_else(|| invalid("policy", "not_found"))?;
+            if policy.group(g).is_none() {
+                return Err(invalid("yearly_rounds_group", "yearly_group_unknown"));
+            }
+        }
+        self.set_setting(actor, province, &rounds_setting_key(year), group.unwrap_or("")).await
+    }
+
+    /// Modules a person completed in rounds during a school year (1 August to 31 July): the
+    /// university confirmed them (the third sign-off, current and passed).
+    pub async fn completed_modules(&self, person_id: i64, year: &str) -> Result<Vec<CompletedModule>> {
+        let start = check_year(year)?;
+        let from = bdtx_domain::round::day_start(chrono::NaiveDate::from_ymd_opt(start, 8, 1).expect("date"));
+        let to = bdtx_domain::round::day_start(chrono::NaiveDate::from_ymd_opt(start + 1, 8, 1).expect("date"));
+        Ok(on!(self, p => sqlx::query_as::<_, CompletedModule>(
+            "SELECT r.module_code AS code, COALESCE(MAX(m.title_vi), r.module_code) AS title, MAX(v.at) AS at
+             FROM enrollments e JOIN rounds r ON r.id = e.round_id
+             JOIN signoffs v ON v.enrollment_id = e.id AND v.gate = 'university' AND v.undone_at IS NULL AND v.pass = TRUE
+             LEFT JOIN modules m ON m.code = r.module_code
+             WHERE e.person_id = $1 AND e.status <> 'merged' AND v.at >= $2 AND v.at < $3
+             GROUP BY r.module_code ORDER BY r.module_code")
+            .bind(person_id).bind(from).bind(to).fetch_all(p).await)?)
     }
 
     /// Create or replace the items of a person's plan for a year. The plan must be a draft or
@@ -314,7 +398,7 @@ impl Db {
             None => self.policy_for(person_id, year).await?,
         };
         let audience = self.audience_of(person_id).await?;
-        let items = self.checked_items(&policy, items).await?;
+        let items = self.checked_items(&policy, person_id, year, items).await?;
         let unit = self.person_chain(person_id).await?.first().copied();
         let t = now();
         on!(self, p => {
@@ -335,11 +419,11 @@ impl Db {
                     .bind(person_id).bind(year).bind(policy.reference()).bind(audience.as_str()).bind(unit).bind(t)
                     .fetch_one(&mut *tx).await.map_err(|e| conflict(e, "yearly_plan"))?,
             };
-            for (i, title) in &items {
-                sqlx::query("INSERT INTO year_plan_items (plan_id, grp, code, title, periods) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(id).bind(&i.group).bind(&i.code).bind(title).bind(i.periods).execute(&mut *tx).await?;
+            for (i, title, source) in &items {
+                sqlx::query("INSERT INTO year_plan_items (plan_id, grp, code, title, periods, source) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(id).bind(&i.group).bind(&i.code).bind(title).bind(i.periods).bind(source).execute(&mut *tx).await?;
             }
-            let codes: Vec<_> = items.iter().map(|(i, _)| format!("{}:{}", i.code, i.periods)).collect();
+            let codes: Vec<_> = items.iter().map(|(i, _, _)| format!("{}:{}", i.code, i.periods)).collect();
             crate::audit_insert!(tx, actor, "year_plan.save", "year_plan", id, unit, None::<String>,
                 Some(serde_json::json!({"year": year, "policy": policy.reference(), "items": codes}).to_string()));
             tx.commit().await?;
@@ -356,8 +440,15 @@ impl Db {
         }
         let policy = self.scoring_policy(&plan.policy).await?.ok_or_else(|| invalid("policy", "not_found"))?;
         let items = self.year_items(id).await?;
-        let plan_items: Vec<PlanItem> =
-            items.iter().map(|i| PlanItem { group: i.grp.clone(), code: i.code.clone(), periods: i.periods }).collect();
+        let plan_items: Vec<PlanItem> = items
+            .iter()
+            .map(|i| PlanItem {
+                group: i.grp.clone(),
+                code: i.code.clone(),
+                periods: i.periods,
+                from_round: i.source == "round",
+            })
+            .collect();
         policy.check_plan(&plan_items)?;
         let (unit, approver, _) = self.plan_approver_for(plan.person_id).await?;
         on!(self, p => {

@@ -67,6 +67,14 @@ impl T {
 
 /// (key, Vietnamese, English)
 pub static MESSAGES: &[(&str, &str, &str)] = &[
+    (
+        "yearly.rounds_group",
+        "Mô đun hoàn thành trong các đợt bồi dưỡng (đã được trường ĐH xác nhận) được tính vào",
+        "Modules completed in rounds (confirmed by the university) count towards",
+    ),
+    ("yearly.rounds_none", "không tính vào kế hoạch", "not counted"),
+    ("yearly.export_plans", "Tải tổng hợp kế hoạch cá nhân (.xlsx)", "Download the summary of plans (.xlsx)"),
+    ("field.yearly_rounds_group", "Nội dung tính mô đun hoàn thành", "Group counting completed modules"),
     ("nav.yearly", "BDTX hằng năm", "Yearly BDTX"),
     ("yearly.title", "Bồi dưỡng thường xuyên năm học", "BDTX school year"),
     (

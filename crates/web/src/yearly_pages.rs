@@ -20,7 +20,9 @@ use bdtx_course::files::{PLAN_SCAN_POLICY, UploadError, check_upload};
 use bdtx_domain::authz::{Action, Relation, Role, Target};
 use bdtx_domain::scoring::{self, Audience, Policy};
 use bdtx_domain::standards::{self, Level, Standard};
-use bdtx_store::yearly::{Assessment, Comment, Evidence, ItemInput, Rollup, YearItem, YearPlan, current_school_year};
+use bdtx_store::yearly::{
+    Assessment, Comment, CompletedModule, Evidence, ItemInput, Rollup, YearItem, YearPlan, current_school_year,
+};
 
 use crate::AppState;
 use crate::access::{require, scope, unit_target};
@@ -37,6 +39,8 @@ pub fn router() -> Router<AppState> {
         .route("/yearly/plan", post(plan_save))
         .route("/yearly/policy", post(policy_choose))
         .route("/yearly/policies", post(policy_add))
+        .route("/yearly/rounds", post(rounds_choose))
+        .route("/yearly/plans.xlsx", get(plans_xlsx))
         .route("/yearly/results.xlsx", get(results_xlsx))
         .route("/yearly/rollup", get(rollup_page))
         .route("/yearly/plans/{id}", get(plan_page))
@@ -186,6 +190,10 @@ pub struct PolicyChoice {
     pub name: String,
     /// (audience, the policy it uses this year)
     pub current: Vec<(&'static str, String)>,
+    /// The group modules completed in rounds count towards ('' = they do not count), and the
+    /// groups of the year's teacher policy.
+    pub rounds_group: String,
+    pub groups: Vec<(String, String)>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -224,6 +232,7 @@ async fn plan_form(
     policy: &Policy,
     person_levels: &str,
     items: &[YearItem],
+    rounds: Option<(&str, &[CompletedModule])>,
 ) -> Result<Vec<GroupForm>, AppError> {
     let levels = bdtx_domain::org::parse_levels(person_levels).unwrap_or_default();
     let mut out = Vec::new();
@@ -255,11 +264,23 @@ async fn plan_form(
                 }
             }
         }
+        // Modules completed in rounds, where the province counts them towards this group.
+        if let Some((_, done)) = rounds.filter(|(k, _)| *k == g.key) {
+            for m in done {
+                let it = items.iter().find(|i| i.code == m.code);
+                choices.push(Choice {
+                    code: m.code.clone(),
+                    title: format!("{} {} (hoàn thành trong đợt bồi dưỡng)", m.code, m.title),
+                    value: it.map(|i| i.periods.to_string()).unwrap_or_default(),
+                    chosen: it.is_some(),
+                });
+            }
+        }
         out.push(GroupForm {
             key: g.key.clone(),
             label: g.label_vi.clone(),
             periods: g.periods,
-            fixed: g.choose_from.is_none(),
+            fixed: g.choose_from.is_none() && choices.len() == 1,
             choices,
         });
     }
@@ -291,7 +312,16 @@ async fn yearly_page(
             required = policy.required_periods();
             if editable {
                 let person = st.db.person(me).await?.ok_or(AppError::NotFound)?;
-                form = plan_form(&st, &policy, &person.levels, &items).await?;
+                let group = match st.db.province_of(me).await? {
+                    Some(prov) => st.db.rounds_group(prov, &year).await?,
+                    None => None,
+                };
+                let done = match &group {
+                    Some(_) => st.db.completed_modules(me, &year).await?,
+                    None => vec![],
+                };
+                let rounds = group.as_deref().map(|g| (g, done.as_slice()));
+                form = plan_form(&st, &policy, &person.levels, &items, rounds).await?;
             }
         }
         // Colleagues of the same school who submitted their self-assessment.
@@ -321,12 +351,20 @@ async fn yearly_page(
         if unit.kind != "province" {
             continue;
         }
+        let teacher_policy = st.db.year_policy(Some(unit.id), &year, Audience::Teacher).await?;
         provinces.push(PolicyChoice {
             unit_id: unit.id,
             current: vec![
-                ("teacher", st.db.year_policy(Some(unit.id), &year, Audience::Teacher).await?),
+                ("teacher", teacher_policy.clone()),
                 ("manager", st.db.year_policy(Some(unit.id), &year, Audience::Manager).await?),
             ],
+            rounds_group: st.db.rounds_group(unit.id, &year).await?.unwrap_or_default(),
+            groups: st
+                .db
+                .scoring_policy(&teacher_policy)
+                .await?
+                .map(|x| x.groups.into_iter().map(|g| (g.key, g.label_vi)).collect())
+                .unwrap_or_default(),
             name: unit.name,
         });
     }
@@ -390,6 +428,18 @@ async fn policy_choose(State(st): State<AppState>, auth: Auth, body: axum::body:
     let audience =
         Audience::parse(field(&pairs, "audience")).ok_or_else(|| AppError::invalid("audience", "invalid"))?;
     st.db.set_year_policy(Some(auth.account.id), unit, &year, audience, field(&pairs, "policy")).await?;
+    Ok(see(&format!("/yearly?year={year}&ok=yearly.policy_saved")))
+}
+
+/// Count modules completed in rounds towards a group of the year's plans (or stop counting).
+async fn rounds_choose(State(st): State<AppState>, auth: Auth, body: axum::body::Bytes) -> Result<Response, AppError> {
+    let pairs = form_pairs(&body)?;
+    let unit: i64 = field(&pairs, "unit").parse().map_err(|_| AppError::invalid("unit", "required"))?;
+    let (_, target) = unit_target(&st, unit).await?;
+    require(&auth.principal, Action::ConfigureYearly, &target)?;
+    let (year, _) = year_of(&Some(field(&pairs, "year").to_string()))?;
+    let group = Some(field(&pairs, "group")).filter(|g| !g.is_empty());
+    st.db.set_rounds_group(Some(auth.account.id), unit, &year, group).await?;
     Ok(see(&format!("/yearly?year={year}&ok=yearly.policy_saved")))
 }
 
@@ -584,6 +634,42 @@ async fn results_xlsx(
     )
     .map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(crate::download::attachment(bytes, crate::download::XLSX, &format!("xep-loai-bdtx-{year}.xlsx")))
+}
+
+/// The school's summary of plans sent upward (who planned what, and the state of each plan).
+async fn plans_xlsx(State(st): State<AppState>, auth: Auth, Query(q): Query<YearQuery>) -> Result<Response, AppError> {
+    let (year, _) = year_of(&q.year)?;
+    let root = scope(&st, &auth.principal, q.unit, Action::ViewYearly).await?;
+    let plans = st.db.year_plans_in(root, &year).await?;
+    let unit = match root {
+        Some(u) => st.db.unit(u).await?.map(|u| u.name).unwrap_or_default(),
+        None => "Bộ Giáo dục và Đào tạo".into(),
+    };
+    let t = crate::i18n::T::default();
+    let mut rows = Vec::new();
+    for (i, p) in plans.iter().enumerate() {
+        let items = st.db.year_items(p.id).await?;
+        let periods: i64 = items.iter().map(|x| x.periods).sum();
+        rows.push(vec![
+            (i + 1).to_string(),
+            p.person_name.clone(),
+            t.of("position", &p.position),
+            p.unit_name.clone().unwrap_or_default(),
+            items.iter().map(|x| format!("{} ({})", x.code, x.periods)).collect::<Vec<_>>().join(", "),
+            periods.to_string(),
+            t.of("yearly.status", &p.status),
+        ]);
+    }
+    let title = format!("TỔNG HỢP KẾ HOẠCH BỒI DƯỠNG THƯỜNG XUYÊN CÁ NHÂN NĂM HỌC {year}");
+    let bytes = bdtx_roster::forms::list_xlsx(
+        "Kế hoạch BDTX",
+        &unit,
+        &title,
+        &["STT", "Họ và tên", "Chức vụ", "Đơn vị", "Nội dung, mô đun (số tiết)", "Tổng số tiết", "Tình trạng"],
+        &rows,
+    )
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(crate::download::attachment(bytes, crate::download::XLSX, &format!("ke-hoach-bdtx-{year}.xlsx")))
 }
 
 // ---------------------------------------------------------------- standards

@@ -320,4 +320,57 @@ both_backends!(yearly_plan_results_and_standard_over_http, |db: TestDb| async mo
     let page = so.get(app.url(&format!("/yearly/rollup?year={year}"))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("<td class=\"suggested\">GVPT05"), "the province sees it too");
     assert_eq!(t.get(app.url(&format!("/yearly/rollup?year={year}"))).send().await.unwrap().status(), 403);
+
+    // Modules completed in rounds count towards programme 01 where the province says so: the
+    // teacher's demo enrollment passes the LMS, the core teacher's and the university's
+    // sign-offs (today, so in the current school year).
+    let now_year = bdtx_store::yearly::current_school_year();
+    let e = app.db.enrollments_of(gv).await.unwrap()[0].clone();
+    let module = app.db.round(e.round_id).await.unwrap().unwrap().module_code;
+    bdtx_store::on!(&app.db.db, p => sqlx::query("UPDATE enrollments SET lms_passed_at = $2 WHERE id = $1")
+        .bind(e.id).bind(bdtx_domain::dates::now_unix()).execute(p).await.map(|r| r.rows_affected()))
+    .unwrap();
+    use bdtx_domain::completion::Gate;
+    app.db.sign_off(None, Some(core), &[e.id], Gate::Core, true, "", None).await.unwrap();
+    app.db.sign_off(None, None, &[e.id], Gate::University, true, "", None).await.unwrap();
+    let key = format!("p.CT01.{module}");
+    let with_round = form(
+        &csrf,
+        &[
+            ("year", now_year.as_str()),
+            ("p.CT01.CT01", "20"),
+            (key.as_str(), "20"),
+            ("p.CT02.CT02", "40"),
+            ("p.CT03.GVPT05", "40"),
+        ],
+    );
+    let (s, text) = body(post(&app, &t, "/yearly/plan", &with_round).await).await;
+    assert_eq!(s, 422, "not counted until the province says so: {text}");
+    let page = t.get(app.url(&format!("/yearly?year={now_year}"))).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains(&format!("name=\"{key}\"")));
+    let rounds = form(&scsrf, &[("unit", &prov.to_string()), ("year", now_year.as_str()), ("group", "CT01")]);
+    assert_eq!(
+        post(
+            &app,
+            &ht,
+            "/yearly/rounds",
+            &form(&hcsrf, &[("unit", &prov.to_string()), ("year", now_year.as_str()), ("group", "CT01")])
+        )
+        .await
+        .status(),
+        403
+    );
+    assert_eq!(post(&app, &so, "/yearly/rounds", &rounds).await.status(), 303);
+    let page = t.get(app.url(&format!("/yearly?year={now_year}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(&format!("name=\"{key}\"")), "{page}");
+    assert_eq!(post(&app, &t, "/yearly/plan", &with_round).await.status(), 303);
+    let plan = app.db.year_plan_of(gv, &now_year).await.unwrap().unwrap();
+    let items = app.db.year_items(plan.id).await.unwrap();
+    let counted = items.iter().find(|i| i.code == module).unwrap();
+    assert_eq!((counted.grp.as_str(), counted.source.as_str(), counted.periods), ("CT01", "round", 20));
+
+    // The school's summary of plans as .xlsx.
+    let r = ht.get(app.url(&format!("/yearly/plans.xlsx?year={year}"))).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], bdtx_web::download::XLSX);
 });
