@@ -302,10 +302,8 @@ impl Policy {
                 c.add(&k.label_vi, "policy_out_of_scale");
             }
         }
-        if let Some(top) = self.classes.first() {
-            if pts(top.to) != hi {
-                c.add(&top.label_vi, "policy_gap_top");
-            }
+        if let Some(top) = self.classes.first().filter(|top| pts(top.to) != hi) {
+            c.add(&top.label_vi, "policy_gap_top");
         }
         for w in self.classes.windows(2) {
             let (upper, lower) = (&w[0], &w[1]);

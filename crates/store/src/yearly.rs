@@ -181,10 +181,12 @@ impl Db {
     /// of the year).
     pub async fn year_policy(&self, province: Option<i64>, year: &str, audience: Audience) -> Result<String> {
         let start = check_year(year)?;
-        if let Some(prov) = province {
-            if let Some(v) = self.setting(prov, &policy_setting_key(year, audience)).await? {
-                return Ok(v);
-            }
+        let chosen = match province {
+            Some(prov) => self.setting(prov, &policy_setting_key(year, audience)).await?,
+            None => None,
+        };
+        if let Some(v) = chosen {
+            return Ok(v);
         }
         Ok(scoring::default_policy(start, audience).to_string())
     }
@@ -388,10 +390,8 @@ impl Db {
     ) -> Result<i64> {
         check_year(year)?;
         let existing = self.year_plan_of(person_id, year).await?;
-        if let Some(p) = &existing {
-            if !p.editable() {
-                return Err(invalid("yearly_plan", "yearly_plan_locked"));
-            }
+        if existing.as_ref().is_some_and(|p| !p.editable()) {
+            return Err(invalid("yearly_plan", "yearly_plan_locked"));
         }
         let policy = match &existing {
             Some(p) => self.scoring_policy(&p.policy).await?.ok_or_else(|| invalid("policy", "not_found"))?,
@@ -400,12 +400,21 @@ impl Db {
         let audience = self.audience_of(person_id).await?;
         let items = self.checked_items(&policy, person_id, year, items).await?;
         let unit = self.person_chain(person_id).await?.first().copied();
+        let before = match &existing {
+            Some(p) => self.year_items(p.id).await?,
+            None => vec![],
+        };
         let t = now();
         on!(self, p => {
             let mut tx = p.begin_write().await?;
             let id: i64 = match &existing {
                 Some(plan) => {
-                    let n = sqlx::query("UPDATE year_plans SET updated_at = $2 WHERE id = $1 AND status IN ('draft', 'returned')")
+                    // Changing a plan (after it was returned or reopened) clears its classification
+                    // until the school saves its results again; scores of the items kept stay.
+                    let n = sqlx::query(
+                        "UPDATE year_plans SET updated_at = $2, result_average = NULL, result_class = NULL, result_label = NULL,
+                            result_policy = NULL, result_by = NULL, result_at = NULL
+                         WHERE id = $1 AND status IN ('draft', 'returned')")
                         .bind(plan.id).bind(t).execute(&mut *tx).await?.rows_affected();
                     if n != 1 {
                         return Err(invalid("yearly_plan", "yearly_plan_locked"));
@@ -420,8 +429,13 @@ impl Db {
                     .fetch_one(&mut *tx).await.map_err(|e| conflict(e, "yearly_plan"))?,
             };
             for (i, title, source) in &items {
-                sqlx::query("INSERT INTO year_plan_items (plan_id, grp, code, title, periods, source) VALUES ($1, $2, $3, $4, $5, $6)")
-                    .bind(id).bind(&i.group).bind(&i.code).bind(title).bind(i.periods).bind(source).execute(&mut *tx).await?;
+                let kept = before.iter().find(|b| b.code == i.code && b.grp == i.group);
+                sqlx::query(
+                    "INSERT INTO year_plan_items (plan_id, grp, code, title, periods, source, parts, score)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                    .bind(id).bind(&i.group).bind(&i.code).bind(title).bind(i.periods).bind(source)
+                    .bind(kept.map(|k| k.parts.clone()).unwrap_or_default()).bind(kept.and_then(|k| k.score))
+                    .execute(&mut *tx).await?;
             }
             let codes: Vec<_> = items.iter().map(|(i, _, _)| format!("{}:{}", i.code, i.periods)).collect();
             crate::audit_insert!(tx, actor, "year_plan.save", "year_plan", id, unit, None::<String>,
@@ -608,6 +622,7 @@ impl Db {
 
     /// Save one's self-assessment (levels per criterion, a note); `submit` sends it to the
     /// colleagues and the principal and needs every criterion. It can change until evaluated.
+    #[allow(clippy::too_many_arguments)]
     pub async fn save_self_assessment(
         &self,
         actor: Option<i64>,
@@ -625,8 +640,10 @@ impl Db {
             c.add("standard_levels", "standard_levels_count");
         }
         c.finish()?;
-        let overall = if submit { Some(standard.overall(levels)?) } else { standard.overall(levels).ok() };
         let existing = self.assessment_of(person_id, year, standard.key).await?;
+        // Once submitted, every criterion stays assessed.
+        let need_all = submit || existing.as_ref().is_some_and(|a| a.status == "submitted");
+        let overall = if need_all { Some(standard.overall(levels)?) } else { standard.overall(levels).ok() };
         if existing.as_ref().is_some_and(|a| a.status == "evaluated") {
             return Err(invalid("standard", "standard_evaluated"));
         }

@@ -145,6 +145,10 @@ both_backends!(yearly_plan_results_and_policies, |db: bdtx_testkit::TestDb| asyn
     // Reopened: the author may change it again.
     db.decide_year_plan(None, id, "reopen", "Bổ sung mô đun TH3").await.unwrap();
     db.save_year_plan(None, gv, "2019-2020", &full).await.unwrap();
+    // The classification waits for the school again; the scores of the items kept stay.
+    let plan = db.year_plan(id).await.unwrap().unwrap();
+    assert_eq!((plan.status.as_str(), plan.result_label.as_deref()), ("returned", None));
+    assert!(db.year_items(id).await.unwrap().iter().all(|i| i.score == Some(900)));
 
     // Standards: submit needs every criterion; evaluated once.
     let mut levels = vec![Some(L::Tot); 15];

@@ -67,6 +67,8 @@ impl T {
 
 /// (key, Vietnamese, English)
 pub static MESSAGES: &[(&str, &str, &str)] = &[
+    ("yearly.submitted_at", "Gửi lúc", "Submitted"),
+    ("yearly.late", "quá hạn", "late"),
     (
         "yearly.rounds_group",
         "Mô đun hoàn thành trong các đợt bồi dưỡng (đã được trường ĐH xác nhận) được tính vào",

@@ -149,7 +149,7 @@ async fn standard_access(st: &AppState, auth: &Auth, id: i64) -> Result<(Assessm
     let mut target = person_target(st, a.person_id).await?;
     if let Some(me) = auth.principal.person_id {
         let mine = st.db.person_chain(me).await?;
-        if mine.first().is_some() && mine.first() == target.units.first() {
+        if !mine.is_empty() && mine.first() == target.units.first() {
             target.relation = Relation::Colleague;
         }
     }
@@ -204,6 +204,7 @@ struct YearlyPage {
     prev_year: String,
     next_year: String,
     deadline: String,
+    deadline_at: i64,
     has_person: bool,
     policy_title: String,
     required: i64,
@@ -222,6 +223,10 @@ struct YearlyPage {
 impl YearlyPage {
     fn avg(&self, p: &YearPlan) -> String {
         p.result_average.map(|a| scoring::show_fixed(a, 1)).unwrap_or_default()
+    }
+    /// Submitted after the deadline (00:00 Vietnam time the day after it).
+    fn late(&self, p: &YearPlan) -> bool {
+        p.submitted_at.is_some_and(|t| t >= self.deadline_at)
     }
 }
 
@@ -337,13 +342,12 @@ async fn yearly_page(
     }
     let admin = p.grants.iter().any(|g| is_admin(g.role));
     let (mut plans, mut assessments) = (vec![], vec![]);
-    if admin {
-        if let Ok(root) = scope(&st, p, q.unit, Action::ViewYearly).await {
-            plans = st.db.year_plans_in(root, &year).await?;
-            plans.retain(|x| Some(x.person_id) != p.person_id);
-            assessments = st.db.assessments_in(root, &year).await?;
-            assessments.retain(|x| Some(x.person_id) != p.person_id);
-        }
+    let root = if admin { scope(&st, p, q.unit, Action::ViewYearly).await.ok() } else { None };
+    if let Some(root) = root {
+        plans = st.db.year_plans_in(root, &year).await?;
+        plans.retain(|x| Some(x.person_id) != p.person_id);
+        assessments = st.db.assessments_in(root, &year).await?;
+        assessments.retain(|x| Some(x.person_id) != p.person_id);
     }
     let mut provinces = Vec::new();
     for g in p.grants.iter().filter(|g| matches!(g.role, Role::ProvinceAdmin)) {
@@ -378,6 +382,7 @@ async fn yearly_page(
         prev_year: format!("{}-{}", start - 1, start),
         next_year: format!("{}-{}", start + 1, start + 2),
         deadline: bdtx_domain::dates::iso(scoring::plan_deadline(start)),
+        deadline_at: bdtx_domain::round::day_start(scoring::plan_deadline(start) + chrono::Days::new(1)),
         year,
         has_person: p.person_id.is_some(),
         policy_title,
