@@ -373,4 +373,14 @@ both_backends!(yearly_plan_results_and_standard_over_http, |db: TestDb| async mo
     let r = ht.get(app.url(&format!("/yearly/plans.xlsx?year={year}"))).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], bdtx_web::download::XLSX);
+
+    // The demo's last school year: approved plans with results and evaluated assessments at
+    // the demo learner's (former) school; the roll-up suggests modules from the weak criteria.
+    bdtx_store::demo::seed_yearly(&app.db).await.unwrap();
+    let last: i32 = now_year[..4].parse::<i32>().unwrap() - 1;
+    let last = format!("{last}-{}", last + 1);
+    let page = so.get(app.url(&format!("/yearly/rollup?year={last}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("<td class=\"suggested\">GVPT06"), "{page}");
+    let page = so.get(app.url(&format!("/yearly?year={last}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Hoàn thành") && page.contains("Không hoàn thành"), "{page}");
 });
