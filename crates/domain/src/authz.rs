@@ -145,8 +145,9 @@ pub enum Action {
     /// unit is the approver unit (a teacher's school, a manager's commune office or province),
     /// as for peer-support plans. Never one's own.
     ApproveYearPlan,
-    /// Enter a person's yearly results (scores per content or module): admins over the person
-    /// (the school's principal first). Never one's own.
+    /// Enter a person's yearly results (scores per content or module): admins over the target,
+    /// which is the plan's approver unit and its ancestors (a teacher's school; a manager's
+    /// commune office, which evaluates managers' BDTX under seed 001 mục V.3.1). Never one's own.
     EnterResults,
     /// Assess oneself against the professional standard, with evidence (the target person).
     SelfAssess,
@@ -593,6 +594,11 @@ mod tests {
         assert_eq!(decide(&commune, Action::ApproveYearPlan, &Target::person(70, vec![3, 2, 1])), Allow);
         assert_eq!(decide(&commune, Action::EvaluateStandard, &own), Allow);
         assert_eq!(decide(&commune, Action::ApproveYearPlan, &mine), Forbidden, "the school decides teachers' plans");
+        // Results follow the approver: a vice-principal's plan (approved by the commune office)
+        // is scored by the commune, not by the school's principal.
+        let vice = Target::person(71, vec![3, 2, 1]);
+        assert_eq!(decide(&commune, Action::EnterResults, &vice), Allow);
+        assert_eq!(decide(&principal_5, Action::EnterResults, &vice), NotFound);
         // Lecturers, operators and core teachers see nobody's yearly records.
         for p in [principal(Role::KeyLecturer, 9, None), principal(Role::LmsOperator, 2, None)] {
             assert_eq!(decide(&p, Action::ViewYearly, &mine), NotFound, "{p:?}");

@@ -67,6 +67,7 @@ impl T {
 
 /// (key, Vietnamese, English)
 pub static MESSAGES: &[(&str, &str, &str)] = &[
+    ("yearly.people", "Số người", "People"),
     ("yearly.submitted_at", "Gửi lúc", "Submitted"),
     ("yearly.late", "quá hạn", "late"),
     (

@@ -131,8 +131,9 @@ async fn plan_access(st: &AppState, auth: &Auth, id: i64) -> Result<(YearPlan, P
     if plan.status == "draft" && !own {
         return Err(AppError::NotFound);
     }
+    // The unit that approved the plan evaluates it: a teacher's school, a manager's office above.
+    let results = approver.as_ref().is_some_and(|t| auth.principal.can(Action::EnterResults, t));
     let approve = approver.is_some_and(|t| auth.principal.can(Action::ApproveYearPlan, &t));
-    let results = auth.principal.can(Action::EnterResults, &person);
     Ok((plan, PlanRights { own, approve, results }))
 }
 
@@ -943,7 +944,8 @@ struct RollupPage {
     rollup: Rollup,
     criteria: Vec<(u8, &'static str, [i64; 4])>,
     weak: Vec<WeakRow>,
-    results: Vec<(String, i64)>,
+    results: Vec<(String, String, i64)>,
+    totals: Vec<(String, i64)>,
     levels: Vec<&'static str>,
 }
 
@@ -973,12 +975,19 @@ async fn rollup_page(
         };
         weak.push(WeakRow { number: n, title: standard.criteria[n as usize - 1].title_vi, weak: count, module });
     }
-    let mut results: Vec<(String, i64)> = Vec::new();
+    // Classes of approved plans, by unit and in total.
+    let mut results: Vec<(String, String, i64)> = Vec::new();
+    let mut totals: Vec<(String, i64)> = Vec::new();
     for p in st.db.year_plans_in(root, &year).await?.into_iter().filter(|p| p.status == "approved") {
         let label = p.result_label.unwrap_or_else(|| "Chưa đánh giá".into());
-        match results.iter_mut().find(|r| r.0 == label) {
+        let unit = p.unit_name.unwrap_or_default();
+        match results.iter_mut().find(|r| r.0 == unit && r.1 == label) {
+            Some(r) => r.2 += 1,
+            None => results.push((unit, label.clone(), 1)),
+        }
+        match totals.iter_mut().find(|r| r.0 == label) {
             Some(r) => r.1 += 1,
-            None => results.push((label, 1)),
+            None => totals.push((label, 1)),
         }
     }
     let unit_name = match root {
@@ -994,6 +1003,7 @@ async fn rollup_page(
         criteria,
         weak,
         results,
+        totals,
         levels: Level::ALL.iter().map(|l| l.label_vi()).collect(),
     })
 }
