@@ -435,6 +435,7 @@ async fn seed_demo(db: &Db, files: &bdtx_course::FileStore, teachers_per_school:
     let started = std::time::Instant::now();
     let logins = bdtx_store::demo::seed(db, bdtx_store::demo::DemoSize { teachers_per_school }).await?;
     bdtx_store::demo::seed_lms(db, files).await?;
+    bdtx_store::demo::seed_yearly(db).await?;
     println!(
         "Đã tạo dữ liệu mẫu tỉnh Ninh Bình trong {:.1}s. Tài khoản mẫu (mật khẩu: {}):",
         started.elapsed().as_secs_f64(),

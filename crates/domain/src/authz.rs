@@ -149,6 +149,28 @@ pub enum Action {
     SubmitRoundReport,
     /// Write a class's reports (Mẫu 1, Mẫu 2 supplement requests): its core people.
     ReportClass,
+    /// Write and submit one's own yearly BDTX plan (the target person is the author).
+    WriteYearPlan,
+    /// Approve or return a submitted yearly plan, or reopen an approved one; the target's first
+    /// unit is the approver unit (a teacher's school, a manager's commune office or province),
+    /// as for peer-support plans. Never one's own.
+    ApproveYearPlan,
+    /// Enter a person's yearly results (scores per content or module): admins over the target,
+    /// which is the plan's approver unit and its ancestors (a teacher's school; a manager's
+    /// commune office, which evaluates managers' BDTX under seed 001 mục V.3.1). Never one's own.
+    EnterResults,
+    /// Assess oneself against the professional standard, with evidence (the target person).
+    SelfAssess,
+    /// Comment on a colleague's self-assessment: people of the same school (the caller's relation
+    /// `Colleague`, found by the web layer) and admins over the person. Never one's own.
+    CommentStandard,
+    /// The principal's evaluation against the standard: admins over the person. Never one's own.
+    EvaluateStandard,
+    /// See a person's yearly plan, results and standard assessment (themselves and admins over
+    /// them: 404 otherwise), or a unit's yearly lists and roll-ups (admins over it: 403).
+    ViewYearly,
+    /// Choose the scoring policy of a school year for a province, add a policy version.
+    ConfigureYearly,
 }
 
 /// What the action is aimed at.
@@ -169,6 +191,8 @@ pub enum Relation {
     None,
     Learner,
     Staff,
+    /// Works at the same school as the target person (for colleagues' comments).
+    Colleague,
 }
 
 impl Target {
@@ -279,7 +303,7 @@ pub fn decide(p: &Principal, action: Action, t: &Target) -> Decision {
             });
             allow(ok && !is_self, Decision::Forbidden)
         }
-        Action::ConfigurePlans => {
+        Action::ConfigurePlans | Action::ConfigureYearly => {
             allow(has(&|g| matches!(g.role, Role::MinistryAdmin | Role::ProvinceAdmin)), Decision::Forbidden)
         }
         Action::Remind => allow(t.relation == Relation::Staff || has(&|g| g.role.is_admin()), Decision::Forbidden),
@@ -289,6 +313,25 @@ pub fn decide(p: &Principal, action: Action, t: &Target) -> Decision {
             allow(p.grants.iter().any(|g| g.role.is_admin() && own == Some(&g.unit_id)), Decision::Forbidden)
         }
         Action::ReportClass => allow(t.relation == Relation::Staff, Decision::Forbidden),
+        Action::WriteYearPlan | Action::SelfAssess => allow(is_self, Decision::NotFound),
+        Action::ViewYearly => {
+            let hidden = if t.person_id.is_some() { Decision::NotFound } else { Decision::Forbidden };
+            allow(is_self || has(&|g| g.role.is_admin()), hidden)
+        }
+        Action::ApproveYearPlan => decide(p, Action::ReviewPlan, t),
+        Action::EnterResults | Action::EvaluateStandard => {
+            if decide(p, Action::ViewYearly, t) != Decision::Allow {
+                return Decision::NotFound;
+            }
+            allow(!is_self && has(&|g| g.role.is_admin()), Decision::Forbidden)
+        }
+        Action::CommentStandard => {
+            let colleague = t.relation == Relation::Colleague;
+            if !colleague && decide(p, Action::ViewYearly, t) != Decision::Allow {
+                return Decision::NotFound;
+            }
+            allow(!is_self && (colleague || has(&|g| g.role.is_admin())), Decision::Forbidden)
+        }
     }
 }
 
@@ -376,6 +419,19 @@ mod tests {
             assert_eq!(decide(p, Action::ViewPlan, &other), NotFound, "{p:?}");
             assert_ne!(decide(p, Action::ReviewPlan, &other), Allow, "{p:?}");
             assert_eq!(decide(p, Action::ConfigurePlans, &Target::unit(SCHOOL50.to_vec())), Forbidden, "{p:?}");
+            for a in [
+                Action::WriteYearPlan,
+                Action::SelfAssess,
+                Action::ViewYearly,
+                Action::EnterResults,
+                Action::EvaluateStandard,
+                Action::CommentStandard,
+            ] {
+                assert_eq!(decide(p, a, &other), NotFound, "{a:?} {p:?}");
+            }
+            assert_ne!(decide(p, Action::ApproveYearPlan, &other), Allow, "{p:?}");
+            assert_eq!(decide(p, Action::ViewYearly, &Target::unit(SCHOOL50.to_vec())), Forbidden, "{p:?}");
+            assert_eq!(decide(p, Action::ConfigureYearly, &Target::unit(SCHOOL50.to_vec())), Forbidden, "{p:?}");
         }
     }
 
@@ -543,5 +599,64 @@ mod tests {
         assert_eq!(decide(&prov, Action::ConfigurePlans, &province), Allow);
         assert_eq!(decide(&commune, Action::ConfigurePlans, &province), Forbidden);
         assert_eq!(decide(&principal(Role::ProvinceAdmin, 20, None), Action::ConfigurePlans, &province), Forbidden);
+    }
+
+    #[test]
+    fn yearly_plans_results_and_standards() {
+        let teacher = learner(7);
+        let mine = Target::person(7, SCHOOL5.to_vec());
+        let colleague_of_mine = Target::person(8, SCHOOL5.to_vec());
+        for a in [Action::WriteYearPlan, Action::SelfAssess, Action::ViewYearly] {
+            assert_eq!(decide(&teacher, a, &mine), Allow, "{a:?}");
+            assert_eq!(decide(&teacher, a, &colleague_of_mine), NotFound, "{a:?}");
+        }
+        for a in [Action::EnterResults, Action::EvaluateStandard, Action::CommentStandard] {
+            assert_eq!(decide(&teacher, a, &mine), Forbidden, "{a:?}: not one's own");
+        }
+        assert_eq!(decide(&teacher, Action::ApproveYearPlan, &mine), Forbidden);
+        // A colleague of the same school comments, and only comments.
+        let with = Target { relation: Relation::Colleague, ..colleague_of_mine.clone() };
+        assert_eq!(decide(&teacher, Action::CommentStandard, &with), Allow);
+        assert_eq!(decide(&teacher, Action::EvaluateStandard, &with), NotFound);
+        assert_eq!(decide(&teacher, Action::CommentStandard, &colleague_of_mine), NotFound);
+        // The principal approves, enters results and evaluates in their school, not elsewhere.
+        let principal_5 = principal(Role::SchoolAdmin, 5, Some(70));
+        for a in [Action::ApproveYearPlan, Action::EnterResults, Action::EvaluateStandard, Action::ViewYearly] {
+            assert_eq!(decide(&principal_5, a, &mine), Allow, "{a:?}");
+        }
+        let elsewhere = Target::person(9, SCHOOL50.to_vec());
+        for a in [Action::EnterResults, Action::EvaluateStandard, Action::ViewYearly, Action::CommentStandard] {
+            assert_eq!(decide(&principal_5, a, &elsewhere), NotFound, "{a:?}");
+        }
+        assert_eq!(decide(&principal_5, Action::ApproveYearPlan, &elsewhere), Forbidden);
+        assert_eq!(decide(&principal_5, Action::ViewYearly, &Target::unit(SCHOOL5.to_vec())), Allow);
+        assert_eq!(decide(&principal_5, Action::ViewYearly, &Target::unit(SCHOOL50.to_vec())), Forbidden);
+        // The principal's own plan and results are decided above the school.
+        let own = Target::person(70, SCHOOL5.to_vec());
+        assert_eq!(decide(&principal_5, Action::EnterResults, &own), Forbidden);
+        assert_eq!(decide(&principal_5, Action::EvaluateStandard, &own), Forbidden);
+        assert_eq!(decide(&principal_5, Action::ApproveYearPlan, &Target::person(70, vec![3, 2, 1])), Forbidden);
+        let commune = principal(Role::CommuneAdmin, 3, None);
+        assert_eq!(decide(&commune, Action::ApproveYearPlan, &Target::person(70, vec![3, 2, 1])), Allow);
+        assert_eq!(decide(&commune, Action::EvaluateStandard, &own), Allow);
+        assert_eq!(decide(&commune, Action::ApproveYearPlan, &mine), Forbidden, "the school decides teachers' plans");
+        // Results follow the approver: a vice-principal's plan (approved by the commune office)
+        // is scored by the commune, not by the school's principal.
+        let vice = Target::person(71, vec![3, 2, 1]);
+        assert_eq!(decide(&commune, Action::EnterResults, &vice), Allow);
+        assert_eq!(decide(&principal_5, Action::EnterResults, &vice), NotFound);
+        // Lecturers, operators and core teachers see nobody's yearly records.
+        for p in [principal(Role::KeyLecturer, 9, None), principal(Role::LmsOperator, 2, None)] {
+            assert_eq!(decide(&p, Action::ViewYearly, &mine), NotFound, "{p:?}");
+            assert_eq!(decide(&p, Action::EnterResults, &mine), NotFound, "{p:?}");
+        }
+        let core = principal(Role::CoreTeacher, 5, Some(11));
+        assert_eq!(decide(&core, Action::EnterResults, &mine), NotFound);
+        // Policies per year: the province's admins.
+        assert_eq!(
+            decide(&principal(Role::ProvinceAdmin, 2, None), Action::ConfigureYearly, &Target::unit(vec![2, 1])),
+            Allow
+        );
+        assert_eq!(decide(&principal_5, Action::ConfigureYearly, &Target::unit(vec![2, 1])), Forbidden);
     }
 }

@@ -9,6 +9,8 @@
 //! - [`completion`]: the three sign-offs of an enrollment, in order.
 //! - [`round`]: training rounds, windows, personal windows and locking, the automatic assessment.
 //! - [`stipend`]: converted periods of core people and who pays them.
+//! - [`scoring`]: yearly BDTX scores classified by a versioned policy (`policies/*.yaml`), plan checks.
+//! - [`standards`]: the 2018 teacher and principal standards, levels and the overall-level rule.
 
 pub mod authz;
 pub mod catalog;
@@ -19,6 +21,8 @@ pub mod error;
 pub mod org;
 pub mod people;
 pub mod round;
+pub mod scoring;
+pub mod standards;
 pub mod stipend;
 pub mod text;
 

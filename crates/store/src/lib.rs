@@ -29,6 +29,7 @@ pub mod roster;
 pub mod rounds;
 pub mod stipends;
 pub mod units;
+pub mod yearly;
 
 pub use bdtx_domain as domain;
 

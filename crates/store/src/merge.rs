@@ -149,6 +149,11 @@ impl Db {
                     "UPDATE signoffs SET by_person_id = $2 WHERE by_person_id = $1",
                     "UPDATE certificates SET holder_person_id = $2 WHERE holder_person_id = $1",
                     "UPDATE peer_plans SET person_id = $2 WHERE person_id = $1 AND NOT EXISTS (SELECT 1 FROM peer_plans k WHERE k.person_id = $2 AND k.round_id = peer_plans.round_id)",
+                    // Yearly plans and standard assessments: one per person and year; a year the kept
+                    // person already has stays with the closed record, as history.
+                    "UPDATE year_plans SET person_id = $2 WHERE person_id = $1 AND NOT EXISTS (SELECT 1 FROM year_plans k WHERE k.person_id = $2 AND k.school_year = year_plans.school_year)",
+                    "UPDATE standard_assessments SET person_id = $2 WHERE person_id = $1 AND NOT EXISTS (SELECT 1 FROM standard_assessments k WHERE k.person_id = $2 AND k.school_year = standard_assessments.school_year AND k.standard = standard_assessments.standard)",
+                    "UPDATE standard_comments SET author_person_id = $2 WHERE author_person_id = $1",
                 ] {
                     sqlx::query(sql).bind(o).bind(keep).execute(&mut *tx).await?;
                 }

@@ -40,6 +40,7 @@ pub mod roster;
 pub mod rounds_pages;
 pub mod service;
 pub mod worker;
+pub mod yearly_pages;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -159,6 +160,7 @@ pub fn app(st: AppState) -> Router {
         .merge(rounds_pages::router())
         .merge(completion_pages::router())
         .merge(plans_pages::router())
+        .merge(yearly_pages::router())
         .merge(certificates_pages::router())
         .merge(course_editor::router())
         .merge(oversight_pages::router())
