@@ -1,5 +1,6 @@
 //! BDTX domain rules: pure types and decisions with no I/O (no database, no HTTP).
 //!
+//! - [`activity`]: professional-activity sessions: default dates, checks, QR check-in tokens.
 //! - [`text`]: Vietnamese text cleaning, accent folding, name sort keys.
 //! - [`org`]: organisation units, their kinds and school levels, restructuring rules.
 //! - [`people`]: people, identity keys and field validation.
@@ -10,6 +11,7 @@
 //! - [`round`]: training rounds, windows, personal windows and locking, the automatic assessment.
 //! - [`stipend`]: converted periods of core people and who pays them.
 
+pub mod activity;
 pub mod authz;
 pub mod catalog;
 pub mod clean;
