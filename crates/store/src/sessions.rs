@@ -303,7 +303,7 @@ impl Db {
         let e = self
             .session_enrollment_of(&s, person_id)
             .await?
-            .ok_or_else(|| bdtx_domain::Invalid::one("checkin", "session_not_enrolled"))?;
+            .ok_or_else(|| bdtx_domain::Invalid::one("checkin", "session_not_learner"))?;
         on!(self, p => {
             let mut tx = p.begin_write().await?;
             let n = sqlx::query(

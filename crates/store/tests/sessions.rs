@@ -202,7 +202,7 @@ both_backends!(sessions_attendance_and_counts, |db: bdtx_testkit::TestDb| async 
     // QR check-ins: the primary teacher is not on the list; a learner checks in once.
     assert_eq!(
         codes(db.check_in(None, id, w.th, "nonce0001").await.unwrap_err()),
-        vec![("checkin".into(), "session_not_enrolled")]
+        vec![("checkin".into(), "session_not_learner")]
     );
     assert_eq!(db.check_in(None, id, w.thcs[2], "nonce0001").await.unwrap(), CheckIn::Recorded);
     assert_eq!(db.check_in(None, id, w.thcs[2], "nonce0002").await.unwrap(), CheckIn::Already);

@@ -38,6 +38,7 @@ pub mod requests;
 pub mod roster;
 pub mod rounds_pages;
 pub mod service;
+pub mod sessions_pages;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -146,6 +147,7 @@ pub fn app(st: AppState) -> Router {
         .merge(rounds_pages::router())
         .merge(completion_pages::router())
         .merge(plans_pages::router())
+        .merge(sessions_pages::router())
         .merge(certificates_pages::router())
         .merge(course_editor::router())
         .merge(api_router)
