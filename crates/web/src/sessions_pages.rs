@@ -158,7 +158,23 @@ async fn round_sessions(
     Query(q): Query<RoundSessionsQuery>,
 ) -> Result<RoundSessionsPage, AppError> {
     let round = st.db.round(id).await?.ok_or(AppError::NotFound)?;
-    let within = sessions_scope(&st, &auth, &round, q.unit).await?;
+    let within = match sessions_scope(&st, &auth, &round, q.unit).await {
+        Ok(w) => w,
+        // A facilitator without an admin role sees the sessions of the round they facilitate.
+        Err(AppError::Forbidden) if q.unit.is_none() => {
+            let person = auth.principal.person_id.ok_or(AppError::Forbidden)?;
+            let mut rows = Vec::new();
+            for s in st.db.sessions_facilitated(person).await?.into_iter().filter(|s| s.round_id == id) {
+                let present = st.db.attendance_count(s.id).await?;
+                rows.push(SessionRow { s, present });
+            }
+            if rows.is_empty() {
+                return Err(AppError::Forbidden);
+            }
+            return Ok(RoundSessionsPage { ctx, round, rows, units: vec![], form: None, chosen: None });
+        }
+        Err(e) => return Err(e),
+    };
     let mut rows = Vec::new();
     for s in st.db.sessions_of_round(id, within).await? {
         let present = st.db.attendance_count(s.id).await?;

@@ -132,6 +132,9 @@ both_backends!(sessions_scheduled_attended_by_list_and_qr, |db: TestDb| async mo
     assert_eq!(gv.get(app.url(&format!("/sessions/{id}"))).send().await.unwrap().status(), 403);
     let mine = cc.get(app.url("/sessions")).send().await.unwrap().text().await.unwrap();
     assert!(mine.contains(&format!("/sessions/{id}/qr")), "{mine}");
+    let list = cc.get(app.url(&format!("/rounds/{}/sessions", round.id))).send().await.unwrap().text().await.unwrap();
+    assert!(list.contains(&format!("/sessions/{id}\"")) && !list.contains("name=\"unit\""), "{list}");
+    assert_eq!(gv.get(app.url(&format!("/rounds/{}/sessions", round.id))).send().await.unwrap().status(), 403);
 
     // Attendance for someone not enrolled at the school: a clear message, nothing recorded.
     let outsider: i64 = on!(&*app.db, p => sqlx::query_scalar(
