@@ -123,6 +123,8 @@ pub struct SessionContext {
     pub round_span: Option<(NaiveDate, NaiveDate)>,
     /// The unit is a school or a cluster.
     pub unit_ok: bool,
+    /// The unit lies under the round's owner (a province's round is for its own schools).
+    pub unit_in_round: bool,
     /// A facilitator was named and exists.
     pub facilitator_given: bool,
     /// The facilitator is core (cốt cán) for the round's module.
@@ -141,6 +143,8 @@ pub fn check_session(d: &SessionDraft, cx: &SessionContext) -> Result<(), Invali
     }
     if !cx.unit_ok {
         c.add("session_unit", "session_unit_kind");
+    } else if !cx.unit_in_round {
+        c.add("session_unit", "session_unit_outside_round");
     }
     if d.topic.is_empty() {
         c.add("session_topic", "required");
@@ -163,10 +167,10 @@ pub fn check_session(d: &SessionDraft, cx: &SessionContext) -> Result<(), Invali
                 c.add("session_dates", "window_order");
             } else if (b - a).num_days() + 1 > MAX_SESSION_DAYS {
                 c.add("session_dates", "session_too_long");
-            } else if let Some((first, last)) = cx.round_span {
-                if a < first || b > last {
-                    c.add("session_dates", "session_outside_round");
-                }
+            } else if let Some((first, last)) = cx.round_span
+                && (a < first || b > last)
+            {
+                c.add("session_dates", "session_outside_round");
             }
         }
         (None, _) => c.add("session_starts", "invalid_date"),
@@ -315,6 +319,7 @@ mod tests {
             delivery: Delivery::SelfStudy,
             round_span: Some((d("24/12/2020"), d("10/01/2021"))),
             unit_ok: true,
+            unit_in_round: true,
             facilitator_given: true,
             facilitator_core: core,
         }
@@ -341,6 +346,8 @@ mod tests {
         assert_eq!(codes(check_session(&ok, &cx(false))), vec![("session_facilitator".into(), "session_not_core")]);
         let inp = draft(SessionKind::InPerson, "29/12/2020", "30/12/2020");
         assert_eq!(codes(check_session(&inp, &cx(true))), vec![("session_kind".into(), "session_in_person_727")]);
+        let elsewhere = SessionContext { unit_in_round: false, ..cx(true) };
+        assert_eq!(codes(check_session(&ok, &elsewhere)), vec![("session_unit".into(), "session_unit_outside_round")]);
         let blended = SessionContext { delivery: Delivery::Blended727, ..cx(true) };
         assert_eq!(check_session(&inp, &blended), Ok(()));
         let late = draft(SessionKind::Professional, "10/01/2021", "11/01/2021");

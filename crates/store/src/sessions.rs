@@ -168,6 +168,8 @@ impl Db {
             delivery: Delivery::parse(&round.delivery).unwrap_or(Delivery::SelfStudy),
             round_span: span,
             unit_ok: matches!(UnitKind::parse(&unit.kind), Some(UnitKind::School | UnitKind::Cluster)),
+            unit_in_round: self.ancestors(unit.id, bdtx_domain::dates::today()).await?.contains(&round.owner_unit_id)
+                || self.unit_chain(&unit).await?.contains(&round.owner_unit_id),
             facilitator_given: facilitator.is_some(),
             facilitator_core: core,
         };

@@ -169,6 +169,16 @@ both_backends!(sessions_attendance_and_counts, |db: bdtx_testkit::TestDb| async 
         codes(db.create_activity_session(None, &late).await.unwrap_err()),
         vec![("session_dates".into(), "session_outside_round")]
     );
+    // A school of another province: not this round's.
+    let ministry = *db.ancestors(w.commune, bdtx_domain::dates::today()).await.unwrap().last().unwrap();
+    let p2 =
+        db.create_unit(None, &unit("HN", UnitKind::Province, "Sở GDĐT Hà Nội", Some(ministry), vec![])).await.unwrap();
+    let far = db
+        .create_unit(None, &unit("HN-THCS", UnitKind::School, "Trường THCS Xa", Some(p2), vec![Level::THCS]))
+        .await
+        .unwrap();
+    let e = db.create_activity_session(None, &session(&w, far, w.core, "professional")).await.unwrap_err();
+    assert_eq!(codes(e), vec![("session_unit".into(), "session_unit_outside_round")]);
     assert_eq!(count(&db, "activity_sessions").await, 0);
 
     let id = db.create_activity_session(Some(1), &session(&w, w.cluster, w.core, "professional")).await.unwrap();

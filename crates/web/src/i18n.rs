@@ -143,6 +143,15 @@ pub static MESSAGES: &[(&str, &str, &str)] = &[
     ("code.session_not_core", "không phải GV/CBQL cốt cán của mô đun này", "is not a core person of this module"),
     ("code.session_unit_kind", "phải là một trường hoặc cụm trường", "must be a school or a cluster"),
     (
+        "code.session_unit_outside_round",
+        "không thuộc đơn vị tổ chức đợt bồi dưỡng này",
+        "is not under the unit running this round",
+    ),
+    ("action.session.create", "Lên lịch sinh hoạt chuyên môn", "Session scheduled"),
+    ("action.session.attendance", "Điểm danh theo danh sách", "Attendance taken"),
+    ("action.session.checkin", "Điểm danh bằng mã QR", "QR check-in"),
+    ("action.session.minutes", "Tải lên biên bản sinh hoạt", "Minutes uploaded"),
+    (
         "code.session_in_person_727",
         "chỉ đợt theo mô hình 7-2-7 mới có ngày học trực tiếp",
         "only 7-2-7 rounds have in-person days",

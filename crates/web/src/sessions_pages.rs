@@ -184,7 +184,7 @@ async fn round_sessions(
     let p = &auth.principal;
     let root = match within {
         Some(u) => Some(u),
-        None => p.browse_roots().into_iter().next().or(Some(round.owner_unit_id)),
+        None => Some(round.owner_unit_id),
     };
     let mut units = Vec::new();
     if let Some(root) = root {
