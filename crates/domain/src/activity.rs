@@ -270,6 +270,12 @@ pub fn qr_verify(key: &[u8], token: &str, session: i64, now: i64) -> Result<QrCl
     Ok(QrClaims { session: s, expires: e, nonce: nonce.to_string() })
 }
 
+/// QR check-in is open only on the session's own days (Vietnam dates): the code is not shown,
+/// nor accepted, before the first day or after the last.
+pub fn checkin_open(starts_on: NaiveDate, ends_on: NaiveDate, today: NaiveDate) -> bool {
+    starts_on <= today && today <= ends_on
+}
+
 /// The expiry of the token shown at `now`: tokens rotate every [`QR_ROTATE_SECS`] and each is
 /// valid [`QR_VALID_SECS`] after its period began.
 pub fn qr_expiry(now: i64) -> i64 {
@@ -390,6 +396,10 @@ mod tests {
         assert_eq!(qr_verify(key, "42.1000.abc!def12.00", 42, 999), Err(QrError::Forged));
         // A forged token that is also expired or for another session is still "forged".
         assert_eq!(qr_verify(b"x", &t, 43, 5_000), Err(QrError::Forged));
+        assert!(checkin_open(d("29/12/2020"), d("31/12/2020"), d("29/12/2020")));
+        assert!(checkin_open(d("29/12/2020"), d("31/12/2020"), d("31/12/2020")));
+        assert!(!checkin_open(d("29/12/2020"), d("31/12/2020"), d("01/01/2021")));
+        assert!(!checkin_open(d("29/12/2020"), d("31/12/2020"), d("28/12/2020")));
         // Rotation: every period's token lasts at least the valid time minus one period.
         assert_eq!(qr_expiry(1_200), 1_200 + QR_VALID_SECS);
         assert_eq!(qr_expiry(1_319), 1_200 + QR_VALID_SECS);

@@ -168,6 +168,11 @@ pub static MESSAGES: &[(&str, &str, &str)] = &[
         "bạn không có tên trong danh sách học viên của buổi sinh hoạt này",
         "you are not among this session's learners",
     ),
+    (
+        "code.qr_not_session_day",
+        "chỉ điểm danh bằng mã QR trong những ngày sinh hoạt (có thể điểm danh theo danh sách)",
+        "QR check-in is open only on the session's days (attendance can still be ticked on the list)",
+    ),
     ("code.qr_expired", "mã đã hết hạn, hãy quét mã mới đang hiển thị", "the code has expired; scan the one shown now"),
     ("code.qr_other_session", "mã này là của buổi sinh hoạt khác", "this code belongs to another session"),
     ("code.qr_forged", "mã không hợp lệ (không do hệ thống cấp)", "the code is not valid (not issued by this system)"),

@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use bdtx_course::files::{PLAN_SCAN_POLICY, UploadError, check_upload};
-use bdtx_domain::activity::{QR_ROTATE_SECS, SessionKind, default_dates, qr_expiry, qr_sign, qr_verify};
+use bdtx_domain::activity::{QR_ROTATE_SECS, SessionKind, checkin_open, default_dates, qr_expiry, qr_sign, qr_verify};
 use bdtx_domain::authz::{Action, Relation, Target};
 use bdtx_domain::dates::{iso, now_unix, show, today};
 use bdtx_domain::org::{UnitKind, parse_levels};
@@ -378,9 +378,20 @@ fn qr_svg(data: &str) -> Result<String, AppError> {
     ))
 }
 
+/// Whether today (in Vietnam) is one of the session's days; else a clear message.
+fn require_session_day(s: &ActivitySession) -> Result<(), AppError> {
+    let d = |x: &str| bdtx_domain::dates::parse_date(x).ok_or(AppError::NotFound);
+    if checkin_open(d(&s.starts_on)?, d(&s.ends_on)?, today()) {
+        Ok(())
+    } else {
+        Err(AppError::invalid("checkin", "qr_not_session_day"))
+    }
+}
+
 async fn qr_page(State(st): State<AppState>, ctx: Ctx, auth: Auth, Path(id): Path<i64>) -> Result<QrPage, AppError> {
     let (s, chain, rel) = session_target(&st, &auth, id).await?;
     require(&auth.principal, Action::TakeAttendance, &Target::class(chain, rel))?;
+    require_session_day(&s)?;
     let key = st.db.app_secret(QR_SECRET).await?;
     let now = now_unix();
     let expires = qr_expiry(now);
@@ -428,6 +439,7 @@ async fn checkin_check(
     let key = st.db.app_secret(QR_SECRET).await?;
     let claims = qr_verify(&key, token, id, now_unix()).map_err(|e| AppError::invalid("checkin", e.code()))?;
     let s = st.db.activity_session(id).await?.ok_or(AppError::NotFound)?;
+    require_session_day(&s)?;
     let person = auth.principal.person_id.ok_or_else(|| AppError::invalid("checkin", "session_not_learner"))?;
     let enrollment = st
         .db

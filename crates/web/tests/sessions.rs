@@ -119,10 +119,16 @@ both_backends!(sessions_scheduled_attended_by_list_and_qr, |db: TestDb| async mo
     let id = session_id(&r);
     let s = app.db.activity_session(id).await.unwrap().unwrap();
     assert_eq!((s.facilitator_person_id, show(&s.starts_on), show(&s.ends_on)), (core, a.clone(), b.clone()));
-    // A second session (for the "another session's code" case).
-    let r = post(&app, &so, &format!("/rounds/{}/sessions", round.id), schedule(&csrf, school, core, &a, &a)).await;
+    // A second session (for the "another session's code" case), and a past one.
+    let r = post(&app, &so, &format!("/rounds/{}/sessions", round.id), schedule(&csrf, school, core, &a, &b)).await;
     assert_eq!(r.status(), 303);
     let other = session_id(&r);
+    let first_day = windows.iter().map(|w| w.opens).min().unwrap();
+    let past = show(&iso(first_day));
+    let r =
+        post(&app, &so, &format!("/rounds/{}/sessions", round.id), schedule(&csrf, school, core, &past, &past)).await;
+    assert_eq!(r.status(), 303);
+    let past_id = session_id(&r);
 
     // The facilitator sees the list of the school's learners; a learner does not.
     let cc = app.browser();
@@ -183,9 +189,18 @@ both_backends!(sessions_scheduled_attended_by_list_and_qr, |db: TestDb| async mo
     let qr = cc.get(app.url(&format!("/sessions/{id}/qr"))).send().await.unwrap().text().await.unwrap();
     assert!(qr.contains("<svg") && qr.contains("http-equiv=\"refresh\""), "{qr}");
     let token = token_of(&qr, id);
+    // No QR code outside the session's days, and no check-in with one made then.
+    let r = cc.get(app.url(&format!("/sessions/{past_id}/qr"))).send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("chỉ điểm danh bằng mã QR trong những ngày sinh hoạt"));
+    let key = app.db.app_secret(bdtx_store::sessions::QR_SECRET).await.unwrap();
+    let stale = qr_sign(&key, past_id, now_unix() + 600, "a1b2c3d4e5f6a7b8");
+    let r =
+        post(&app, &gv, &format!("/sessions/{past_id}/checkin"), vec![("_csrf", gcsrf.clone()), ("t", stale)]).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("chỉ điểm danh bằng mã QR trong những ngày sinh hoạt"));
 
     // Bad codes: expired, another session's, forged. A clear message each time, nothing changed.
-    let key = app.db.app_secret(bdtx_store::sessions::QR_SECRET).await.unwrap();
     let expired = qr_sign(&key, id, now_unix() - 1, "a1b2c3d4e5f6a7b8");
     let other_qr = cc.get(app.url(&format!("/sessions/{other}/qr"))).send().await.unwrap().text().await.unwrap();
     let others = token_of(&other_qr, other);
@@ -247,7 +262,7 @@ both_backends!(sessions_scheduled_attended_by_list_and_qr, |db: TestDb| async mo
 
     // The learner's record shows it.
     let course = gv.get(app.url(&format!("/learn/{}", e.id))).send().await.unwrap().text().await.unwrap();
-    assert!(course.contains("Sinh hoạt chuyên môn: đã tham dự 1/2 buổi"), "{course}");
+    assert!(course.contains("Sinh hoạt chuyên môn: đã tham dự 1/3 buổi"), "{course}");
     let mine = gv.get(app.url("/sessions")).send().await.unwrap().text().await.unwrap();
     assert!(mine.contains("Thảo luận vận dụng mô đun 2"), "{mine}");
 
@@ -278,7 +293,7 @@ both_backends!(sessions_scheduled_attended_by_list_and_qr, |db: TestDb| async mo
     let first = per_session.iter().find(|s| s.session_id == id).unwrap();
     assert_eq!(first.present, listed + 1);
     let me = per_enrollment.iter().find(|x| x.enrollment_id == e.id).unwrap();
-    assert_eq!((me.sessions, me.attended), (2, 1));
+    assert_eq!((me.sessions, me.attended), (3, 1));
     let list = so.get(app.url(&format!("/rounds/{}/sessions", round.id))).send().await.unwrap().text().await.unwrap();
     assert!(list.contains(&format!("/sessions/{id}\"")), "{list}");
 });
