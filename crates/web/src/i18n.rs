@@ -129,6 +129,7 @@ pub static MESSAGES: &[(&str, &str, &str)] = &[
     ("sessions.attended", "Đã tham dự", "Attended"),
     ("sessions.attended_n", "đã tham dự", "attended"),
     ("sessions.unit_word", "buổi", "sessions"),
+    ("sessions.training", "Quá trình bồi dưỡng", "Training record"),
     ("field.session_kind", "Hình thức", "Kind"),
     ("field.session_unit", "Trường / cụm trường", "School / cluster"),
     ("field.session_topic", "Chủ đề", "Topic"),

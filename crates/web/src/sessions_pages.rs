@@ -578,6 +578,24 @@ async fn my_sessions(State(st): State<AppState>, ctx: Ctx, auth: Auth) -> Result
     Ok(MySessionsPage { ctx, facilitated, attending })
 }
 
+/// One enrollment on a person's record, with its professional-activity attendance.
+pub struct TrainingRow {
+    pub e: EnrollmentRow,
+    pub sessions: usize,
+    pub attended: usize,
+}
+
+/// A person's enrollments and their attendance, for their record (the caller already may view
+/// the person).
+pub async fn person_training(st: &AppState, person_id: i64) -> Result<Vec<TrainingRow>, AppError> {
+    let mut out = Vec::new();
+    for e in st.db.my_enrollments(person_id).await? {
+        let (sessions, attended) = learner_summary(st, e.id).await?;
+        out.push(TrainingRow { e, sessions: sessions.len(), attended });
+    }
+    Ok(out)
+}
+
 /// The learner's sessions of one enrollment and how many they attended, for the course page.
 pub async fn learner_summary(st: &AppState, enrollment: i64) -> Result<(Vec<LearnerSession>, usize), AppError> {
     let sessions = st.db.learner_sessions(enrollment).await?;

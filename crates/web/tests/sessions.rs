@@ -263,6 +263,8 @@ both_backends!(sessions_scheduled_attended_by_list_and_qr, |db: TestDb| async mo
     // The learner's record shows it.
     let course = gv.get(app.url(&format!("/learn/{}", e.id))).send().await.unwrap().text().await.unwrap();
     assert!(course.contains("Sinh hoạt chuyên môn: đã tham dự 1/3 buổi"), "{course}");
+    let record = so.get(app.url(&format!("/people/{learner}"))).send().await.unwrap().text().await.unwrap();
+    assert!(record.contains("Quá trình bồi dưỡng") && record.contains("đã tham dự 1/3 buổi"), "{record}");
     let mine = gv.get(app.url("/sessions")).send().await.unwrap().text().await.unwrap();
     assert!(mine.contains("Thảo luận vận dụng mô đun 2"), "{mine}");
 
