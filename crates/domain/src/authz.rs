@@ -171,6 +171,18 @@ pub enum Action {
     ViewYearly,
     /// Choose the scoring policy of a school year for a province, add a policy version.
     ConfigureYearly,
+    /// Schedule and change the professional-activity sessions (sinh hoạt chuyên môn, 7-2-7
+    /// in-person days) held by the target unit, a school or cluster: admins over it.
+    ManageSessions,
+    /// See a session and its attendance: its facilitator (`Relation::Staff`), admins over its
+    /// unit, key lecturers covering it.
+    ViewSession,
+    /// Take a session's attendance (list or QR code) and upload its minutes: its facilitator
+    /// (`Relation::Staff`) and admins over its unit.
+    TakeAttendance,
+    /// Check oneself in to a session with its QR code: the target person is the caller, enrolled
+    /// in the round within the session's unit (`Relation::Learner`).
+    CheckIn,
 }
 
 /// What the action is aimed at.
@@ -332,6 +344,15 @@ pub fn decide(p: &Principal, action: Action, t: &Target) -> Decision {
             }
             allow(!is_self && (colleague || has(&|g| g.role.is_admin())), Decision::Forbidden)
         }
+        Action::ManageSessions => allow(has(&|g| g.role.is_admin()), Decision::Forbidden),
+        Action::ViewSession => allow(
+            t.relation == Relation::Staff || has(&|g| g.role.is_admin() || g.role == Role::KeyLecturer),
+            Decision::Forbidden,
+        ),
+        Action::TakeAttendance => {
+            allow(t.relation == Relation::Staff || has(&|g| g.role.is_admin()), Decision::Forbidden)
+        }
+        Action::CheckIn => allow(is_self && t.relation == Relation::Learner, Decision::Forbidden),
     }
 }
 
@@ -432,6 +453,9 @@ mod tests {
             assert_ne!(decide(p, Action::ApproveYearPlan, &other), Allow, "{p:?}");
             assert_eq!(decide(p, Action::ViewYearly, &Target::unit(SCHOOL50.to_vec())), Forbidden, "{p:?}");
             assert_eq!(decide(p, Action::ConfigureYearly, &Target::unit(SCHOOL50.to_vec())), Forbidden, "{p:?}");
+            for a in [Action::ManageSessions, Action::ViewSession, Action::TakeAttendance, Action::CheckIn] {
+                assert_eq!(decide(p, a, &class), Forbidden, "{a:?} {p:?}");
+            }
         }
     }
 
@@ -658,5 +682,58 @@ mod tests {
             Allow
         );
         assert_eq!(decide(&principal_5, Action::ConfigureYearly, &Target::unit(vec![2, 1])), Forbidden);
+    }
+
+    #[test]
+    fn professional_activity_sessions() {
+        // A session of cluster 4 (school 5 below it); its facilitator is person 7.
+        let cluster = |r| Target::class(vec![4, 3, 2, 1], r);
+        let school = |r| Target::class(SCHOOL5.to_vec(), r);
+        let manage = Action::ManageSessions;
+        // Admins over the unit schedule; a school's admin only its own school's sessions.
+        for p in [
+            principal(Role::MinistryAdmin, 1, None),
+            principal(Role::ProvinceAdmin, 2, None),
+            principal(Role::CommuneAdmin, 3, None),
+        ] {
+            assert_eq!(decide(&p, manage, &cluster(Relation::None)), Allow, "{p:?}");
+            assert_eq!(decide(&p, Action::TakeAttendance, &cluster(Relation::None)), Allow, "{p:?}");
+            assert_eq!(decide(&p, Action::ViewSession, &cluster(Relation::None)), Allow, "{p:?}");
+        }
+        let head = principal(Role::SchoolAdmin, 5, Some(70));
+        assert_eq!(decide(&head, manage, &school(Relation::None)), Allow);
+        assert_eq!(decide(&head, Action::TakeAttendance, &school(Relation::None)), Allow);
+        assert_eq!(decide(&head, manage, &cluster(Relation::None)), Forbidden);
+        assert_eq!(decide(&head, Action::TakeAttendance, &cluster(Relation::None)), Forbidden);
+        // The facilitator takes attendance and sees the session but does not schedule.
+        let core = principal(Role::CoreTeacher, 5, Some(7));
+        assert_eq!(decide(&core, Action::TakeAttendance, &cluster(Relation::Staff)), Allow);
+        assert_eq!(decide(&core, Action::ViewSession, &cluster(Relation::Staff)), Allow);
+        assert_eq!(decide(&core, manage, &cluster(Relation::Staff)), Forbidden);
+        // Another core teacher of the same school is not the facilitator.
+        assert_eq!(decide(&core, Action::TakeAttendance, &cluster(Relation::None)), Forbidden);
+        assert_eq!(decide(&core, Action::ViewSession, &cluster(Relation::None)), Forbidden);
+        // Key lecturers covering the province see, do not take attendance.
+        let lecturer = principal(Role::KeyLecturer, 9, Some(3));
+        assert_eq!(decide(&lecturer, Action::ViewSession, &cluster(Relation::None)), Allow);
+        assert_eq!(decide(&lecturer, Action::TakeAttendance, &cluster(Relation::None)), Forbidden);
+        assert_eq!(decide(&lecturer, manage, &cluster(Relation::None)), Forbidden);
+        // Operators neither.
+        let op = principal(Role::LmsOperator, 2, None);
+        for a in [manage, Action::ViewSession, Action::TakeAttendance] {
+            assert_eq!(decide(&op, a, &cluster(Relation::None)), Forbidden, "{a:?}");
+        }
+        // Checking in: only oneself, only when enrolled within the unit.
+        let me = |r| Target { units: vec![4, 3, 2, 1], person_id: Some(8), relation: r };
+        assert_eq!(decide(&learner(8), Action::CheckIn, &me(Relation::Learner)), Allow);
+        assert_eq!(decide(&learner(8), Action::CheckIn, &me(Relation::None)), Forbidden);
+        assert_eq!(decide(&learner(9), Action::CheckIn, &me(Relation::Learner)), Forbidden);
+        assert_eq!(decide(&learner(8), Action::TakeAttendance, &me(Relation::Learner)), Forbidden);
+        assert_eq!(decide(&learner(8), Action::ViewSession, &me(Relation::Learner)), Forbidden);
+        // An admin is not checked in by their grant.
+        assert_eq!(
+            decide(&principal(Role::MinistryAdmin, 1, Some(8)), Action::CheckIn, &me(Relation::None)),
+            Forbidden
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! BDTX domain rules: pure types and decisions with no I/O (no database, no HTTP).
 //!
+//! - [`activity`]: professional-activity sessions: default dates, checks, QR check-in tokens.
 //! - [`text`]: Vietnamese text cleaning, accent folding, name sort keys.
 //! - [`org`]: organisation units, their kinds and school levels, restructuring rules.
 //! - [`people`]: people, identity keys and field validation.
@@ -12,6 +13,7 @@
 //! - [`scoring`]: yearly BDTX scores classified by a versioned policy (`policies/*.yaml`), plan checks.
 //! - [`standards`]: the 2018 teacher and principal standards, levels and the overall-level rule.
 
+pub mod activity;
 pub mod authz;
 pub mod catalog;
 pub mod clean;

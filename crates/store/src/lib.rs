@@ -27,6 +27,7 @@ pub mod plans;
 pub mod requests;
 pub mod roster;
 pub mod rounds;
+pub mod sessions;
 pub mod stipends;
 pub mod units;
 pub mod yearly;

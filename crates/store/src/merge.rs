@@ -129,6 +129,20 @@ impl Db {
                 for cid in &cores {
                     sqlx::query("UPDATE core_status SET person_id = $2 WHERE id = $1").bind(cid).bind(keep).execute(&mut *tx).await?;
                 }
+                // Session attendance of an enrollment about to be closed as a duplicate moves to
+                // the kept person's enrollment of the same round and subject (unless already there).
+                sqlx::query(
+                    "UPDATE session_attendance SET enrollment_id = (SELECT k.id FROM enrollments k JOIN enrollments m
+                        ON k.round_id = m.round_id AND k.subject = m.subject
+                        WHERE m.id = session_attendance.enrollment_id AND k.person_id = $2 AND k.status <> 'merged')
+                     WHERE enrollment_id IN (SELECT m.id FROM enrollments m WHERE m.person_id = $1 AND m.status <> 'merged'
+                        AND EXISTS (SELECT 1 FROM enrollments k WHERE k.person_id = $2 AND k.round_id = m.round_id
+                            AND k.subject = m.subject AND k.status <> 'merged'))
+                       AND NOT EXISTS (SELECT 1 FROM session_attendance x JOIN enrollments k ON k.id = x.enrollment_id
+                        JOIN enrollments m ON k.round_id = m.round_id AND k.subject = m.subject
+                        WHERE x.session_id = session_attendance.session_id AND m.id = session_attendance.enrollment_id
+                          AND k.person_id = $2 AND k.status <> 'merged')")
+                    .bind(o).bind(keep).execute(&mut *tx).await?;
                 // Enrollments move; one the kept person also has (same round and subject) is kept
                 // as history with status 'merged'.
                 let enrollments: Vec<i64> = sqlx::query_scalar("SELECT id FROM enrollments WHERE person_id = $1").bind(o).fetch_all(&mut *tx).await?;
@@ -154,6 +168,7 @@ impl Db {
                     "UPDATE year_plans SET person_id = $2 WHERE person_id = $1 AND NOT EXISTS (SELECT 1 FROM year_plans k WHERE k.person_id = $2 AND k.school_year = year_plans.school_year)",
                     "UPDATE standard_assessments SET person_id = $2 WHERE person_id = $1 AND NOT EXISTS (SELECT 1 FROM standard_assessments k WHERE k.person_id = $2 AND k.school_year = standard_assessments.school_year AND k.standard = standard_assessments.standard)",
                     "UPDATE standard_comments SET author_person_id = $2 WHERE author_person_id = $1",
+                    "UPDATE activity_sessions SET facilitator_person_id = $2 WHERE facilitator_person_id = $1",
                 ] {
                     sqlx::query(sql).bind(o).bind(keep).execute(&mut *tx).await?;
                 }

@@ -123,6 +123,9 @@ struct OutlinePage {
     percent: i64,
     lock_at: String,
     extra: Vec<EnrollmentRow>,
+    /// Professional-activity sessions of the learner's unit in this round, and how many attended.
+    sessions: Vec<bdtx_store::sessions::LearnerSession>,
+    attended: usize,
 }
 
 pub(crate) fn kind_name(i: &Item) -> &'static str {
@@ -178,7 +181,8 @@ async fn outline(
         .into_iter()
         .filter(|r| r.round_id == s.e.round_id && r.id != s.e.id)
         .collect();
-    Ok(OutlinePage { ctx, state: state_name(s.state()), percent, lock_at, sections, extra, s })
+    let (sessions, attended) = crate::sessions_pages::learner_summary(&st, s.e.id).await?;
+    Ok(OutlinePage { ctx, state: state_name(s.state()), percent, lock_at, sections, extra, sessions, attended, s })
 }
 
 #[derive(Deserialize)]

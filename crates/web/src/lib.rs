@@ -39,6 +39,7 @@ pub mod requests;
 pub mod roster;
 pub mod rounds_pages;
 pub mod service;
+pub mod sessions_pages;
 pub mod worker;
 pub mod yearly_pages;
 
@@ -161,6 +162,7 @@ pub fn app(st: AppState) -> Router {
         .merge(completion_pages::router())
         .merge(plans_pages::router())
         .merge(yearly_pages::router())
+        .merge(sessions_pages::router())
         .merge(certificates_pages::router())
         .merge(course_editor::router())
         .merge(oversight_pages::router())

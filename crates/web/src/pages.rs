@@ -411,6 +411,8 @@ struct PersonPage {
     ctx: Ctx,
     view: PersonView,
     code: Option<(String, String)>,
+    /// The person's enrollments with their professional-activity attendance.
+    training: Vec<crate::sessions_pages::TrainingRow>,
 }
 
 async fn person_page(
@@ -420,7 +422,8 @@ async fn person_page(
     Path(id): Path<i64>,
 ) -> Result<PersonPage, AppError> {
     let view = service::person_view(&st, &auth.principal, id).await?;
-    Ok(PersonPage { ctx, view, code: None })
+    let training = crate::sessions_pages::person_training(&st, view.person.id).await?;
+    Ok(PersonPage { ctx, view, code: None, training })
 }
 
 #[derive(Template, WebTemplate)]
@@ -530,7 +533,8 @@ async fn activation_submit(
 ) -> Result<Response, AppError> {
     let code = service::issue_activation(&st, &auth.principal, id).await?;
     let view = service::person_view(&st, &auth.principal, id).await?;
-    let mut res = PersonPage { ctx, view, code: Some(code) }.into_response();
+    let training = crate::sessions_pages::person_training(&st, view.person.id).await?;
+    let mut res = PersonPage { ctx, view, code: Some(code), training }.into_response();
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
 }
