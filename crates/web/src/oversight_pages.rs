@@ -297,6 +297,8 @@ struct ListPage {
     f: DashFilter,
     can_remind: bool,
     stages: Vec<&'static str>,
+    /// Fresh per page: the same form sent twice queues one reminder, a later one another.
+    nonce: String,
 }
 
 fn stage_range(q: &DashQuery) -> (i64, i64) {
@@ -347,6 +349,7 @@ async fn list_page(
         f,
         round,
         stages: STAGES.to_vec(),
+        nonce: bdtx_store::accounts::random_token(12),
     })
 }
 

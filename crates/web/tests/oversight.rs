@@ -122,6 +122,21 @@ both_backends!(dashboards_lists_and_reminders_by_email, |db: TestDb| async move 
     assert_eq!(send(remind(&other_s, "Nhắc học đúng hạn", "a1")).await.0, 403);
     assert_eq!(send(remind(&school_s, "Hi", "a2")).await.0, 422);
     assert_eq!(count(&app, "jobs").await, 0);
+    // Each rendering of a list's reminder form carries a fresh nonce (a later reminder is new).
+    let nonce = || async {
+        let page = head
+            .get(app.url(&format!("/rounds/{round}/list?unit={school}")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let i = page.find("name=\"nonce\" value=\"").expect("reminder form") + 20;
+        page[i..i + page[i..].find('"').unwrap()].to_string()
+    };
+    let (n1, n2) = (nonce().await, nonce().await);
+    assert!(n1.len() >= 12 && n1 != n2, "{n1} {n2}");
     // One reminder, sent twice by a double click: one job.
     let (s, loc) = send(remind(&school_s, "Đề nghị thầy/cô hoàn thành mô đun trước hạn.", "n1")).await;
     assert_eq!(s, 303);
