@@ -27,13 +27,18 @@ pub const STAGES: [&str; 7] =
     ["no_account", "not_started", "in_progress", "lms_passed", "core_passed", "confirmed", "certified"];
 pub const STAGE_COUNT: usize = STAGES.len();
 
+/// The pseudo-stage under which `round_tallies` counts enrollments that attended at least one
+/// professional-activity session (alongside their real stage).
+pub const ATTENDED: i64 = 7;
+
 pub fn stage_index(name: &str) -> Option<i64> {
     STAGES.iter().position(|s| *s == name).map(|i| i as i64)
 }
 
 /// The stage of enrollments, computed from the source tables (`-1`: not counted).
 pub const STAGE_SQL: &str = "SELECT e.id, e.round_id, e.unit_id, e.class_id, e.level, e.subject, e.kind,
-    e.stage AS old_stage, e.tallied_class AS old_class,
+    e.stage AS old_stage, e.tallied_class AS old_class, e.tallied_attended AS old_attended,
+    EXISTS (SELECT 1 FROM session_attendance a WHERE a.enrollment_id = e.id) AS attended,
     CAST(CASE WHEN e.status <> 'active' THEN -1
       WHEN EXISTS (SELECT 1 FROM certificates c WHERE c.enrollment_id = e.id AND c.revoked_at IS NULL) THEN 6
       WHEN EXISTS (SELECT 1 FROM signoffs s WHERE s.enrollment_id = e.id AND s.gate = 'university' AND s.pass AND s.undone_at IS NULL) THEN 5
@@ -66,12 +71,15 @@ pub struct StageRow {
     pub kind: String,
     pub old_stage: i64,
     pub old_class: Option<i64>,
+    pub old_attended: bool,
+    pub attended: bool,
     pub new_stage: i64,
 }
 
 impl StageRow {
     pub fn changed(&self) -> bool {
-        self.old_stage != self.new_stage || (self.new_stage >= 0 && self.old_class != self.class_id)
+        self.old_stage != self.new_stage
+            || (self.new_stage >= 0 && (self.old_class != self.class_id || self.old_attended != self.attended))
     }
 }
 
@@ -87,10 +95,20 @@ pub struct TallyKey {
     pub stage: i64,
 }
 
-/// Add `sign` for one enrollment counted at `stage` in `class` under the units `ancestors`.
-fn add(out: &mut BTreeMap<TallyKey, i64>, r: &StageRow, stage: i64, class: Option<i64>, ancestors: &[i64], sign: i64) {
+/// Add `sign` for one enrollment counted at `stage` in `class` under the units `ancestors`, and
+/// under [`ATTENDED`] too when it attended a session.
+fn add(
+    out: &mut BTreeMap<TallyKey, i64>,
+    r: &StageRow,
+    (stage, class, attended): (i64, Option<i64>, bool),
+    ancestors: &[i64],
+    sign: i64,
+) {
     if stage < 0 {
         return;
+    }
+    if attended {
+        add(out, r, (ATTENDED, class, false), ancestors, sign);
     }
     let key = |scope, scope_id| TallyKey {
         round_id: r.round_id,
@@ -114,8 +132,8 @@ pub fn deltas(rows: &[StageRow], ancestors: &HashMap<i64, Vec<i64>>) -> BTreeMap
     let mut out = BTreeMap::new();
     for r in rows {
         let anc = ancestors.get(&r.unit_id).map(Vec::as_slice).unwrap_or(&[]);
-        add(&mut out, r, r.old_stage, r.old_class, anc, -1);
-        add(&mut out, r, r.new_stage, r.class_id, anc, 1);
+        add(&mut out, r, (r.old_stage, r.old_class, r.old_attended), anc, -1);
+        add(&mut out, r, (r.new_stage, r.class_id, r.attended), anc, 1);
     }
     out.retain(|_, n| *n != 0);
     out
@@ -126,7 +144,7 @@ pub fn totals(rows: &[StageRow], ancestors: &HashMap<i64, Vec<i64>>) -> BTreeMap
     let mut out = BTreeMap::new();
     for r in rows {
         let anc = ancestors.get(&r.unit_id).map(Vec::as_slice).unwrap_or(&[]);
-        add(&mut out, r, r.new_stage, r.class_id, anc, 1);
+        add(&mut out, r, (r.new_stage, r.class_id, r.attended), anc, 1);
     }
     out
 }
@@ -184,13 +202,14 @@ macro_rules! retally {
                     .execute(&mut *$tx)
                     .await?;
             }
-            let mut by_stage: std::collections::BTreeMap<i64, Vec<i64>> = std::collections::BTreeMap::new();
+            let mut by_stage: std::collections::BTreeMap<(i64, bool), Vec<i64>> = std::collections::BTreeMap::new();
             for r in &rows {
-                by_stage.entry(r.new_stage).or_default().push(r.id);
+                by_stage.entry((r.new_stage, r.attended)).or_default().push(r.id);
             }
-            for (stage, ids) in by_stage {
+            for ((stage, attended), ids) in by_stage {
+                let attended = if attended { "TRUE" } else { "FALSE" };
                 sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "UPDATE enrollments SET stage = {stage}, tallied_class = class_id WHERE id IN ({})",
+                    "UPDATE enrollments SET stage = {stage}, tallied_class = class_id, tallied_attended = {attended} WHERE id IN ({})",
                     $crate::oversight::id_list(&ids)
                 )))
                 .execute(&mut *$tx)
@@ -206,6 +225,9 @@ pub struct DashFilter {
     pub level: Option<String>,
     pub subject: Option<String>,
     pub kind: Option<String>,
+    /// Lists only: those who attended at least one professional-activity session.
+    #[serde(default)]
+    pub attended: bool,
 }
 
 impl DashFilter {
@@ -222,10 +244,12 @@ impl DashFilter {
     }
 }
 
-/// Counts of one node: `at[s]` enrollments at stage `s`.
+/// Counts of one node: `at[s]` enrollments at stage `s`; `attended` of them attended at least
+/// one professional-activity session.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct StageCounts {
     pub at: [i64; STAGE_COUNT],
+    pub attended: i64,
 }
 
 impl StageCounts {
@@ -240,6 +264,7 @@ impl StageCounts {
         for (a, b) in self.at.iter_mut().zip(o.at) {
             *a += b;
         }
+        self.attended += o.attended;
     }
 }
 
@@ -419,8 +444,11 @@ impl Db {
                 q.fetch_all(p).await
             })?;
             for (id, stage, n) in rows {
-                if let Some(slot) = usize::try_from(stage).ok().filter(|s| *s < STAGE_COUNT) {
-                    out.entry(id).or_default().at[slot] += n;
+                let counts = out.entry(id).or_default();
+                match usize::try_from(stage).ok().filter(|s| *s < STAGE_COUNT) {
+                    Some(slot) => counts.at[slot] += n,
+                    None if stage == ATTENDED => counts.attended += n,
+                    None => {}
                 }
             }
         }
@@ -756,6 +784,7 @@ fn node_bind(node: Node) -> (i64, String) {
 
 fn list_sql(node: Node, f: &DashFilter, tail: &str) -> (String, Vec<String>) {
     let (clause, binds) = f.clause(6, "e.");
+    let attended = if f.attended { " AND e.tallied_attended" } else { "" };
     let (with, filter) = match node {
         Node::Unit(_) => (
             "WITH RECURSIVE down(id) AS (
@@ -772,7 +801,7 @@ fn list_sql(node: Node, f: &DashFilter, tail: &str) -> (String, Vec<String>) {
                 c.name AS class_name, e.level, e.subject, e.kind, e.stage, e.items_done, e.items_required, e.ends_on
          FROM enrollments e JOIN people p ON p.id = e.person_id JOIN units u ON u.id = e.unit_id
          LEFT JOIN classes c ON c.id = e.class_id
-         WHERE e.round_id = $1 AND {filter} AND e.stage BETWEEN $4 AND $5{clause}
+         WHERE e.round_id = $1 AND {filter} AND e.stage BETWEEN $4 AND $5{clause}{attended}
          ORDER BY p.sort_key, e.id {tail}"
     );
     (sql, binds)

@@ -275,6 +275,8 @@ impl Db {
                 sqlx::query("DELETE FROM session_attendance WHERE session_id = $1 AND enrollment_id = $2")
                     .bind(session_id).bind(e).execute(&mut *tx).await?;
             }
+            let changed: Vec<i64> = add.iter().chain(&remove).copied().collect();
+            crate::retally!(tx, &changed);
             crate::audit_insert!(tx, actor, "session.attendance", "session", session_id, Some(s.unit_id),
                 (!remove.is_empty()).then(|| serde_json::json!({"removed": remove}).to_string()),
                 Some(serde_json::json!({"added": add}).to_string()));
@@ -315,6 +317,7 @@ impl Db {
             if n == 0 {
                 return Ok(CheckIn::Already);
             }
+            crate::retally!(tx, &[e]);
             crate::audit_insert!(tx, actor, "session.checkin", "session", session_id, Some(s.unit_id), None::<String>,
                 Some(serde_json::json!({"enrollment": e, "nonce": nonce}).to_string()));
             tx.commit().await?;

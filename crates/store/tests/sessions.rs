@@ -218,6 +218,12 @@ both_backends!(sessions_attendance_and_counts, |db: bdtx_testkit::TestDb| async 
     assert_eq!(db.check_in(None, id, w.thcs[2], "nonce0002").await.unwrap(), CheckIn::Already);
     assert_eq!(db.check_in(None, id, w.thcs[0], "nonce0002").await.unwrap(), CheckIn::Already, "ticked on the list");
     assert_eq!(count(&db, "session_attendance").await, 2);
+    // The dashboards count those who attended, kept as attendance changes.
+    let fresh: std::collections::BTreeMap<_, _> =
+        db.recount(w.round).await.unwrap().into_iter().filter(|(_, n)| *n != 0).collect();
+    assert_eq!(db.tally_map(w.round).await.unwrap(), fresh);
+    let counts = db.node_counts(w.round, "u", &[w.commune], &Default::default()).await.unwrap()[&w.commune];
+    assert_eq!(counts.attended, 2, "{counts:?}");
     let rows = db.session_attendance(id).await.unwrap();
     let c = enrollment(&db, w.thcs[2]).await;
     assert_eq!(rows.iter().map(|r| (r.enrollment_id, r.method.as_str())).collect::<Vec<_>>(), {

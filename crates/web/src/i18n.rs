@@ -68,6 +68,7 @@ impl T {
 /// (key, Vietnamese, English)
 pub static MESSAGES: &[(&str, &str, &str)] = &[
     ("dash.title", "Theo dõi tiến độ", "Progress dashboard"),
+    ("dash.attended", "Đã dự sinh hoạt chuyên môn", "Attended a session"),
     ("dash.enrolled", "Ghi danh", "Enrolled"),
     ("dash.no_account", "Chưa kích hoạt tài khoản", "No account"),
     ("dash.not_started", "Chưa vào học", "Never logged in"),

@@ -71,6 +71,8 @@ pub struct DashRow {
     /// The query selecting this node in list links (`unit=5` or `class=7`).
     pub node: String,
     pub cells: Vec<i64>,
+    /// Attended at least one professional-activity session.
+    pub attended: i64,
     /// Percent LMS-passed or later (the bar).
     pub done_pct: i64,
     pub started_pct: i64,
@@ -84,6 +86,7 @@ fn dash_row(name: String, kind: String, href: String, node: String, c: &StageCou
         href,
         node,
         cells: COLUMNS.iter().map(|(_, a, b)| column(c, *a, *b)).collect(),
+        attended: c.attended,
         done_pct: c.from(3) * 100 / total,
         started_pct: c.from(2) * 100 / total,
     }
@@ -99,14 +102,21 @@ struct DashQuery {
     from: Option<i64>,
     to: Option<i64>,
     page: Option<i64>,
+    /// `1`: only those who attended a professional-activity session.
+    attended: Option<u8>,
 }
 
 impl DashQuery {
     fn filter(&self) -> DashFilter {
         let f = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
-        DashFilter { level: f(&self.level), subject: f(&self.subject), kind: f(&self.kind) }
+        DashFilter {
+            level: f(&self.level),
+            subject: f(&self.subject),
+            kind: f(&self.kind),
+            attended: self.attended == Some(1),
+        }
     }
-    /// The filters as a query string suffix (`&level=THCS…`), for links.
+    /// The dashboard filters as a query string suffix (`&level=THCS…`), for links.
     fn filter_qs(&self) -> String {
         let f = self.filter();
         let mut out = String::new();
@@ -326,6 +336,7 @@ async fn list_page(
     let page = q.page.unwrap_or(0).max(0);
     let f = q.filter();
     let mut rows = st.db.stage_list(id, node, from, to, &f, PAGE + 1, page * PAGE).await?;
+    let attended_qs = if f.attended { "&attended=1" } else { "" };
     let more = rows.len() as i64 > PAGE;
     rows.truncate(PAGE as usize);
     let (scope, scope_id) = match node {
@@ -333,7 +344,11 @@ async fn list_page(
         Node::Class(c) => ("c", c),
     };
     Ok(ListPage {
-        stage_label: range_label(&ctx, from, to),
+        stage_label: if f.attended {
+            format!("{} · {}", range_label(&ctx, from, to), ctx.t.t("dash.attended"))
+        } else {
+            range_label(&ctx, from, to)
+        },
         ctx,
         node_qs: if scope == "c" { format!("class={scope_id}") } else { format!("unit={scope_id}") },
         node_name,
@@ -342,7 +357,7 @@ async fn list_page(
         rows,
         page,
         more,
-        filter_qs: q.filter_qs(),
+        filter_qs: format!("{}{attended_qs}", q.filter_qs()),
         scope,
         scope_id,
         can_remind: auth.principal.can(Action::Remind, &t),
@@ -500,6 +515,8 @@ struct RemindForm {
     subject: Option<String>,
     #[serde(default)]
     kind: Option<String>,
+    #[serde(default)]
+    attended: Option<u8>,
     message: String,
     /// A token of the form: the same form sent twice queues one job.
     nonce: String,
@@ -519,6 +536,7 @@ async fn remind(
         level: f.level.clone(),
         subject: f.subject.clone(),
         kind: f.kind.clone(),
+        attended: f.attended,
         ..Default::default()
     };
     let (node, _, t) = list_node(&st, &auth, &round, &q).await?;

@@ -58,6 +58,7 @@ both_backends!(dashboards_lists_and_reminders_by_email, |db: TestDb| async move 
     assert_eq!(page.status(), 200);
     let page = page.text().await.unwrap();
     assert!(page.contains(&format!("<span class=\"big\">{enrolled}</span>")), "{page}");
+    assert!(page.contains("Đã dự sinh hoạt chuyên môn"), "attendance is a dashboard column");
     // Drill down: every child link works, and the list behind a number has that many rows.
     let school = grant_unit(&app, "hieutruong").await;
     let school_n: i64 = on!(&*app.db, p => sqlx::query_scalar::<_, i64>(
