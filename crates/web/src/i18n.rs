@@ -69,6 +69,8 @@ impl T {
 pub static MESSAGES: &[(&str, &str, &str)] = &[
     ("dash.title", "Theo dõi tiến độ", "Progress dashboard"),
     ("dash.attended", "Đã dự sinh hoạt chuyên môn", "Attended a session"),
+    ("jobs.kind.export_list", "Xuất danh sách lớn (.xlsx)", "Large list export (.xlsx)"),
+    ("jobs.download", "Tải về", "Download"),
     ("dash.enrolled", "Ghi danh", "Enrolled"),
     ("dash.no_account", "Chưa kích hoạt tài khoản", "No account"),
     ("dash.not_started", "Chưa vào học", "Never logged in"),

@@ -57,6 +57,8 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// The sender of BDTX's e-mail.
     pub mail_from: String,
+    /// Lists longer than this are exported to .xlsx by a background job.
+    pub xlsx_inline_rows: i64,
 }
 
 impl Config {
@@ -68,6 +70,7 @@ impl Config {
             public_url: format!("http://{addr}"),
             smtp_url: None,
             mail_from: "BDTX <no-reply@bdtx.local>".into(),
+            xlsx_inline_rows: 20_000,
         }
     }
 }

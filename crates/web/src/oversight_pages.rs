@@ -25,7 +25,7 @@ use crate::auth::Auth;
 use crate::error::{AppError, Form, Path, Query};
 use crate::learn::class_target;
 use crate::pages::Ctx;
-use crate::worker::RemindPayload;
+use crate::worker::ListJob;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/rounds/{id}/reports/due", post(report_due))
         .route("/jobs", get(jobs_page))
         .route("/jobs/{id}/retry", post(job_retry))
+        .route("/jobs/{id}/file", get(job_file))
         .route("/outbox", get(outbox_page))
         .route("/outbox/{id}/retry", post(mail_retry))
         .route("/classes/{id}/mau-1.xlsx", get(form1_xlsx))
@@ -368,7 +369,7 @@ async fn list_page(
     })
 }
 
-const HEADINGS: [&str; 11] = [
+pub(crate) const HEADINGS: [&str; 11] = [
     "STT",
     "Họ và tên",
     "Ngày sinh",
@@ -395,7 +396,7 @@ fn stage_vi(stage: i64) -> &'static str {
     }
 }
 
-fn list_cells(n: u64, r: &ListRow) -> Vec<String> {
+pub(crate) fn list_cells(n: u64, r: &ListRow) -> Vec<String> {
     let subject = match r.kind.as_str() {
         "concurrent" => format!("{} (kiêm nhiệm)", r.subject),
         "reference" => format!("{} (tham khảo)", r.subject),
@@ -477,7 +478,8 @@ async fn list_csv(
     Ok(res)
 }
 
-/// The list as .xlsx, written in constant memory to a temporary file, then streamed.
+/// The list as .xlsx: written in constant memory to a temporary file and sent; a long list is
+/// exported by a background job instead, and the caller is sent to the jobs page.
 async fn list_xlsx(
     State(st): State<AppState>,
     auth: Auth,
@@ -487,6 +489,32 @@ async fn list_xlsx(
     let round = round_of(&st, id).await?;
     let (node, _, _) = list_node(&st, &auth, &round, &q).await?;
     let (from, to) = stage_range(&q);
+    let f = q.filter();
+    let (scope, scope_id, unit_id) = match node {
+        Node::Unit(u) => ("u", u, u),
+        Node::Class(c) => ("c", c, st.db.class(c).await?.map(|c| c.unit_id).ok_or(AppError::NotFound)?),
+    };
+    let counts = st.db.node_counts(id, scope, &[scope_id], &f).await?.get(&scope_id).copied().unwrap_or_default();
+    let expected = if f.attended { counts.attended } else { counts.at[from as usize..=to as usize].iter().sum() };
+    if expected > st.cfg.xlsx_inline_rows {
+        let spec =
+            ListJob { round_id: id, scope: scope.into(), id: scope_id, from, to, filter: f, message: String::new() };
+        let payload = serde_json::to_value(&spec).map_err(|e| AppError::Internal(e.to_string()))?;
+        // The same export asked again within the hour is the same job.
+        let hour = bdtx_domain::dates::now_unix() / 3600;
+        let (job, _) = st
+            .db
+            .enqueue_job(&NewJob {
+                kind: "export_list",
+                dedupe_key: Some(format!("export:{}:{hour}:{payload}", auth.account.id)),
+                payload,
+                unit_id: Some(unit_id),
+                created_by: Some(auth.account.id),
+                run_at: None,
+            })
+            .await?;
+        return Ok(Redirect::to(&format!("/jobs?highlight={job}")).into_response());
+    }
     let mut x = bdtx_roster::export::StreamingXlsx::new("Danh sách", &HEADINGS)
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let mut n = 0u64;
@@ -550,7 +578,7 @@ async fn remind(
         Node::Unit(u) => u,
         Node::Class(c) => st.db.class(c).await?.map(|c| c.unit_id).ok_or(AppError::NotFound)?,
     };
-    let payload = RemindPayload {
+    let payload = ListJob {
         round_id: id,
         scope: if matches!(node, Node::Class(_)) { "c".into() } else { "u".into() },
         id: f.id,
@@ -611,6 +639,26 @@ async fn require_jobs(st: &AppState, auth: &Auth, unit: Option<i64>) -> Result<(
             Some(_) => Err(AppError::Forbidden),
         },
     }
+}
+
+/// The file of a finished export job: for whoever asked for it and the admins over its unit.
+async fn job_file(State(st): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Result<Response, AppError> {
+    let job = st.db.job(id).await?.ok_or(AppError::NotFound)?;
+    if job.created_by != Some(auth.account.id) {
+        require_jobs(&st, &auth, job.unit_id).await?;
+    }
+    if job.kind != "export_list" || job.status != "done" {
+        return Err(AppError::NotFound);
+    }
+    let file = tokio::fs::File::open(crate::worker::export_path(&st, id)).await.map_err(|_| AppError::NotFound)?;
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    let mut res = body.into_response();
+    let h = res.headers_mut();
+    h.insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static(crate::download::XLSX));
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!("attachment; filename=\"danh-sach-{id}.xlsx\"")) {
+        h.insert(axum::http::header::CONTENT_DISPOSITION, v);
+    }
+    Ok(res)
 }
 
 async fn job_retry(State(st): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Result<Response, AppError> {

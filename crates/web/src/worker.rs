@@ -54,9 +54,9 @@ impl Mailer {
     }
 }
 
-/// A reminder to the learners of a dashboard list.
+/// A dashboard list handed to a job: a reminder to its learners, or its export as .xlsx.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RemindPayload {
+pub struct ListJob {
     pub round_id: i64,
     /// 'u' (a unit's subtree) or 'c' (a class).
     pub scope: String,
@@ -65,10 +65,12 @@ pub struct RemindPayload {
     pub to: i64,
     #[serde(default)]
     pub filter: DashFilter,
+    /// The reminder's text (reminders only).
+    #[serde(default)]
     pub message: String,
 }
 
-impl RemindPayload {
+impl ListJob {
     pub fn node(&self) -> Node {
         if self.scope == "c" { Node::Class(self.id) } else { Node::Unit(self.id) }
     }
@@ -169,10 +171,14 @@ pub fn spawn(st: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
 async fn run_job(st: &AppState, job: &Job) -> Result<serde_json::Value, String> {
     match job.kind.as_str() {
         "remind" => {
-            let p: RemindPayload = serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
+            let p: ListJob = serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
             remind(st, job, &p).await.map_err(|e| e.to_string())
         }
         "scheduled_reminders" => scheduled(st, job).await.map_err(|e| e.to_string()),
+        "export_list" => {
+            let p: ListJob = serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
+            export_list(st, job, &p).await
+        }
         "rebuild_tallies" => {
             let round = serde_json::from_str::<serde_json::Value>(&job.payload)
                 .ok()
@@ -184,11 +190,38 @@ async fn run_job(st: &AppState, job: &Job) -> Result<serde_json::Value, String> 
     }
 }
 
+/// Where an export job's file is kept (inside the files directory, by job id).
+pub fn export_path(st: &AppState, job_id: i64) -> std::path::PathBuf {
+    st.cfg.files_dir.join("exports").join(format!("job-{job_id}.xlsx"))
+}
+
+/// Write a (large) list as .xlsx in constant memory; rerunning overwrites the same file.
+async fn export_list(st: &AppState, job: &Job, p: &ListJob) -> Result<serde_json::Value, String> {
+    let path = export_path(st, job.id);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
+    let mut x = bdtx_roster::export::StreamingXlsx::new("Danh sách", &crate::oversight_pages::HEADINGS)
+        .map_err(|e| e.to_string())?;
+    let mut n = 0u64;
+    st.db
+        .stream_stage_list(p.round_id, p.node(), p.from, p.to, &p.filter, |r| {
+            n += 1;
+            x.push(&crate::oversight_pages::list_cells(n, &r)).map_err(|e| std::io::Error::other(e.to_string()))
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let tmp = path.with_extension("part");
+    x.save(&tmp).map_err(|e| e.to_string())?;
+    std::fs::rename(&tmp, &path).map_err(|e| e.to_string())?;
+    Ok(serde_json::json!({ "rows": n }))
+}
+
 fn learn_link(st: &AppState, enrollment: i64) -> String {
     format!("{}/learn/{enrollment}", st.cfg.public_url.trim_end_matches('/'))
 }
 
-async fn remind(st: &AppState, job: &Job, p: &RemindPayload) -> Result<serde_json::Value, bdtx_store::StoreError> {
+async fn remind(st: &AppState, job: &Job, p: &ListJob) -> Result<serde_json::Value, bdtx_store::StoreError> {
     let round = st.db.round(p.round_id).await?.ok_or(bdtx_store::StoreError::NotFound)?;
     let mut notes = Vec::new();
     let mut mails = Vec::new();

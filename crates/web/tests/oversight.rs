@@ -41,7 +41,12 @@ async fn post_form(c: &reqwest::Client, app: &App, path: &str, form: &[(&str, &s
 
 both_backends!(dashboards_lists_and_reminders_by_email, |db: TestDb| async move {
     let sink = bdtx_testkit::smtp::start().await;
-    let app = start_with(db, 1000, Some(sink.url())).await;
+    let smtp = sink.url();
+    let app = start_with(db, 1000, |c| {
+        c.smtp_url = Some(smtp);
+        c.xlsx_inline_rows = 5;
+    })
+    .await;
     let round = scalar(&app, "SELECT MIN(id) FROM rounds", None).await;
     let province = app.unit_id("NB").await;
     let enrolled = scalar(&app, "SELECT COUNT(*) FROM enrollments WHERE status = 'active'", None).await;
@@ -78,9 +83,29 @@ both_backends!(dashboards_lists_and_reminders_by_email, |db: TestDb| async move 
     let csv = csv.text().await.unwrap();
     assert!(csv.starts_with("\u{feff}STT,Họ và tên"), "{csv}");
     assert_eq!(csv.lines().count() as i64, school_n + 1, "{csv}");
-    let xlsx = so.get(app.url(&format!("/rounds/{round}/list.xlsx?unit={province}&from=0&to=0"))).send().await.unwrap();
+    let xlsx = so.get(app.url(&format!("/rounds/{round}/list.xlsx?unit={school}&from=0&to=0"))).send().await.unwrap();
     assert_eq!(xlsx.status(), 200);
     assert!(xlsx.bytes().await.unwrap().starts_with(b"PK"));
+    // A list longer than the inline limit (5 here) is exported by a job; its file is then on
+    // the jobs page, for whoever asked (and admins over it), not for a learner.
+    let r = so.get(app.url(&format!("/rounds/{round}/list.xlsx?unit={province}&from=0&to=6"))).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let export_job: i64 =
+        r.headers()["location"].to_str().unwrap().trim_start_matches("/jobs?highlight=").parse().unwrap();
+    assert_eq!(so.get(app.url(&format!("/jobs/{export_job}/file"))).send().await.unwrap().status(), 404, "not yet run");
+    assert_eq!(bdtx_web::worker::run_once(&app.st).await.jobs_done, 1);
+    let file = so.get(app.url(&format!("/jobs/{export_job}/file"))).send().await.unwrap();
+    assert_eq!(file.status(), 200);
+    let bytes = file.bytes().await.unwrap();
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let sheet = calamine::Reader::worksheet_range_at(&mut book, 0).unwrap().unwrap();
+    assert_eq!(sheet.height() as i64, enrolled + 1, "every enrollment and the headings");
+    let jobs_page = so.get(app.url("/jobs")).send().await.unwrap().text().await.unwrap();
+    assert!(jobs_page.contains(&format!("/jobs/{export_job}/file")), "{jobs_page}");
+    let learner = app.browser();
+    app.form_login(&learner, "giaovien").await;
+    assert_eq!(learner.get(app.url(&format!("/jobs/{export_job}/file"))).send().await.unwrap().status(), 403);
+    on!(&*app.db, p => sqlx::query("DELETE FROM jobs WHERE id = $1").bind(export_job).execute(p).await.map(|r| r.rows_affected())).unwrap();
 
     // A school admin sees their school, not the province or another school.
     let head = app.browser();
@@ -209,7 +234,7 @@ both_backends!(dashboards_lists_and_reminders_by_email, |db: TestDb| async move 
 });
 
 both_backends!(scheduled_reminders_reports_and_class_forms, |db: TestDb| async move {
-    let app = start_with(db, 1000, None).await;
+    let app = start_with(db, 1000, |_| {}).await;
     let round = scalar(&app, "SELECT MIN(id) FROM rounds", None).await;
     // One learner's window closes in two days: the daily job reminds them once.
     let learner_enrollment: i64 = scalar(

@@ -19,11 +19,11 @@ pub struct App {
 pub const PW: &str = bdtx_store::demo::DEMO_PASSWORD;
 
 pub async fn start(db: TestDb, login_per_minute: u32) -> App {
-    start_with(db, login_per_minute, None).await
+    start_with(db, login_per_minute, |_| {}).await
 }
 
-/// [`start`] with e-mail going to `smtp_url` (a local sink).
-pub async fn start_with(db: TestDb, login_per_minute: u32, smtp_url: Option<String>) -> App {
+/// [`start`] with the configuration adjusted (e.g. e-mail going to a local sink).
+pub async fn start_with(db: TestDb, login_per_minute: u32, configure: impl FnOnce(&mut bdtx_web::Config)) -> App {
     bdtx_store::demo::seed(&db, bdtx_store::demo::DemoSize { teachers_per_school: 2 }).await.expect("seed demo");
     let files = tempfile::tempdir().unwrap();
     bdtx_store::demo::seed_lms(&db, &bdtx_course::FileStore::new(files.path())).await.expect("seed demo training");
@@ -32,7 +32,7 @@ pub async fn start_with(db: TestDb, login_per_minute: u32, smtp_url: Option<Stri
     let mut cfg = bdtx_web::Config::for_listen(&addr);
     cfg.login_per_minute = login_per_minute;
     cfg.files_dir = files.path().to_path_buf();
-    cfg.smtp_url = smtp_url;
+    configure(&mut cfg);
     let st = bdtx_web::AppState::new(db.db.clone(), cfg);
     let app = bdtx_web::app(st.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let server = tokio::spawn(async move {
