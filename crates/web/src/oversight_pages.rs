@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use bdtx_domain::authz::{Action, Target};
 use bdtx_domain::dates::{show, show_instant, today};
@@ -193,6 +193,54 @@ struct DashboardPage {
     can_remind: bool,
 }
 
+/// What a dashboard shows, for the page and the API alike.
+pub struct DashData {
+    pub round: Round,
+    pub unit: Unit,
+    pub total: StageCounts,
+    /// Child units with enrollments, in tree order.
+    pub children: Vec<(bdtx_store::units::TreeNode, StageCounts)>,
+    /// Classes held by the unit.
+    pub classes: Vec<(Class, StageCounts)>,
+}
+
+pub async fn dashboard_data(
+    st: &AppState,
+    auth: &Auth,
+    id: i64,
+    q_unit: Option<i64>,
+    f: &DashFilter,
+) -> Result<DashData, AppError> {
+    let round = round_of(st, id).await?;
+    let unit = dash_unit(st, auth, &round, q_unit).await?;
+    let kids = st.db.subtree(unit.id, today(), 1).await?;
+    let mut ids: Vec<i64> = kids.iter().map(|k| k.id).collect();
+    ids.push(unit.id);
+    let counts = st.db.node_counts(id, "u", &ids, f).await?;
+    let own_classes: Vec<Class> = st.db.classes_of_unit(id, unit.id).await?;
+    let class_ids: Vec<i64> = own_classes.iter().map(|c| c.id).collect();
+    let ccounts = st.db.node_counts(id, "c", &class_ids, f).await?;
+    Ok(DashData {
+        total: counts.get(&unit.id).copied().unwrap_or_default(),
+        children: kids
+            .into_iter()
+            .filter_map(|k| {
+                let c = counts.get(&k.id).copied()?;
+                (c.total() > 0).then_some((k, c))
+            })
+            .collect(),
+        classes: own_classes
+            .into_iter()
+            .map(|c| {
+                let n = ccounts.get(&c.id).copied().unwrap_or_default();
+                (c, n)
+            })
+            .collect(),
+        round,
+        unit,
+    })
+}
+
 async fn dashboard(
     State(st): State<AppState>,
     ctx: Ctx,
@@ -200,13 +248,11 @@ async fn dashboard(
     Path(id): Path<i64>,
     Query(q): Query<DashQuery>,
 ) -> Result<DashboardPage, AppError> {
-    let round = round_of(&st, id).await?;
-    let unit = dash_unit(&st, &auth, &round, q.unit).await?;
     let f = q.filter();
-    let d = today();
+    let DashData { round, unit, total, children, classes } = dashboard_data(&st, &auth, id, q.unit, &f).await?;
     // Breadcrumb: from the caller's highest visible ancestor down to this unit.
     let mut crumbs = Vec::new();
-    for a in st.db.ancestors(unit.id, d).await?.into_iter().skip(1) {
+    for a in st.db.ancestors(unit.id, today()).await?.into_iter().skip(1) {
         let (u, t) = unit_target(&st, a).await?;
         if !auth.principal.can(Action::ViewRound, &t) {
             break;
@@ -214,47 +260,35 @@ async fn dashboard(
         crumbs.push((u.id, u.name));
     }
     crumbs.reverse();
-    let kids = st.db.subtree(unit.id, d, 1).await?;
-    let kid_ids: Vec<i64> = kids.iter().map(|k| k.id).collect();
-    let mut ids = kid_ids.clone();
-    ids.push(unit.id);
-    let counts = st.db.node_counts(id, "u", &ids, &f).await?;
-    let zero = StageCounts::default();
     let fqs = q.filter_qs();
     let total = dash_row(
         unit.name.clone(),
         unit.kind.clone(),
         format!("/rounds/{id}/dashboard?unit={}{fqs}", unit.id),
         format!("unit={}", unit.id),
-        counts.get(&unit.id).unwrap_or(&zero),
+        &total,
     );
-    let children = kids
+    let children = children
         .iter()
-        .filter_map(|k| {
-            let c = counts.get(&k.id)?;
-            (c.total() > 0).then(|| {
-                dash_row(
-                    k.name.clone(),
-                    k.kind.clone(),
-                    format!("/rounds/{id}/dashboard?unit={}{fqs}", k.id),
-                    format!("unit={}", k.id),
-                    c,
-                )
-            })
+        .map(|(k, c)| {
+            dash_row(
+                k.name.clone(),
+                k.kind.clone(),
+                format!("/rounds/{id}/dashboard?unit={}{fqs}", k.id),
+                format!("unit={}", k.id),
+                c,
+            )
         })
         .collect();
-    let own_classes: Vec<Class> = st.db.classes_of_unit(id, unit.id).await?;
-    let class_ids: Vec<i64> = own_classes.iter().map(|c| c.id).collect();
-    let ccounts = st.db.node_counts(id, "c", &class_ids, &f).await?;
-    let classes = own_classes
+    let classes = classes
         .iter()
-        .map(|c| {
+        .map(|(c, n)| {
             dash_row(
                 c.name.clone(),
                 "class".into(),
                 format!("/rounds/{id}/list?class={}{fqs}", c.id),
                 format!("class={}", c.id),
-                ccounts.get(&c.id).unwrap_or(&zero),
+                n,
             )
         })
         .collect();
@@ -285,6 +319,92 @@ async fn dashboard(
         round,
         unit,
     })
+}
+
+/// Counts of a node in the API: every stage by name, and attendance.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ApiCounts {
+    pub enrolled: i64,
+    pub no_account: i64,
+    pub not_started: i64,
+    pub in_progress: i64,
+    /// At this stage or later, like the dashboard's columns.
+    pub lms_passed: i64,
+    pub core_passed: i64,
+    pub confirmed: i64,
+    pub certified: i64,
+    pub attended_session: i64,
+}
+
+impl From<&StageCounts> for ApiCounts {
+    fn from(c: &StageCounts) -> ApiCounts {
+        ApiCounts {
+            enrolled: c.total(),
+            no_account: c.at[0],
+            not_started: c.at[1],
+            in_progress: c.at[2],
+            lms_passed: c.from(3),
+            core_passed: c.from(4),
+            confirmed: c.from(5),
+            certified: c.from(6),
+            attended_session: c.attended,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ApiNode {
+    pub id: i64,
+    pub name: String,
+    /// A unit kind, or `class`.
+    pub kind: String,
+    pub counts: ApiCounts,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ApiDashboard {
+    pub round_id: i64,
+    pub unit: ApiNode,
+    pub children: Vec<ApiNode>,
+    pub classes: Vec<ApiNode>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ApiDashQuery {
+    /// The unit (default: the round's owner, or the caller's own unit).
+    unit: Option<i64>,
+    level: Option<String>,
+    subject: Option<String>,
+    /// main, concurrent or reference.
+    kind: Option<String>,
+}
+
+/// A round's dashboard for a unit: its counts, its child units' and its classes'.
+#[utoipa::path(get, path = "/api/v1/rounds/{id}/dashboard", tag = "oversight",
+    params(("id" = i64, Path, description = "round"), ApiDashQuery), security(("bearer" = [])),
+    responses((status = 200, body = ApiDashboard), (status = 403, body = crate::error::ApiErrorBody), (status = 404, body = crate::error::ApiErrorBody)))]
+pub async fn api_dashboard(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Query(q): Query<ApiDashQuery>,
+) -> Result<crate::error::Json<ApiDashboard>, AppError> {
+    let f = DashQuery { level: q.level, subject: q.subject, kind: q.kind, ..Default::default() }.filter();
+    let d = dashboard_data(&st, &auth, id, q.unit, &f).await?;
+    Ok(crate::error::Json(ApiDashboard {
+        round_id: d.round.id,
+        unit: ApiNode { id: d.unit.id, name: d.unit.name, kind: d.unit.kind, counts: (&d.total).into() },
+        children: d
+            .children
+            .iter()
+            .map(|(k, c)| ApiNode { id: k.id, name: k.name.clone(), kind: k.kind.clone(), counts: c.into() })
+            .collect(),
+        classes: d
+            .classes
+            .iter()
+            .map(|(k, c)| ApiNode { id: k.id, name: k.name.clone(), kind: "class".into(), counts: c.into() })
+            .collect(),
+    }))
 }
 
 const PAGE: i64 = 100;

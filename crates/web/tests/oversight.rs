@@ -107,6 +107,15 @@ both_backends!(dashboards_lists_and_reminders_by_email, |db: TestDb| async move 
     assert_eq!(learner.get(app.url(&format!("/jobs/{export_job}/file"))).send().await.unwrap().status(), 403);
     on!(&*app.db, p => sqlx::query("DELETE FROM jobs WHERE id = $1").bind(export_job).execute(p).await.map(|r| r.rows_affected())).unwrap();
 
+    // The same numbers as JSON; out of scope is 403.
+    let (s, v) = app.get(&app.token("so.admin").await, &format!("/api/v1/rounds/{round}/dashboard")).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["unit"]["counts"]["enrolled"].as_i64(), Some(enrolled), "{v}");
+    let sum: i64 = v["children"].as_array().unwrap().iter().map(|c| c["counts"]["enrolled"].as_i64().unwrap()).sum();
+    assert_eq!(sum, enrolled, "the children add up: {v}");
+    let (s, v) =
+        app.get(&app.token("hieutruong").await, &format!("/api/v1/rounds/{round}/dashboard?unit={province}")).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (403, Some("forbidden")), "{v}");
     // A school admin sees their school, not the province or another school.
     let head = app.browser();
     let csrf = app.form_login(&head, "hieutruong").await;
