@@ -191,15 +191,15 @@ both_backends!(yearly_plan_results_and_standard_over_http, |db: TestDb| async mo
     let prov = app.unit_id("NB").await;
     let overlap = bdtx_domain::scoring::SHIPPED[0]
         .replace("from: 7, to: 9", "from: 7, to: 9.5")
-        .replace("version: 1", "version: 2");
+        .replace("version: 1", "version: 3");
     let (s, text) = body(
         post(&app, &so, "/yearly/policies", &form(&scsrf, &[("unit", &prov.to_string()), ("yaml", &overlap)])).await,
     )
     .await;
     assert_eq!(s, 422);
     assert!(text.contains("Giỏi / Khá: các ngưỡng chồng lấn nhau"), "{text}");
-    assert_eq!(app.db.scoring_policies().await.unwrap().len(), 3, "nothing added");
-    let v2 = bdtx_domain::scoring::SHIPPED[0].replace("version: 1", "version: 2");
+    assert_eq!(app.db.scoring_policies().await.unwrap().len(), 4, "nothing added");
+    let v2 = bdtx_domain::scoring::SHIPPED[0].replace("version: 1", "version: 3");
     let r = post(&app, &so, "/yearly/policies", &form(&scsrf, &[("unit", &prov.to_string()), ("yaml", &v2)])).await;
     assert_eq!(r.status(), 303);
     let choose = |c: &str| {
@@ -209,13 +209,13 @@ both_backends!(yearly_plan_results_and_standard_over_http, |db: TestDb| async mo
                 ("unit", &prov.to_string()),
                 ("year", "2019-2020"),
                 ("audience", "teacher"),
-                ("policy", "bdtx-2012-teacher@2"),
+                ("policy", "bdtx-2012-teacher@3"),
             ],
         )
     };
     assert_eq!(post(&app, &ht, "/yearly/policy", &choose(&hcsrf)).await.status(), 403);
     assert_eq!(post(&app, &so, "/yearly/policy", &choose(&scsrf)).await.status(), 303);
-    assert_eq!(app.db.year_policy(Some(prov), "2019-2020", Audience::Teacher).await.unwrap(), "bdtx-2012-teacher@2");
+    assert_eq!(app.db.year_policy(Some(prov), "2019-2020", Audience::Teacher).await.unwrap(), "bdtx-2012-teacher@3");
 
     // 2019-2020 under the 2012 rules: two parts per content, classified Giỏi … .
     let old = "2019-2020";
@@ -225,7 +225,7 @@ both_backends!(yearly_plan_results_and_standard_over_http, |db: TestDb| async mo
     );
     assert_eq!(post(&app, &t, "/yearly/plan", &f).await.status(), 303);
     let old_id = app.db.year_plan_of(gv, old).await.unwrap().unwrap().id;
-    assert_eq!(app.db.year_plan(old_id).await.unwrap().unwrap().policy, "bdtx-2012-teacher@2");
+    assert_eq!(app.db.year_plan(old_id).await.unwrap().unwrap().policy, "bdtx-2012-teacher@3");
     assert_eq!(post(&app, &t, &format!("/yearly/plans/{old_id}/submit"), &form(&csrf, &[])).await.status(), 303);
     let r = post(&app, &ht, &format!("/yearly/plans/{old_id}/decide"), &form(&hcsrf, &[("decision", "approve")])).await;
     assert_eq!(r.status(), 303);
