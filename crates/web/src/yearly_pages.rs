@@ -93,7 +93,7 @@ fn is_admin(r: Role) -> bool {
 // ---------------------------------------------------------------- access
 
 /// The target of a person's yearly records: the person and their current chain.
-async fn person_target(st: &AppState, person_id: i64) -> Result<Target, AppError> {
+pub(crate) async fn person_target(st: &AppState, person_id: i64) -> Result<Target, AppError> {
     Ok(Target::person(person_id, st.db.person_chain(person_id).await?))
 }
 
@@ -115,13 +115,13 @@ async fn approver_target(st: &AppState, plan: &YearPlan) -> Result<Option<Target
     Ok(Some(Target::person(plan.person_id, st.db.unit_chain(&unit).await?)))
 }
 
-struct PlanRights {
+pub(crate) struct PlanRights {
     own: bool,
     approve: bool,
     results: bool,
 }
 
-async fn plan_access(st: &AppState, auth: &Auth, id: i64) -> Result<(YearPlan, PlanRights), AppError> {
+pub(crate) async fn plan_access(st: &AppState, auth: &Auth, id: i64) -> Result<(YearPlan, PlanRights), AppError> {
     let plan = st.db.year_plan(id).await?.ok_or(AppError::NotFound)?;
     let person = person_target(st, plan.person_id).await?;
     let approver = approver_target(st, &plan).await?;

@@ -513,4 +513,42 @@ both_backends!(yearly_deadlines_lists_sent_upward_and_exemption_over_http, |db: 
     // A teacher sees no one's list.
     let page = t.get(app.url(&format!("/yearly?year={year}"))).send().await.unwrap().text().await.unwrap();
     assert!(!page.contains("id=\"senders\""));
+
+    // The same as JSON, per role: a person's plan and results, a school's classified list.
+    let path = format!("/api/v1/yearly/people/{gv}?year={year}");
+    for (user, status) in [
+        ("giaovien", 200),
+        ("hieutruong", 200),
+        ("xa.admin", 200),
+        ("so.admin", 200),
+        ("ht.khac", 404),
+        ("cotcan", 404),
+    ] {
+        let (s, v) = app.get(&app.token(user).await, &path).await;
+        assert_eq!(s, status, "{user}: {v}");
+        if s == 200 {
+            assert_eq!(v["plan"]["result_average"], 850, "{user}: {v}");
+            assert_eq!(v["plan"]["exemption"], "tieng-anh-he-2019");
+            assert_eq!(v["items"].as_array().map(Vec::len), Some(2));
+        }
+    }
+    let token = app.token("giaovien").await;
+    let (s, _) = app.get(&token, &format!("/api/v1/yearly/people/{gv}?year=2019")).await;
+    assert_eq!(s, 422, "a school year is 2019-2020");
+    let (s, v) = app.get(&token, &format!("/api/v1/yearly/people/{gv}?year=2020-2021")).await;
+    assert_eq!((s, v["plan"].is_null()), (200, true), "no plan that year");
+    let list = format!("/api/v1/yearly/units/{school}/classified?year={year}");
+    for (user, status) in
+        [("hieutruong", 200), ("xa.admin", 200), ("so.admin", 200), ("ht.khac", 403), ("giaovien", 403)]
+    {
+        let (s, v) = app.get(&app.token(user).await, &list).await;
+        assert_eq!(s, status, "{user}: {v}");
+        if s == 200 {
+            assert_eq!(v["rows"][0]["class_label"], "Khá", "{user}: {v}");
+            assert_eq!(v["report"]["times"], 2);
+        }
+    }
+    let (s, v) = app.get(&app.token("so.admin").await, "/api/openapi.json").await;
+    assert_eq!(s, 200);
+    assert!(v["paths"]["/api/v1/yearly/units/{id}/classified"].is_object(), "documented");
 });
