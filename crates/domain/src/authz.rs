@@ -169,8 +169,13 @@ pub enum Action {
     /// See a person's yearly plan, results and standard assessment (themselves and admins over
     /// them: 404 otherwise), or a unit's yearly lists and roll-ups (admins over it: 403).
     ViewYearly,
-    /// Choose the scoring policy of a school year for a province, add a policy version.
+    /// Choose the scoring policy of a school year for a province, add a policy version, set the
+    /// year's dated deadlines.
     ConfigureYearly,
+    /// Send a unit's classified BDTX list (a school) or summary (a commune office) of a school
+    /// year to the office above: an admin of that very unit (the target's first unit), as for
+    /// round reports.
+    SendYearlyReport,
     /// Schedule and change the professional-activity sessions (sinh hoạt chuyên môn, 7-2-7
     /// in-person days) held by the target unit, a school or cluster: admins over it.
     ManageSessions,
@@ -331,6 +336,7 @@ pub fn decide(p: &Principal, action: Action, t: &Target) -> Decision {
             allow(is_self || has(&|g| g.role.is_admin()), hidden)
         }
         Action::ApproveYearPlan => decide(p, Action::ReviewPlan, t),
+        Action::SendYearlyReport => decide(p, Action::SubmitRoundReport, t),
         Action::EnterResults | Action::EvaluateStandard => {
             if decide(p, Action::ViewYearly, t) != Decision::Allow {
                 return Decision::NotFound;
@@ -682,6 +688,12 @@ mod tests {
             Allow
         );
         assert_eq!(decide(&principal_5, Action::ConfigureYearly, &Target::unit(vec![2, 1])), Forbidden);
+        // The classified list goes up from the school's own admin; the office sends its summary.
+        assert_eq!(decide(&principal_5, Action::SendYearlyReport, &Target::unit(SCHOOL5.to_vec())), Allow);
+        assert_eq!(decide(&commune, Action::SendYearlyReport, &Target::unit(SCHOOL5.to_vec())), Forbidden);
+        assert_eq!(decide(&commune, Action::SendYearlyReport, &Target::unit(vec![3, 2, 1])), Allow);
+        assert_eq!(decide(&principal_5, Action::SendYearlyReport, &Target::unit(vec![3, 2, 1])), Forbidden);
+        assert_eq!(decide(&teacher, Action::SendYearlyReport, &Target::unit(SCHOOL5.to_vec())), Forbidden);
     }
 
     #[test]

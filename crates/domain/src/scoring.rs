@@ -16,10 +16,11 @@ use crate::error::{Checker, Invalid};
 /// Points in hundredths: 7,25 points = 725.
 pub type Pts = i64;
 
-pub const SHIPPED: [&str; 3] = [
+pub const SHIPPED: [&str; 4] = [
     include_str!("../policies/bdtx-2012-teacher.yaml"),
     include_str!("../policies/bdtx-2012-manager.yaml"),
     include_str!("../policies/bdtx-2019.yaml"),
+    include_str!("../policies/bdtx-2012-teacher-v2.yaml"),
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -106,6 +107,38 @@ pub struct Label {
     pub label_en: String,
 }
 
+/// A waiver some people may claim in their plan (seed 001 mục II.2: English teachers sent to the
+/// Sở's summer 2019 courses need not study content 3): the groups it waives, in which school years
+/// and for which subjects. A waived group needs no periods, holds no items and is left out of the
+/// average (the remaining groups keep their weights). The claim is part of the plan the approver
+/// approves: the approver checks the fact behind it (who was sent), the policy only who may claim.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exemption {
+    pub key: String,
+    pub label_vi: String,
+    pub label_en: String,
+    /// Group keys waived.
+    pub waives: Vec<String>,
+    /// School years ("2019-2020") it may be claimed in; empty: every year the policy is used.
+    #[serde(default)]
+    pub years: Vec<String>,
+    /// Subjects (compared with the person's main and other subjects, accents and case folded);
+    /// empty: anyone.
+    #[serde(default)]
+    pub subjects: Vec<String>,
+}
+
+impl Exemption {
+    /// May a person teaching `subjects` claim it in `year`?
+    pub fn applies(&self, year: &str, subjects: &[String]) -> bool {
+        let year_ok = self.years.is_empty() || self.years.iter().any(|y| y.trim() == year.trim());
+        let mine: Vec<String> = subjects.iter().map(|s| crate::text::fold(s)).collect();
+        let subject_ok = self.subjects.is_empty() || self.subjects.iter().any(|s| mine.contains(&crate::text::fold(s)));
+        year_ok && subject_ok
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
@@ -124,6 +157,9 @@ pub struct Policy {
     pub classes: Vec<Class>,
     /// Everything below the last band, and any incomplete year.
     pub fallback: Label,
+    /// Waivers a plan may claim (none in most policies).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exemptions: Vec<Exemption>,
 }
 
 /// One planned item and its score (None: not scored yet).
@@ -314,7 +350,32 @@ impl Policy {
                 std::cmp::Ordering::Equal => {}
             }
         }
+        // Exemptions: unique keys, waiving known groups, never every group; years well formed.
+        let mut ekeys = std::collections::HashSet::new();
+        for e in &self.exemptions {
+            if !ekeys.insert(e.key.as_str()) || e.key.trim().is_empty() || e.label_vi.trim().is_empty() {
+                c.add(&e.label_vi, "duplicate");
+            }
+            if e.waives.is_empty() || e.waives.iter().any(|g| self.group(g).is_none()) {
+                c.add(&e.label_vi, "yearly_group_unknown");
+            }
+            if !self.groups.is_empty() && self.groups.iter().all(|g| e.waives.contains(&g.key)) {
+                c.add(&e.label_vi, "policy_exemption_all");
+            }
+            if e.years.iter().any(|y| parse_school_year(y).is_none()) {
+                c.add(&e.label_vi, "school_year");
+            }
+        }
         c.finish()
+    }
+
+    pub fn exemption(&self, key: &str) -> Option<&Exemption> {
+        self.exemptions.iter().find(|e| e.key == key)
+    }
+
+    /// The groups an exemption waives (none without one).
+    pub fn waived(&self, exemption: Option<&str>) -> Vec<String> {
+        exemption.and_then(|k| self.exemption(k)).map(|e| e.waives.clone()).unwrap_or_default()
     }
 
     pub fn group(&self, key: &str) -> Option<&Group> {
@@ -327,8 +388,9 @@ impl Policy {
     }
 
     /// Check a plan: known groups, periods 1–200 per item, no item twice, and every group holding
-    /// at least its required periods (the field names the group and what it holds).
-    pub fn check_plan(&self, items: &[PlanItem]) -> Result<(), Invalid> {
+    /// at least its required periods (the field names the group and what it holds). A group
+    /// `waived` by the plan's exemption needs nothing and may hold nothing.
+    pub fn check_plan(&self, items: &[PlanItem], waived: &[String]) -> Result<(), Invalid> {
         let mut c = Checker::default();
         let mut seen = std::collections::HashSet::new();
         for i in items {
@@ -336,6 +398,10 @@ impl Policy {
                 c.add(&i.code, "yearly_group_unknown");
                 continue;
             };
+            if waived.contains(&g.key) {
+                c.add(&i.code, "yearly_group_exempt");
+                continue;
+            }
             if g.choose_from.is_none() && i.code != g.key && !i.from_round {
                 c.add(&i.code, "yearly_group_unknown");
             }
@@ -346,7 +412,7 @@ impl Policy {
                 c.add(&i.code, "duplicate");
             }
         }
-        for g in &self.groups {
+        for g in self.groups.iter().filter(|g| !waived.contains(&g.key)) {
             let total: i64 = items.iter().filter(|i| i.group == g.key).map(|i| i.periods.max(0)).sum();
             if total < g.periods {
                 c.add(&format!("{} ({total}/{} tiết)", g.label_vi, g.periods), "yearly_periods_short");
@@ -372,8 +438,10 @@ impl Policy {
 
     /// Classify a year: the rounded average of the groups' means by weight, and the first class
     /// (best first) whose band starts at or below it and whose minimum every component meets.
-    /// A year with an empty group or an unscored item gets the fallback.
-    pub fn classify(&self, items: &[ItemScore]) -> Outcome {
+    /// A year with an empty group or an unscored item gets the fallback. Groups `waived` by the
+    /// plan's exemption are left out (their items too); the others keep their weights.
+    pub fn classify(&self, items: &[ItemScore], waived: &[String]) -> Outcome {
+        let items: Vec<&ItemScore> = items.iter().filter(|i| !waived.contains(&i.group)).collect();
         let fallback = |average| Outcome {
             average,
             class_key: self.fallback.key.clone(),
@@ -385,7 +453,7 @@ impl Policy {
         let (mut num, mut den): (i128, i128) = (0, 1);
         let mut weights: i128 = 0;
         let mut group_means: Vec<(i128, i128)> = Vec::new();
-        for g in &self.groups {
+        for g in self.groups.iter().filter(|g| !waived.contains(&g.key)) {
             let scores: Vec<Option<Pts>> = items.iter().filter(|i| i.group == g.key).map(|i| i.score).collect();
             if scores.is_empty() || scores.iter().any(Option::is_none) {
                 return fallback(None);
@@ -500,11 +568,12 @@ pub fn parse_school_year(s: &str) -> Option<i32> {
 }
 
 /// The policy a province uses for a year when it has chosen none: Circular 26/2012 up to
-/// 2019-2020 (seed 001 still applies it that year), Circular 19/2019 from 2020-2021.
+/// 2019-2020 (seed 001 still applies it that year; version 2 adds the English teachers'
+/// exemption of seed 001 mục II.2), Circular 19/2019 from 2020-2021.
 pub fn default_policy(start_year: i32, audience: Audience) -> &'static str {
     match (start_year >= 2020, audience) {
         (true, _) => "bdtx-2019@1",
-        (false, Audience::Teacher) => "bdtx-2012-teacher@1",
+        (false, Audience::Teacher) => "bdtx-2012-teacher@2",
         (false, Audience::Manager) => "bdtx-2012-manager@1",
     }
 }
@@ -513,6 +582,43 @@ pub fn default_policy(start_year: i32, audience: Audience) -> &'static str {
 /// second calendar year).
 pub fn plan_deadline(start_year: i32) -> chrono::NaiveDate {
     chrono::NaiveDate::from_ymd_opt(start_year + 1, 5, 31).expect("valid date")
+}
+
+/// The dated deadlines a province sets for a school year (seed 001: schools report their
+/// classified list to the office "trước ngày 20/5/2020", offices to the Sở "trước ngày 21/5/2020";
+/// the 2019 rules: personal plans by 31 May), in the order they fall.
+pub const DEADLINE_KINDS: [&str; 4] = ["plan_submit", "plan_approve", "school_report", "office_report"];
+
+/// Check a year's deadlines as a whole: known kinds, each within the school year (1 August to
+/// 31 December of its second calendar year), plans submitted no later than approved, schools
+/// reporting no later than offices. The field names the kind.
+pub fn check_deadlines(start_year: i32, due: &[(&str, Option<chrono::NaiveDate>)]) -> Result<(), Invalid> {
+    let mut c = Checker::default();
+    let first = chrono::NaiveDate::from_ymd_opt(start_year, 8, 1).expect("valid date");
+    let last = chrono::NaiveDate::from_ymd_opt(start_year + 1, 12, 31).expect("valid date");
+    let get = |k: &str| due.iter().find(|(x, _)| *x == k).and_then(|(_, d)| *d);
+    for (kind, d) in due {
+        if !DEADLINE_KINDS.contains(kind) {
+            c.add(kind, "invalid");
+        } else if d.is_some_and(|d| d < first || d > last) {
+            c.add(&format!("yearly_deadline_{kind}"), "yearly_deadline_range");
+        }
+    }
+    for (before, after) in [("plan_submit", "plan_approve"), ("school_report", "office_report")] {
+        if let (Some(a), Some(b)) = (get(before), get(after))
+            && a > b
+        {
+            c.add(&format!("yearly_deadline_{after}"), "yearly_deadline_order");
+        }
+    }
+    c.finish()
+}
+
+/// Sent after the last day `due` (at or after 00:00 Vietnam time the day after), or not sent
+/// and that moment has passed. No deadline: never late.
+pub fn is_late(due: Option<chrono::NaiveDate>, sent_at: Option<i64>, now: i64) -> bool {
+    let Some(limit) = due.and_then(|d| d.succ_opt()).map(crate::round::day_start) else { return false };
+    sent_at.unwrap_or(now) >= limit
 }
 
 #[cfg(test)]
@@ -533,7 +639,11 @@ mod tests {
     #[test]
     fn shipped_policies_are_valid() {
         let all = shipped();
-        assert_eq!(all.len(), 3);
+        assert_eq!(all.len(), 4);
+        let (v1, v2) = (shipped_policy("bdtx-2012-teacher@1").unwrap(), shipped_policy("bdtx-2012-teacher").unwrap());
+        assert_eq!(v2.version, 2, "the latest version");
+        assert_eq!((v1.groups == v2.groups, v1.classes == v2.classes, v1.average == v2.average), (true, true, true));
+        assert!(v1.exemptions.is_empty() && v2.exemptions.len() == 1, "version 2 only adds the exemption");
         assert_eq!(shipped_policy("bdtx-2012-teacher").unwrap().required_periods(), 120);
         assert_eq!(shipped_policy("bdtx-2019@1").unwrap().required_periods(), 120);
         let p = shipped_policy("bdtx-2019").unwrap();
@@ -549,7 +659,7 @@ mod tests {
     fn teacher_2012_worked_examples() {
         let p = shipped_policy("bdtx-2012-teacher").unwrap();
         let c = |nd1, nd2, nd3: &[f64]| {
-            let o = p.classify(&year2012(nd1, nd2, nd3));
+            let o = p.classify(&year2012(nd1, nd2, nd3), &[]);
             (o.average.map(show), o.label_vi)
         };
         // (8 + 9 + 2 × 9,5) / 4 = 9,0: Giỏi (no component below 7).
@@ -578,9 +688,9 @@ mod tests {
         let p = shipped_policy("bdtx-2012-teacher").unwrap();
         let mut items = year2012(10.0, 10.0, &[10.0]);
         items[2].score = None;
-        let o = p.classify(&items);
+        let o = p.classify(&items, &[]);
         assert_eq!((o.average, o.class_key.as_str(), o.complete), (None, "khong_hoan_thanh", false));
-        let o = p.classify(&items[..2]);
+        let o = p.classify(&items[..2], &[]);
         assert_eq!(o.class_key, "khong_hoan_thanh", "no content-3 module");
     }
 
@@ -589,32 +699,94 @@ mod tests {
     #[test]
     fn manager_2012_pass_or_fail() {
         let p = shipped_policy("bdtx-2012-manager").unwrap();
-        assert_eq!(p.classify(&year2012(5.0, 5.0, &[5.0])).label_vi, "Đạt yêu cầu");
-        assert_eq!(p.classify(&year2012(10.0, 10.0, &[4.75, 10.0])).label_vi, "Không đạt yêu cầu");
-        assert_eq!(p.classify(&year2012(4.5, 5.0, &[5.0])).label_vi, "Không đạt yêu cầu");
+        assert_eq!(p.classify(&year2012(5.0, 5.0, &[5.0]), &[]).label_vi, "Đạt yêu cầu");
+        assert_eq!(p.classify(&year2012(10.0, 10.0, &[4.75, 10.0]), &[]).label_vi, "Không đạt yêu cầu");
+        assert_eq!(p.classify(&year2012(4.5, 5.0, &[5.0]), &[]).label_vi, "Không đạt yêu cầu");
+    }
+
+    /// The 2012 data against seed 001's own words (mục V): what the seed states is checked here;
+    /// the teachers' average and thresholds it only refers to (Điều 13, 14) stay unverified.
+    #[test]
+    fn seed_001_wording_of_the_2012_rules() {
+        // V.3.1: "Tiếp thu kiến thức và kĩ năng … (5,0 điểm)", "Vận dụng kiến thức BDTX vào hoạt
+        // động nghề nghiệp … (5,0 điểm)".
+        for id in ["bdtx-2012-teacher@1", "bdtx-2012-teacher@2", "bdtx-2012-manager@1"] {
+            let p = shipped_policy(id).unwrap();
+            let parts: Vec<_> = p.components.iter().map(|k| (k.key.as_str(), pts(k.min), pts(k.max))).collect();
+            assert_eq!(parts, vec![("knowledge", 0, 500), ("application", 0, 500)], "{id}");
+        }
+        // V.2: "gồm 4 loại: Loại Giỏi, loại Khá, loại Trung bình và không hoàn thành kế hoạch".
+        let p = shipped_policy("bdtx-2012-teacher@1").unwrap();
+        let mut names: Vec<_> = p.classes.iter().map(|k| k.label_vi.to_lowercase()).collect();
+        names.push(p.fallback.label_vi.to_lowercase());
+        assert_eq!(names, vec!["giỏi", "khá", "trung bình", "không hoàn thành kế hoạch"]);
+        // V.4.2: "đạt yêu cầu (nếu Điểm trung bình BDTX và các điểm thành phần đạt từ 5 điểm trở
+        // lên) và không đạt yêu cầu (đối với các trường hợp còn lại)".
+        let m = shipped_policy("bdtx-2012-manager@1").unwrap();
+        assert_eq!(m.classes.len(), 1);
+        assert_eq!((pts(m.classes[0].from), pts(m.classes[0].min_each)), (500, 500));
+        assert_eq!(
+            (m.classes[0].label_vi.as_str(), m.fallback.label_vi.as_str()),
+            ("Đạt yêu cầu", "Không đạt yêu cầu")
+        );
+        // Every component exactly 5 and the average 5: "từ 5 điểm trở lên" includes 5.
+        assert_eq!(m.classify(&year2012(5.0, 5.0, &[5.0, 5.0]), &[]).class_key, "dat");
+        // An average well above 5 with one component at 4,99: "các trường hợp còn lại".
+        assert_eq!(m.classify(&year2012(9.0, 9.0, &[4.99, 9.0]), &[]).class_key, "khong_dat");
+        assert_eq!(m.classify(&year2012(4.99, 4.99, &[5.0]), &[]).class_key, "khong_dat");
+    }
+
+    /// Seed 001 mục II.2: "Miễn nhiệm vụ bồi dưỡng nội dung khối kiến thức tự chọn (nội dung 3)
+    /// đối với giáo viên tiếng Anh đã được cử tham gia các lớp bồi dưỡng nâng cao năng lực tiếng
+    /// Anh và bồi dưỡng nghiệp vụ sư phạm do Sở GD&ĐT tổ chức trong hè 2019."
+    #[test]
+    fn english_teachers_exempt_from_content_3_in_2019_2020() {
+        let p = shipped_policy("bdtx-2012-teacher@2").unwrap();
+        let e = p.exemption("tieng-anh-he-2019").unwrap();
+        assert_eq!(e.waives, vec!["ND3".to_string()]);
+        let english = vec!["tiếng anh".to_string()];
+        assert!(e.applies("2019-2020", &english), "accents and case folded");
+        assert!(!e.applies("2020-2021", &english), "the summer 2019 courses: that year only");
+        assert!(!e.applies("2019-2020", &["Toán".to_string()]), "English teachers only");
+        let waived = p.waived(Some("tieng-anh-he-2019"));
+        let it = |g: &str, c: &str, n| PlanItem { group: g.into(), code: c.into(), periods: n, from_round: false };
+        let plan = [it("ND1", "ND1", 30), it("ND2", "ND2", 30)];
+        assert_eq!(p.check_plan(&plan, &[]).unwrap_err().errors[0].code, "yearly_periods_short");
+        assert!(p.check_plan(&plan, &waived).is_ok(), "content 3 needs nothing");
+        let with_nd3 = [it("ND1", "ND1", 30), it("ND2", "ND2", 30), it("ND3", "TH1", 60)];
+        assert_eq!(p.check_plan(&with_nd3, &waived).unwrap_err().errors[0].code, "yearly_group_exempt");
+        // The average of the contents studied, by their weights: (8 + 9) / 2 = 8,5.
+        let o = p.classify(&year2012(8.0, 9.0, &[]), &waived);
+        assert_eq!((o.average, o.label_vi.as_str()), (Some(850), "Khá"));
+        assert_eq!(p.classify(&year2012(8.0, 9.0, &[]), &[]).class_key, "khong_hoan_thanh", "not exempt");
+        // A policy waiving every group, or an unknown one, is refused.
+        let all = SHIPPED[3].replace("waives: [ND3]", "waives: [ND1, ND2, ND3]");
+        assert_eq!(Policy::from_yaml(&all).unwrap_err().errors[0].code, "policy_exemption_all");
+        let unknown = SHIPPED[3].replace("waives: [ND3]", "waives: [ND4]");
+        assert_eq!(Policy::from_yaml(&unknown).unwrap_err().errors[0].code, "yearly_group_unknown");
     }
 
     #[test]
     fn regime_2019_complete_when_every_item_passes() {
         let p = shipped_policy("bdtx-2019").unwrap();
         let mut items = vec![item("CT01", "CT01", 8.0), item("CT02", "CT02", 7.0), item("CT03", "GVPT05", 5.0)];
-        let o = p.classify(&items);
+        let o = p.classify(&items, &[]);
         assert_eq!((o.label_vi.as_str(), o.average), ("Hoàn thành", Some(670)));
         items.push(item("CT03", "GVPT08", 4.99));
-        assert_eq!(p.classify(&items).label_vi, "Không hoàn thành");
+        assert_eq!(p.classify(&items, &[]).label_vi, "Không hoàn thành");
     }
 
     #[test]
     fn rounding_modes() {
         let mut p = shipped_policy("bdtx-2019").unwrap();
         let items = [item("CT01", "CT01", 8.85), item("CT02", "CT02", 8.85), item("CT03", "GVPT01", 8.85)];
-        assert_eq!(p.classify(&items).average, Some(890));
+        assert_eq!(p.classify(&items, &[]).average, Some(890));
         p.average.rounding = Rounding::HalfEven;
-        assert_eq!(p.classify(&items).average, Some(880));
+        assert_eq!(p.classify(&items, &[]).average, Some(880));
         p.average.rounding = Rounding::Down;
-        assert_eq!(p.classify(&items).average, Some(880));
+        assert_eq!(p.classify(&items, &[]).average, Some(880));
         p.average.decimals = 2;
-        assert_eq!(p.classify(&items).average, Some(885));
+        assert_eq!(p.classify(&items, &[]).average, Some(885));
     }
 
     #[test]
@@ -644,25 +816,25 @@ mod tests {
         let it = |g: &str, c: &str, n| PlanItem { group: g.into(), code: c.into(), periods: n, from_round: false };
         let full =
             vec![it("CT01", "CT01", 40), it("CT02", "CT02", 40), it("CT03", "GVPT05", 20), it("CT03", "GVPT08", 20)];
-        assert!(p.check_plan(&full).is_ok());
+        assert!(p.check_plan(&full, &[]).is_ok());
         let short = vec![it("CT01", "CT01", 40), it("CT02", "CT02", 40), it("CT03", "GVPT05", 30)];
-        let e = p.check_plan(&short).unwrap_err();
+        let e = p.check_plan(&short, &[]).unwrap_err();
         assert_eq!(e.errors.len(), 1);
         assert_eq!(e.errors[0].field, "Chương trình bồi dưỡng 03 (mô đun tự chọn) (30/40 tiết)");
         assert_eq!(e.errors[0].code, "yearly_periods_short");
         let mut dup = full.clone();
         dup.push(it("CT03", "GVPT05", 5));
-        assert_eq!(p.check_plan(&dup).unwrap_err().errors[0].code, "duplicate");
+        assert_eq!(p.check_plan(&dup, &[]).unwrap_err().errors[0].code, "duplicate");
         let bad = vec![it("CT01", "CT02", 40)];
-        assert!(p.check_plan(&bad).unwrap_err().errors.iter().any(|e| e.code == "yearly_group_unknown"));
+        assert!(p.check_plan(&bad, &[]).unwrap_err().errors.iter().any(|e| e.code == "yearly_group_unknown"));
         // A module completed in a round may count towards programme 01 where the province says so.
         let round = PlanItem { group: "CT01".into(), code: "GV4660-02".into(), periods: 20, from_round: true };
         let mut with_round = vec![it("CT01", "CT01", 20), round, it("CT02", "CT02", 40), it("CT03", "GVPT05", 40)];
-        assert!(p.check_plan(&with_round).is_ok());
+        assert!(p.check_plan(&with_round, &[]).is_ok());
         with_round[1].from_round = false;
-        assert!(p.check_plan(&with_round).is_err());
+        assert!(p.check_plan(&with_round, &[]).is_err());
         let p = shipped_policy("bdtx-2012-teacher").unwrap();
-        let e = p.check_plan(&[it("ND1", "ND1", 30), it("ND2", "ND2", 30), it("ND3", "TH1", 45)]).unwrap_err();
+        let e = p.check_plan(&[it("ND1", "ND1", 30), it("ND2", "ND2", 30), it("ND3", "TH1", 45)], &[]).unwrap_err();
         assert_eq!(e.errors[0].field, "Nội dung bồi dưỡng 3 (mô đun tự chọn) (45/60 tiết)");
     }
 
@@ -690,11 +862,36 @@ mod tests {
     }
 
     #[test]
+    fn deadlines_in_order_and_lateness() {
+        let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+        // Seed 001 (Mai Sơn, 2019-2020): schools by 20/5/2020, the office by 21/5/2020.
+        let seed = [("school_report", d("2020-05-20")), ("office_report", d("2020-05-21"))];
+        assert!(check_deadlines(2019, &seed).is_ok());
+        let swapped = [("school_report", d("2020-05-22")), ("office_report", d("2020-05-21"))];
+        let e = check_deadlines(2019, &swapped).unwrap_err();
+        assert_eq!(
+            (e.errors[0].field.as_str(), e.errors[0].code),
+            ("yearly_deadline_office_report", "yearly_deadline_order")
+        );
+        let e = check_deadlines(2019, &[("plan_submit", d("2021-05-31"))]).unwrap_err();
+        assert_eq!(e.errors[0].code, "yearly_deadline_range");
+        assert!(check_deadlines(2019, &[("plan_submit", None), ("nope", None)]).is_err());
+        let due = d("2020-05-20");
+        let day = |s: &str| crate::round::day_start(d(s).unwrap());
+        assert!(!is_late(due, Some(day("2020-05-20") + 23 * 3600), 0), "the last day is on time");
+        assert!(is_late(due, Some(day("2020-05-21")), 0), "00:00 the day after is late");
+        assert!(!is_late(due, None, day("2020-05-20")), "not sent, still time");
+        assert!(is_late(due, None, day("2020-05-21")), "not sent, past the deadline");
+        assert!(!is_late(None, None, i64::MAX));
+    }
+
+    #[test]
     fn years_and_defaults() {
         assert_eq!(parse_school_year("2019-2020"), Some(2019));
         assert_eq!(parse_school_year("2019-2021"), None);
         assert_eq!(parse_school_year("x"), None);
         assert_eq!(default_policy(2019, Audience::Manager), "bdtx-2012-manager@1");
+        assert_eq!(default_policy(2019, Audience::Teacher), "bdtx-2012-teacher@2");
         assert_eq!(default_policy(2024, Audience::Manager), "bdtx-2019@1");
         assert_eq!(plan_deadline(2024).to_string(), "2025-05-31");
         use crate::org::Level;

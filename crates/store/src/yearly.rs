@@ -10,12 +10,13 @@
 
 use serde::Serialize;
 
-use bdtx_domain::dates::today;
+use bdtx_domain::dates::{iso, today};
 use bdtx_domain::error::Checker;
 use bdtx_domain::people::Position;
 use bdtx_domain::scoring::{self, Audience, ItemScore, PlanItem, Policy, Pts};
 use bdtx_domain::standards::{self, Level, LevelCounts, Standard};
 use bdtx_domain::{FieldError, Invalid};
+use chrono::NaiveDate;
 
 use crate::{BeginWrite, Db, Result, StoreError, conflict, now, on};
 
@@ -65,6 +66,8 @@ pub struct YearPlan {
     pub result_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The exemption the plan claims (a key of its policy's `exemptions`).
+    pub exemption: Option<String>,
 }
 
 impl YearPlan {
@@ -105,7 +108,7 @@ pub struct ItemInput {
 const PLAN_SQL: &str = "SELECT yp.id, yp.person_id, p.full_name AS person_name, p.position, yp.school_year, yp.policy,
         yp.audience, yp.status, yp.unit_id, wu.name AS unit_name, yp.approver_unit_id, au.name AS approver_name,
         yp.submitted_at, yp.decision_comment, yp.decided_at, yp.result_average, yp.result_class, yp.result_label,
-        yp.result_policy, yp.result_at, yp.created_at, yp.updated_at
+        yp.result_policy, yp.result_at, yp.created_at, yp.updated_at, yp.exemption
     FROM year_plans yp JOIN people p ON p.id = yp.person_id
     LEFT JOIN units wu ON wu.id = yp.unit_id LEFT JOIN units au ON au.id = yp.approver_unit_id";
 
@@ -284,6 +287,7 @@ impl Db {
         person_id: i64,
         year: &str,
         items: &[ItemInput],
+        waived: &[String],
     ) -> Result<Vec<(ItemInput, String, &'static str)>> {
         let rounds_group = match self.province_of(person_id).await? {
             Some(prov) => self.rounds_group(prov, year).await?,
@@ -298,6 +302,10 @@ impl Db {
                 c.add(&code, "yearly_group_unknown");
                 continue;
             };
+            if waived.contains(&g.key) {
+                c.add(&code, "yearly_group_exempt");
+                continue;
+            }
             let round = completed.iter().find(|m| m.code == code && rounds_group.as_deref() == Some(g.key.as_str()));
             let (title, source) = match (&g.choose_from, round) {
                 (_, Some(m)) if code != g.key => {
@@ -328,7 +336,7 @@ impl Db {
                 from_round: *source == "round",
             })
             .collect();
-        policy.check_plan(&plan)?;
+        policy.check_plan(&plan, waived)?;
         Ok(out)
     }
 
@@ -388,6 +396,20 @@ impl Db {
         year: &str,
         items: &[ItemInput],
     ) -> Result<i64> {
+        self.save_year_plan_claiming(actor, person_id, year, items, None).await
+    }
+
+    /// Save a plan as `save_year_plan`, claiming an exemption of the plan's policy (`None`: none):
+    /// the person must be one it applies to (the year, their subjects); the groups it waives then
+    /// need no periods and hold no items. The approver checks the fact behind the claim.
+    pub async fn save_year_plan_claiming(
+        &self,
+        actor: Option<i64>,
+        person_id: i64,
+        year: &str,
+        items: &[ItemInput],
+        exemption: Option<&str>,
+    ) -> Result<i64> {
         check_year(year)?;
         let existing = self.year_plan_of(person_id, year).await?;
         if existing.as_ref().is_some_and(|p| !p.editable()) {
@@ -398,7 +420,19 @@ impl Db {
             None => self.policy_for(person_id, year).await?,
         };
         let audience = self.audience_of(person_id).await?;
-        let items = self.checked_items(&policy, person_id, year, items).await?;
+        let exemption = exemption.map(str::trim).filter(|e| !e.is_empty());
+        if let Some(key) = exemption {
+            let person = self.person(person_id).await?.ok_or(StoreError::NotFound)?;
+            let mut subjects: Vec<String> = person.main_subject.clone().into_iter().collect();
+            subjects.extend(person.other_subjects.split(';').filter(|s| !s.is_empty()).map(String::from));
+            match policy.exemption(key) {
+                Some(e) if e.applies(year, &subjects) => {}
+                Some(_) => return Err(invalid("yearly_exemption", "yearly_exemption_not_eligible")),
+                None => return Err(invalid("yearly_exemption", "invalid")),
+            }
+        }
+        let waived = policy.waived(exemption);
+        let items = self.checked_items(&policy, person_id, year, items, &waived).await?;
         let unit = self.person_chain(person_id).await?.first().copied();
         let before = match &existing {
             Some(p) => self.year_items(p.id).await?,
@@ -413,9 +447,9 @@ impl Db {
                     // until the school saves its results again; scores of the items kept stay.
                     let n = sqlx::query(
                         "UPDATE year_plans SET updated_at = $2, result_average = NULL, result_class = NULL, result_label = NULL,
-                            result_policy = NULL, result_by = NULL, result_at = NULL
+                            result_policy = NULL, result_by = NULL, result_at = NULL, exemption = $3
                          WHERE id = $1 AND status IN ('draft', 'returned')")
-                        .bind(plan.id).bind(t).execute(&mut *tx).await?.rows_affected();
+                        .bind(plan.id).bind(t).bind(exemption).execute(&mut *tx).await?.rows_affected();
                     if n != 1 {
                         return Err(invalid("yearly_plan", "yearly_plan_locked"));
                     }
@@ -423,9 +457,10 @@ impl Db {
                     plan.id
                 }
                 None => sqlx::query_scalar(
-                    "INSERT INTO year_plans (person_id, school_year, policy, audience, status, unit_id, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, 'draft', $5, $6, $6) RETURNING id")
+                    "INSERT INTO year_plans (person_id, school_year, policy, audience, status, unit_id, created_at, updated_at, exemption)
+                     VALUES ($1, $2, $3, $4, 'draft', $5, $6, $6, $7) RETURNING id")
                     .bind(person_id).bind(year).bind(policy.reference()).bind(audience.as_str()).bind(unit).bind(t)
+                    .bind(exemption)
                     .fetch_one(&mut *tx).await.map_err(|e| conflict(e, "yearly_plan"))?,
             };
             for (i, title, source) in &items {
@@ -439,7 +474,7 @@ impl Db {
             }
             let codes: Vec<_> = items.iter().map(|(i, _, _)| format!("{}:{}", i.code, i.periods)).collect();
             crate::audit_insert!(tx, actor, "year_plan.save", "year_plan", id, unit, None::<String>,
-                Some(serde_json::json!({"year": year, "policy": policy.reference(), "items": codes}).to_string()));
+                Some(serde_json::json!({"year": year, "policy": policy.reference(), "items": codes, "exemption": exemption}).to_string()));
             tx.commit().await?;
             Ok(id)
         })
@@ -463,7 +498,7 @@ impl Db {
                 from_round: i.source == "round",
             })
             .collect();
-        policy.check_plan(&plan_items)?;
+        policy.check_plan(&plan_items, &policy.waived(plan.exemption.as_deref()))?;
         let (unit, approver, _) = self.plan_approver_for(plan.person_id).await?;
         on!(self, p => {
             let mut tx = p.begin_write().await?;
@@ -570,7 +605,7 @@ impl Db {
                 score: updates.iter().find(|u| u.0 == i.id).map(|u| u.2).unwrap_or(i.score),
             })
             .collect();
-        let outcome = policy.classify(&scores);
+        let outcome = policy.classify(&scores, &policy.waived(plan.exemption.as_deref()));
         on!(self, p => {
             let mut tx = p.begin_write().await?;
             let t = now();
@@ -826,6 +861,290 @@ impl Db {
             }
         }
         Ok(r)
+    }
+}
+
+// ------------------------------------------------------------ deadlines and reports upward
+
+/// A unit's classified list (a school) or summary (an office) of a year, sent upward.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct YearlyReport {
+    pub unit_id: i64,
+    pub school_year: String,
+    pub to_unit_id: i64,
+    /// JSON: `plans`, `approved`, `classified`, `classes` [[label, count]], and for a school `rows`.
+    pub figures: String,
+    pub note: String,
+    pub first_sent_at: i64,
+    pub sent_at: i64,
+    /// How many times it was sent.
+    pub times: i64,
+}
+
+impl YearlyReport {
+    pub fn figures_json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.figures).unwrap_or_default()
+    }
+}
+
+/// A unit expected to send its list to an office, and what it sent.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sender {
+    pub unit_id: i64,
+    pub name: String,
+    pub kind: String,
+    pub report: Option<YearlyReport>,
+    /// Its deadline (a school's `school_report`, an office's `office_report`), ISO.
+    pub due: Option<String>,
+    /// Sent (first) after the deadline, or not sent and the deadline has passed.
+    pub late: bool,
+}
+
+const REPORT_SQL: &str = "SELECT unit_id, school_year, to_unit_id, figures, note, first_sent_at, sent_at, times
+    FROM yearly_reports";
+
+fn is_office(kind: &str) -> bool {
+    matches!(kind, "commune" | "province")
+}
+
+/// The deadline kind of what a unit sends upward: a school its list, an office its summary.
+pub fn report_kind(unit_kind: &str) -> Option<&'static str> {
+    match unit_kind {
+        "school" => Some("school_report"),
+        "commune" => Some("office_report"),
+        _ => None,
+    }
+}
+
+impl Db {
+    /// The deadlines a province set for a year, as (kind, ISO date), in `DEADLINE_KINDS` order.
+    pub async fn yearly_deadlines(&self, province: i64, year: &str) -> Result<Vec<(String, String)>> {
+        let rows: Vec<(String, String)> = on!(self, p => sqlx::query_as(
+            "SELECT kind, due FROM yearly_deadlines WHERE province_id = $1 AND school_year = $2")
+            .bind(province).bind(year).fetch_all(p).await)?;
+        Ok(scoring::DEADLINE_KINDS.iter().filter_map(|k| rows.iter().find(|r| r.0 == *k).cloned()).collect())
+    }
+
+    /// One deadline of a province's year; the personal plans' defaults to 31 May (the 2019 rules)
+    /// when the province set none. `None` province: the default only.
+    pub async fn yearly_deadline(&self, province: Option<i64>, year: &str, kind: &str) -> Result<Option<NaiveDate>> {
+        let start = check_year(year)?;
+        let set = match province {
+            Some(prov) => self.yearly_deadlines(prov, year).await?.into_iter().find(|d| d.0 == kind),
+            None => None,
+        };
+        Ok(match set {
+            Some((_, d)) => bdtx_domain::dates::parse_date(&d),
+            None if kind == "plan_submit" => Some(scoring::plan_deadline(start)),
+            None => None,
+        })
+    }
+
+    /// Set (or clear, `None`) a province's deadlines of a year, checked as a whole with those it
+    /// keeps (within the school year, in order); bad input changes nothing.
+    pub async fn set_yearly_deadlines(
+        &self,
+        actor: Option<i64>,
+        province: i64,
+        year: &str,
+        due: &[(&str, Option<NaiveDate>)],
+    ) -> Result<()> {
+        let start = check_year(year)?;
+        let unit = self.unit(province).await?.ok_or(StoreError::NotFound)?;
+        if unit.kind != "province" {
+            return Err(invalid("unit", "kind_mismatch"));
+        }
+        let before = self.yearly_deadlines(province, year).await?;
+        let mut all: Vec<(&str, Option<NaiveDate>)> = Vec::new();
+        for k in scoring::DEADLINE_KINDS {
+            let d = match due.iter().find(|(x, _)| *x == k) {
+                Some((_, d)) => *d,
+                None => before.iter().find(|b| b.0 == k).and_then(|b| bdtx_domain::dates::parse_date(&b.1)),
+            };
+            all.push((k, d));
+        }
+        all.extend(due.iter().filter(|(k, _)| !scoring::DEADLINE_KINDS.contains(k)).copied());
+        scoring::check_deadlines(start, &all)?;
+        let t = now();
+        on!(self, p => {
+            let mut tx = p.begin_write().await?;
+            for (kind, d) in due {
+                match d {
+                    Some(d) => sqlx::query(
+                        "INSERT INTO yearly_deadlines (province_id, school_year, kind, due, set_by, set_at) VALUES ($1, $2, $3, $4, $5, $6)
+                         ON CONFLICT (province_id, school_year, kind) DO UPDATE SET due = excluded.due, set_by = excluded.set_by,
+                           set_at = excluded.set_at")
+                        .bind(province).bind(year).bind(*kind).bind(iso(*d)).bind(actor).bind(t).execute(&mut *tx).await?,
+                    None => sqlx::query("DELETE FROM yearly_deadlines WHERE province_id = $1 AND school_year = $2 AND kind = $3")
+                        .bind(province).bind(year).bind(*kind).execute(&mut *tx).await?,
+                };
+            }
+            let after: Vec<_> = all.iter().filter_map(|(k, d)| d.map(|d| (k.to_string(), iso(d)))).collect();
+            crate::audit_insert!(tx, actor, "yearly.deadlines", "unit", province, Some(province),
+                Some(serde_json::json!({"year": year, "due": before}).to_string()),
+                Some(serde_json::json!({"year": year, "due": after}).to_string()));
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        })
+    }
+
+    /// The nearest province above (or at) a unit today.
+    pub async fn province_of_unit(&self, unit_id: i64) -> Result<Option<i64>> {
+        for u in self.ancestors(unit_id, today()).await? {
+            if self.unit(u).await?.is_some_and(|x| x.kind == "province") {
+                return Ok(Some(u));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The office a unit reports its yearly list to: the nearest commune office or province above
+    /// it today (a school under a cluster skips the cluster).
+    pub async fn report_office_of(&self, unit_id: i64) -> Result<Option<i64>> {
+        for u in self.ancestors(unit_id, today()).await?.into_iter().skip(1) {
+            if self.unit(u).await?.is_some_and(|x| is_office(&x.kind)) {
+                return Ok(Some(u));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The deadline of what a unit sends upward, from its province's settings.
+    pub async fn report_deadline_of(&self, unit_id: i64, year: &str) -> Result<Option<NaiveDate>> {
+        let unit = self.unit(unit_id).await?.ok_or(StoreError::NotFound)?;
+        let Some(kind) = report_kind(&unit.kind) else { return Ok(None) };
+        let province = self.province_of_unit(unit_id).await?;
+        self.yearly_deadline(province, year, kind).await
+    }
+
+    /// What a unit's list of a year holds now: its plans sent for approval, approved, classified,
+    /// counts per class, and (for a school) the classified people.
+    pub async fn yearly_figures(&self, unit_id: i64, year: &str, with_rows: bool) -> Result<serde_json::Value> {
+        let plans = self.year_plans_in(Some(unit_id), year).await?;
+        let approved: Vec<&YearPlan> = plans.iter().filter(|p| p.status == "approved").collect();
+        let mut classes: Vec<(String, i64)> = Vec::new();
+        for p in approved.iter().filter_map(|p| p.result_label.as_ref()) {
+            match classes.iter_mut().find(|c| &c.0 == p) {
+                Some(c) => c.1 += 1,
+                None => classes.push((p.clone(), 1)),
+            }
+        }
+        let rows: Vec<serde_json::Value> = if with_rows {
+            approved
+                .iter()
+                .map(|p| {
+                    serde_json::json!({"person_id": p.person_id, "name": p.person_name, "position": p.position,
+                        "average": p.result_average, "class": p.result_label})
+                })
+                .collect()
+        } else {
+            vec![]
+        };
+        Ok(serde_json::json!({
+            "plans": plans.len(),
+            "approved": approved.len(),
+            "classified": approved.iter().filter(|p| p.result_label.is_some()).count(),
+            "classes": classes,
+            "rows": rows,
+        }))
+    }
+
+    /// Send (or send again) a school's classified list or an office's summary of a year to the
+    /// office above, with the figures of now. Only schools and commune offices send; a unit with
+    /// no approved plan has nothing to send. The first sending time is kept, the count grows.
+    pub async fn send_yearly_report(
+        &self,
+        actor: Option<i64>,
+        unit_id: i64,
+        year: &str,
+        note: &str,
+    ) -> Result<YearlyReport> {
+        check_year(year)?;
+        let mut c = Checker::default();
+        let note = clean_text("yearly_report_note", note, &mut c);
+        c.finish()?;
+        let unit = self.unit(unit_id).await?.ok_or(StoreError::NotFound)?;
+        if report_kind(&unit.kind).is_none() {
+            return Err(invalid("unit", "yearly_report_unit"));
+        }
+        let to = self.report_office_of(unit_id).await?.ok_or_else(|| invalid("unit", "yearly_report_unit"))?;
+        let figures = self.yearly_figures(unit_id, year, unit.kind == "school").await?;
+        if figures["approved"].as_i64().unwrap_or(0) == 0 {
+            return Err(invalid("yearly_report", "yearly_report_empty"));
+        }
+        let t = now();
+        on!(self, p => {
+            let mut tx = p.begin_write().await?;
+            sqlx::query(
+                "INSERT INTO yearly_reports (unit_id, school_year, to_unit_id, figures, note, first_sent_at, sent_at, sent_by, times)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7, 1)
+                 ON CONFLICT (unit_id, school_year) DO UPDATE SET to_unit_id = excluded.to_unit_id, figures = excluded.figures,
+                   note = excluded.note, sent_at = excluded.sent_at, sent_by = excluded.sent_by, times = yearly_reports.times + 1")
+                .bind(unit_id).bind(year).bind(to).bind(figures.to_string()).bind(&note).bind(t).bind(actor)
+                .execute(&mut *tx).await?;
+            crate::audit_insert!(tx, actor, "yearly.report", "unit", unit_id, Some(unit_id), None::<String>,
+                Some(serde_json::json!({"year": year, "to": to, "figures": figures, "note": note}).to_string()));
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        })?;
+        self.yearly_report(unit_id, year).await?.ok_or(StoreError::NotFound)
+    }
+
+    pub async fn yearly_report(&self, unit_id: i64, year: &str) -> Result<Option<YearlyReport>> {
+        let sql = format!("{REPORT_SQL} WHERE unit_id = $1 AND school_year = $2");
+        Ok(on!(self, p => sqlx::query_as::<_, YearlyReport>(sqlx::AssertSqlSafe(sql)).bind(unit_id).bind(year)
+            .fetch_optional(p).await)?)
+    }
+
+    /// The units that report a year's list to an office (schools and commune offices whose
+    /// nearest office above is it, today), with what they sent and whether they are late.
+    pub async fn yearly_senders(&self, office: i64, year: &str) -> Result<Vec<Sender>> {
+        let nodes = self.subtree(office, today(), 20).await?;
+        let sent: Vec<YearlyReport> = {
+            let sql = format!("{REPORT_SQL} WHERE to_unit_id = $1 AND school_year = $2");
+            on!(self, p => sqlx::query_as::<_, YearlyReport>(sqlx::AssertSqlSafe(sql)).bind(office).bind(year)
+                .fetch_all(p).await)?
+        };
+        let province = self.province_of_unit(office).await?;
+        let (school_due, office_due) = (
+            self.yearly_deadline(province, year, "school_report").await?,
+            self.yearly_deadline(province, year, "office_report").await?,
+        );
+        let now = bdtx_domain::dates::now_unix();
+        let mut out = Vec::new();
+        for n in nodes.iter().filter(|n| report_kind(&n.kind).is_some()) {
+            // Its nearest office above, walking up the subtree.
+            let mut up = n.parent_id;
+            let mut nearest = None;
+            while let Some(u) = up {
+                if u == office {
+                    nearest = Some(office);
+                    break;
+                }
+                match nodes.iter().find(|x| x.id == u) {
+                    Some(x) if is_office(&x.kind) => {
+                        nearest = Some(x.id);
+                        break;
+                    }
+                    Some(x) => up = x.parent_id,
+                    None => break,
+                }
+            }
+            if nearest != Some(office) {
+                continue;
+            }
+            let report = sent.iter().find(|r| r.unit_id == n.id).cloned();
+            let due = if n.kind == "school" { school_due } else { office_due };
+            out.push(Sender {
+                unit_id: n.id,
+                name: n.name.clone(),
+                kind: n.kind.clone(),
+                late: scoring::is_late(due, report.as_ref().map(|r| r.first_sent_at), now),
+                due: due.map(iso),
+                report,
+            });
+        }
+        Ok(out)
     }
 }
 

@@ -33,7 +33,7 @@ use crate::service::{
     info(title = "BDTX API", version = "1", description = "Continuous professional development of Vietnamese teachers: organisation, people, catalog. Authenticate with POST /api/v1/auth/login and send `Authorization: Bearer <token>`."),
     modifiers(&BearerAuth),
     components(schemas(ApiErrorBody, ApiError, ApiFieldError)),
-    tags((name = "auth"), (name = "organisation"), (name = "people"), (name = "catalog"), (name = "audit"), (name = "learning"), (name = "oversight"))
+    tags((name = "auth"), (name = "organisation"), (name = "people"), (name = "catalog"), (name = "audit"), (name = "learning"), (name = "oversight"), (name = "yearly"))
 )]
 struct ApiDoc;
 
@@ -85,6 +85,8 @@ pub fn router(_st: AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(crate::learn_api::api_work))
         .routes(routes!(crate::learn_api::api_grade))
         .routes(routes!(crate::oversight_pages::api_dashboard))
+        .routes(routes!(crate::yearly_api::api_person_year))
+        .routes(routes!(crate::yearly_api::api_unit_classified))
         .split_for_parts();
     (router, api)
 }

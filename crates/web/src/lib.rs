@@ -41,6 +41,7 @@ pub mod rounds_pages;
 pub mod service;
 pub mod sessions_pages;
 pub mod worker;
+pub mod yearly_api;
 pub mod yearly_pages;
 
 #[derive(Debug, Clone)]

@@ -21,7 +21,8 @@ use bdtx_domain::authz::{Action, Relation, Role, Target};
 use bdtx_domain::scoring::{self, Audience, Policy};
 use bdtx_domain::standards::{self, Level, Standard};
 use bdtx_store::yearly::{
-    Assessment, Comment, CompletedModule, Evidence, ItemInput, Rollup, YearItem, YearPlan, current_school_year,
+    Assessment, Comment, CompletedModule, Evidence, ItemInput, Rollup, Sender, YearItem, YearPlan, YearlyReport,
+    current_school_year,
 };
 
 use crate::AppState;
@@ -40,6 +41,8 @@ pub fn router() -> Router<AppState> {
         .route("/yearly/policy", post(policy_choose))
         .route("/yearly/policies", post(policy_add))
         .route("/yearly/rounds", post(rounds_choose))
+        .route("/yearly/deadlines", post(deadlines_save))
+        .route("/yearly/report", post(report_send))
         .route("/yearly/plans.xlsx", get(plans_xlsx))
         .route("/yearly/results.xlsx", get(results_xlsx))
         .route("/yearly/rollup", get(rollup_page))
@@ -90,7 +93,7 @@ fn is_admin(r: Role) -> bool {
 // ---------------------------------------------------------------- access
 
 /// The target of a person's yearly records: the person and their current chain.
-async fn person_target(st: &AppState, person_id: i64) -> Result<Target, AppError> {
+pub(crate) async fn person_target(st: &AppState, person_id: i64) -> Result<Target, AppError> {
     Ok(Target::person(person_id, st.db.person_chain(person_id).await?))
 }
 
@@ -112,13 +115,13 @@ async fn approver_target(st: &AppState, plan: &YearPlan) -> Result<Option<Target
     Ok(Some(Target::person(plan.person_id, st.db.unit_chain(&unit).await?)))
 }
 
-struct PlanRights {
+pub(crate) struct PlanRights {
     own: bool,
     approve: bool,
     results: bool,
 }
 
-async fn plan_access(st: &AppState, auth: &Auth, id: i64) -> Result<(YearPlan, PlanRights), AppError> {
+pub(crate) async fn plan_access(st: &AppState, auth: &Auth, id: i64) -> Result<(YearPlan, PlanRights), AppError> {
     let plan = st.db.year_plan(id).await?.ok_or(AppError::NotFound)?;
     let person = person_target(st, plan.person_id).await?;
     let approver = approver_target(st, &plan).await?;
@@ -195,6 +198,23 @@ pub struct PolicyChoice {
     /// groups of the year's teacher policy.
     pub rounds_group: String,
     pub groups: Vec<(String, String)>,
+    /// The year's deadlines as typed in the form: (kind, dd/mm/yyyy or '').
+    pub deadlines: Vec<(&'static str, String)>,
+}
+
+/// The unit's own classified list (a school) or summary (an office) sent upward.
+pub struct ReportBox {
+    pub unit_id: i64,
+    pub name: String,
+    pub to_name: String,
+    pub due: String,
+    pub report: Option<YearlyReport>,
+    pub late: bool,
+    pub can_send: bool,
+    /// (class label, count) of the list as it stands now.
+    pub classes: Vec<(String, i64)>,
+    pub approved: i64,
+    pub classified: i64,
 }
 
 #[derive(Template, WebTemplate)]
@@ -219,6 +239,13 @@ struct YearlyPage {
     assessments: Vec<Assessment>,
     policies: Vec<(String, String)>,
     provinces: Vec<PolicyChoice>,
+    /// The deadlines of the year in the viewer's province: (kind, ISO date).
+    deadlines: Vec<(String, String)>,
+    report: Option<ReportBox>,
+    senders: Vec<Sender>,
+    /// Exemptions the viewer may claim in their plan this year (key, label), and the one claimed.
+    exemptions: Vec<(String, String)>,
+    claimed: String,
 }
 
 impl YearlyPage {
@@ -228,6 +255,18 @@ impl YearlyPage {
     /// Submitted after the deadline (00:00 Vietnam time the day after it).
     fn late(&self, p: &YearPlan) -> bool {
         p.submitted_at.is_some_and(|t| t >= self.deadline_at)
+    }
+    fn sent_count(&self) -> usize {
+        self.senders.iter().filter(|s| s.report.is_some()).count()
+    }
+    fn late_count(&self) -> usize {
+        self.senders.iter().filter(|s| s.late).count()
+    }
+    /// "Giỏi: 3 · Khá: 2" from what a unit sent.
+    fn summary(&self, r: &YearlyReport) -> String {
+        let classes: Vec<(String, i64)> =
+            serde_json::from_value(r.figures_json()["classes"].clone()).unwrap_or_default();
+        classes.iter().map(|(l, n)| format!("{l}: {n}")).collect::<Vec<_>>().join(" · ")
     }
 }
 
@@ -303,6 +342,7 @@ async fn yearly_page(
     let p = &auth.principal;
     let (mut plan, mut items, mut form, mut editable, mut colleagues) = (None, vec![], vec![], false, vec![]);
     let (mut policy_title, mut required) = (String::new(), 0);
+    let mut exemptions = Vec::new();
     if let Some(me) = p.person_id {
         plan = st.db.year_plan_of(me, &year).await?;
         let policy = match &plan {
@@ -328,6 +368,14 @@ async fn yearly_page(
                 };
                 let rounds = group.as_deref().map(|g| (g, done.as_slice()));
                 form = plan_form(&st, &policy, &person.levels, &items, rounds).await?;
+                let mut subjects: Vec<String> = person.main_subject.clone().into_iter().collect();
+                subjects.extend(person.other_subjects.split(';').filter(|s| !s.is_empty()).map(String::from));
+                exemptions = policy
+                    .exemptions
+                    .iter()
+                    .filter(|e| e.applies(&year, &subjects))
+                    .map(|e| (e.key.clone(), e.label_vi.clone()))
+                    .collect();
             }
         }
         // Colleagues of the same school who submitted their self-assessment.
@@ -350,6 +398,48 @@ async fn yearly_page(
         assessments = st.db.assessments_in(root, &year).await?;
         assessments.retain(|x| Some(x.person_id) != p.person_id);
     }
+    // The unit's own list sent upward, and (for an office) who sent theirs.
+    let (mut report, mut senders) = (None, vec![]);
+    if let Some(Some(u)) = root {
+        let unit = st.db.unit(u).await?.ok_or(AppError::NotFound)?;
+        if bdtx_store::yearly::report_kind(&unit.kind).is_some()
+            && let Some(to) = st.db.report_office_of(u).await?
+        {
+            let due = st.db.report_deadline_of(u, &year).await?;
+            let sent = st.db.yearly_report(u, &year).await?;
+            let figures = st.db.yearly_figures(u, &year, false).await?;
+            let (_, target) = unit_target(&st, u).await?;
+            report = Some(ReportBox {
+                unit_id: u,
+                name: unit.name.clone(),
+                to_name: st.db.unit(to).await?.map(|x| x.name).unwrap_or_default(),
+                due: due.map(bdtx_domain::dates::iso).unwrap_or_default(),
+                late: scoring::is_late(due, sent.as_ref().map(|r| r.first_sent_at), bdtx_domain::dates::now_unix()),
+                report: sent,
+                can_send: p.can(Action::SendYearlyReport, &target),
+                classes: serde_json::from_value(figures["classes"].clone()).unwrap_or_default(),
+                approved: figures["approved"].as_i64().unwrap_or(0),
+                classified: figures["classified"].as_i64().unwrap_or(0),
+            });
+        }
+        if matches!(unit.kind.as_str(), "commune" | "province") {
+            senders = st.db.yearly_senders(u, &year).await?;
+        }
+    }
+    // The deadlines of the viewer's province: the unit they oversee, else their own.
+    let province = match root {
+        Some(Some(u)) => st.db.province_of_unit(u).await?,
+        _ => match p.person_id {
+            Some(me) => st.db.province_of(me).await?,
+            None => None,
+        },
+    };
+    let deadlines = match province {
+        Some(prov) => st.db.yearly_deadlines(prov, &year).await?,
+        None => vec![],
+    };
+    let plan_due =
+        st.db.yearly_deadline(province, &year, "plan_submit").await?.unwrap_or(scoring::plan_deadline(start));
     let mut provinces = Vec::new();
     for g in p.grants.iter().filter(|g| matches!(g.role, Role::ProvinceAdmin)) {
         let Some(unit) = st.db.unit(g.unit_id).await? else { continue };
@@ -357,7 +447,14 @@ async fn yearly_page(
             continue;
         }
         let teacher_policy = st.db.year_policy(Some(unit.id), &year, Audience::Teacher).await?;
+        let set = st.db.yearly_deadlines(unit.id, &year).await?;
         provinces.push(PolicyChoice {
+            deadlines: scoring::DEADLINE_KINDS
+                .iter()
+                .map(|k| {
+                    (*k, set.iter().find(|d| d.0 == *k).map(|d| bdtx_domain::dates::show(&d.1)).unwrap_or_default())
+                })
+                .collect(),
             unit_id: unit.id,
             current: vec![
                 ("teacher", teacher_policy.clone()),
@@ -378,12 +475,13 @@ async fn yearly_page(
     } else {
         st.db.scoring_policies().await?.into_iter().map(|x| (x.reference(), x.title_vi)).collect()
     };
+    let claimed = plan.as_ref().and_then(|x| x.exemption.clone()).unwrap_or_default();
     Ok(YearlyPage {
         ctx,
         prev_year: format!("{}-{}", start - 1, start),
         next_year: format!("{}-{}", start + 1, start + 2),
-        deadline: bdtx_domain::dates::iso(scoring::plan_deadline(start)),
-        deadline_at: bdtx_domain::round::day_start(scoring::plan_deadline(start) + chrono::Days::new(1)),
+        deadline: bdtx_domain::dates::iso(plan_due),
+        deadline_at: bdtx_domain::round::day_start(plan_due + chrono::Days::new(1)),
         year,
         has_person: p.person_id.is_some(),
         policy_title,
@@ -398,6 +496,11 @@ async fn yearly_page(
         assessments,
         policies,
         provinces,
+        deadlines,
+        report,
+        senders,
+        claimed,
+        exemptions,
     })
 }
 
@@ -421,7 +524,8 @@ async fn plan_save(State(st): State<AppState>, auth: Auth, body: axum::body::Byt
         }
     }
     c.finish()?;
-    st.db.save_year_plan(Some(auth.account.id), me, &year, &items).await?;
+    let exemption = Some(field(&pairs, "exemption")).filter(|e| !e.is_empty());
+    st.db.save_year_plan_claiming(Some(auth.account.id), me, &year, &items, exemption).await?;
     Ok(see(&format!("/yearly?year={year}&ok=yearly.saved")))
 }
 
@@ -447,6 +551,44 @@ async fn rounds_choose(State(st): State<AppState>, auth: Auth, body: axum::body:
     let group = Some(field(&pairs, "group")).filter(|g| !g.is_empty());
     st.db.set_rounds_group(Some(auth.account.id), unit, &year, group).await?;
     Ok(see(&format!("/yearly?year={year}&ok=yearly.policy_saved")))
+}
+
+/// Set the year's dated deadlines of a province (`d.<kind>` = dd/mm/yyyy, blank = none); checked
+/// whole (in the school year, in order), else nothing changes.
+async fn deadlines_save(State(st): State<AppState>, auth: Auth, body: axum::body::Bytes) -> Result<Response, AppError> {
+    let pairs = form_pairs(&body)?;
+    let unit: i64 = field(&pairs, "unit").parse().map_err(|_| AppError::invalid("unit", "required"))?;
+    let (_, target) = unit_target(&st, unit).await?;
+    require(&auth.principal, Action::ConfigureYearly, &target)?;
+    let (year, _) = year_of(&Some(field(&pairs, "year").to_string()))?;
+    let mut due = Vec::new();
+    let mut c = bdtx_domain::error::Checker::default();
+    for k in scoring::DEADLINE_KINDS {
+        let v = field(&pairs, &format!("d.{k}")).trim();
+        if v.is_empty() {
+            due.push((k, None));
+        } else {
+            match bdtx_domain::dates::parse_date(v) {
+                Some(d) => due.push((k, Some(d))),
+                None => c.add(&format!("yearly_deadline_{k}"), "invalid_date"),
+            }
+        }
+    }
+    c.finish()?;
+    st.db.set_yearly_deadlines(Some(auth.account.id), unit, &year, &due).await?;
+    Ok(see(&format!("/yearly?year={year}&ok=yearly.deadlines_saved")))
+}
+
+/// Send (or send again) the unit's classified list of the year to the office above: its own
+/// admin only.
+async fn report_send(State(st): State<AppState>, auth: Auth, body: axum::body::Bytes) -> Result<Response, AppError> {
+    let pairs = form_pairs(&body)?;
+    let unit: i64 = field(&pairs, "unit").parse().map_err(|_| AppError::invalid("unit", "required"))?;
+    let (_, target) = unit_target(&st, unit).await?;
+    require(&auth.principal, Action::SendYearlyReport, &target)?;
+    let (year, _) = year_of(&Some(field(&pairs, "year").to_string()))?;
+    st.db.send_yearly_report(Some(auth.account.id), unit, &year, field(&pairs, "note")).await?;
+    Ok(see(&format!("/yearly?year={year}&unit={unit}&ok=yearly.report_sent")))
 }
 
 /// Add a policy version (YAML): refused whole, with reasons, when it is inconsistent.
@@ -481,6 +623,8 @@ struct PlanPage {
     own: bool,
     approve: bool,
     results: bool,
+    /// The exemption the plan claims, as the policy words it ('' = none).
+    exemption: String,
 }
 
 async fn plan_page(
@@ -519,7 +663,16 @@ async fn plan_page(
                 )
             })
             .collect(),
-        required: policy.required_periods(),
+        required: {
+            let waived = policy.waived(plan.exemption.as_deref());
+            policy.groups.iter().filter(|g| !waived.contains(&g.key)).map(|g| g.periods).sum()
+        },
+        exemption: plan
+            .exemption
+            .as_deref()
+            .and_then(|k| policy.exemption(k))
+            .map(|e| e.label_vi.clone())
+            .unwrap_or_default(),
         plan,
         rows,
         total,

@@ -191,15 +191,15 @@ both_backends!(yearly_plan_results_and_standard_over_http, |db: TestDb| async mo
     let prov = app.unit_id("NB").await;
     let overlap = bdtx_domain::scoring::SHIPPED[0]
         .replace("from: 7, to: 9", "from: 7, to: 9.5")
-        .replace("version: 1", "version: 2");
+        .replace("version: 1", "version: 3");
     let (s, text) = body(
         post(&app, &so, "/yearly/policies", &form(&scsrf, &[("unit", &prov.to_string()), ("yaml", &overlap)])).await,
     )
     .await;
     assert_eq!(s, 422);
     assert!(text.contains("Giỏi / Khá: các ngưỡng chồng lấn nhau"), "{text}");
-    assert_eq!(app.db.scoring_policies().await.unwrap().len(), 3, "nothing added");
-    let v2 = bdtx_domain::scoring::SHIPPED[0].replace("version: 1", "version: 2");
+    assert_eq!(app.db.scoring_policies().await.unwrap().len(), 4, "nothing added");
+    let v2 = bdtx_domain::scoring::SHIPPED[0].replace("version: 1", "version: 3");
     let r = post(&app, &so, "/yearly/policies", &form(&scsrf, &[("unit", &prov.to_string()), ("yaml", &v2)])).await;
     assert_eq!(r.status(), 303);
     let choose = |c: &str| {
@@ -209,13 +209,13 @@ both_backends!(yearly_plan_results_and_standard_over_http, |db: TestDb| async mo
                 ("unit", &prov.to_string()),
                 ("year", "2019-2020"),
                 ("audience", "teacher"),
-                ("policy", "bdtx-2012-teacher@2"),
+                ("policy", "bdtx-2012-teacher@3"),
             ],
         )
     };
     assert_eq!(post(&app, &ht, "/yearly/policy", &choose(&hcsrf)).await.status(), 403);
     assert_eq!(post(&app, &so, "/yearly/policy", &choose(&scsrf)).await.status(), 303);
-    assert_eq!(app.db.year_policy(Some(prov), "2019-2020", Audience::Teacher).await.unwrap(), "bdtx-2012-teacher@2");
+    assert_eq!(app.db.year_policy(Some(prov), "2019-2020", Audience::Teacher).await.unwrap(), "bdtx-2012-teacher@3");
 
     // 2019-2020 under the 2012 rules: two parts per content, classified Giỏi … .
     let old = "2019-2020";
@@ -225,7 +225,7 @@ both_backends!(yearly_plan_results_and_standard_over_http, |db: TestDb| async mo
     );
     assert_eq!(post(&app, &t, "/yearly/plan", &f).await.status(), 303);
     let old_id = app.db.year_plan_of(gv, old).await.unwrap().unwrap().id;
-    assert_eq!(app.db.year_plan(old_id).await.unwrap().unwrap().policy, "bdtx-2012-teacher@2");
+    assert_eq!(app.db.year_plan(old_id).await.unwrap().unwrap().policy, "bdtx-2012-teacher@3");
     assert_eq!(post(&app, &t, &format!("/yearly/plans/{old_id}/submit"), &form(&csrf, &[])).await.status(), 303);
     let r = post(&app, &ht, &format!("/yearly/plans/{old_id}/decide"), &form(&hcsrf, &[("decision", "approve")])).await;
     assert_eq!(r.status(), 303);
@@ -383,4 +383,172 @@ both_backends!(yearly_plan_results_and_standard_over_http, |db: TestDb| async mo
     assert!(page.contains("<td class=\"suggested\">GVPT06"), "{page}");
     let page = so.get(app.url(&format!("/yearly?year={last}"))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Hoàn thành") && page.contains("Không hoàn thành"), "{page}");
+});
+
+both_backends!(yearly_deadlines_lists_sent_upward_and_exemption_over_http, |db: TestDb| async move {
+    let app = start(db, 100).await;
+    let today = bdtx_domain::dates::today();
+    let gv = person_of(&app, "giaovien").await;
+    let school = app.unit_id("NB-KS02-TH-KIMDONG").await;
+    if app.db.person_chain(gv).await.unwrap()[0] != school {
+        app.db.move_person(None, gv, school, today).await.unwrap();
+    }
+    admin_login(&app, "ht.khac", Role::SchoolAdmin, app.unit_id("NB-KS01-TH-THUONGKIEM").await).await;
+    let prov = app.unit_id("NB").await;
+    let year = "2019-2020";
+    let so = app.browser();
+    let scsrf = app.form_login(&so, "so.admin").await;
+    let ht = app.browser();
+    let hcsrf = app.form_login(&ht, "hieutruong").await;
+    let t = app.browser();
+    let csrf = app.form_login(&t, "giaovien").await;
+
+    // The province's deadlines of 2019-2020 (seed 001: schools by 20/5/2020, offices by 21/5/2020).
+    let deadlines = |c: &str, plan: &str, school_d: &str, office_d: &str| {
+        form(
+            c,
+            &[
+                ("unit", &prov.to_string()),
+                ("year", year),
+                ("d.plan_submit", plan),
+                ("d.plan_approve", ""),
+                ("d.school_report", school_d),
+                ("d.office_report", office_d),
+            ],
+        )
+    };
+    let (s, text) =
+        body(post(&app, &so, "/yearly/deadlines", &deadlines(&scsrf, "", "22/05/2020", "21/05/2020")).await).await;
+    assert_eq!(s, 422);
+    assert!(text.contains("Hạn Phòng GDĐT/xã báo cáo Sở: không được sớm hơn hạn của bước trước"), "{text}");
+    let (s, text) = body(post(&app, &so, "/yearly/deadlines", &deadlines(&scsrf, "31/02/2020", "", "")).await).await;
+    assert_eq!(s, 422);
+    assert!(text.contains("không phải ngày hợp lệ"), "{text}");
+    let r = post(&app, &ht, "/yearly/deadlines", &deadlines(&hcsrf, "", "20/05/2020", "21/05/2020")).await;
+    assert_eq!(r.status(), 403, "a school does not set the province's deadlines");
+    assert!(app.db.yearly_deadlines(prov, year).await.unwrap().is_empty(), "nothing stored");
+    let r = post(&app, &so, "/yearly/deadlines", &deadlines(&scsrf, "31/05/2020", "20/05/2020", "21/05/2020")).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(app.db.yearly_deadlines(prov, year).await.unwrap().len(), 3);
+    let page = so.get(app.url(&format!("/yearly?year={year}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("name=\"d.school_report\" value=\"20/05/2020\""), "the form shows them");
+
+    // The teacher sees them; an English teacher may claim the exemption from content 3.
+    let page = t.get(app.url(&format!("/yearly?year={year}"))).send().await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("Trường gửi báo cáo kết quả kèm danh sách xếp loại lên cấp trên: <strong>20/05/2020"),
+        "{page}"
+    );
+    assert!(!page.contains("value=\"tieng-anh-he-2019\""), "not an English teacher");
+    let plan =
+        form(&csrf, &[("year", year), ("exemption", "tieng-anh-he-2019"), ("p.ND1.ND1", "30"), ("p.ND2.ND2", "30")]);
+    let (s, text) = body(post(&app, &t, "/yearly/plan", &plan).await).await;
+    assert_eq!(s, 422);
+    assert!(text.contains("không áp dụng cho thầy/cô trong năm học này"), "{text}");
+    bdtx_store::on!(&app.db.db, p => sqlx::query("UPDATE people SET main_subject = $2 WHERE id = $1")
+        .bind(gv).bind("Tiếng Anh").execute(p).await.map(|_| ()))
+    .unwrap();
+    let page = t.get(app.url(&format!("/yearly?year={year}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("value=\"tieng-anh-he-2019\""), "{page}");
+    let mut with_nd3 = plan.clone();
+    with_nd3.push(("p.ND3.TH1".into(), "60".into()));
+    let (s, text) = body(post(&app, &t, "/yearly/plan", &with_nd3).await).await;
+    assert_eq!(s, 422);
+    assert!(text.contains("thuộc nội dung được miễn"), "{text}");
+    assert_eq!(post(&app, &t, "/yearly/plan", &plan).await.status(), 303);
+    let id = app.db.year_plan_of(gv, year).await.unwrap().unwrap().id;
+    assert_eq!(post(&app, &t, &format!("/yearly/plans/{id}/submit"), &form(&csrf, &[])).await.status(), 303);
+    let page = ht.get(app.url(&format!("/yearly/plans/{id}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("<dd id=\"exemption\"><strong>Giáo viên tiếng Anh được Sở GD"), "{page}");
+    let r = post(&app, &ht, &format!("/yearly/plans/{id}/decide"), &form(&hcsrf, &[("decision", "approve")])).await;
+    assert_eq!(r.status(), 303);
+    let items = app.db.year_items(id).await.unwrap();
+    let mut scores = form(&hcsrf, &[]);
+    for (i, (a, b)) in items.iter().zip([("4", "4"), ("4,5", "4,5")]) {
+        scores.push((format!("s.{}.0", i.id), a.into()));
+        scores.push((format!("s.{}.1", i.id), b.into()));
+    }
+    assert_eq!(post(&app, &ht, &format!("/yearly/plans/{id}/results"), &scores).await.status(), 303);
+    let p = app.db.year_plan(id).await.unwrap().unwrap();
+    assert_eq!((p.result_average, p.result_label.as_deref()), (Some(850), Some("Khá")));
+
+    // The school sends its classified list to the commune, late (the deadline was 20/5/2020).
+    let page = ht.get(app.url(&format!("/yearly?year={year}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("<p id=\"report-state\">Chưa gửi") && page.contains("quá hạn"), "{page}");
+    let send = |c: &str, unit: i64| form(c, &[("unit", &unit.to_string()), ("year", year), ("note", "Kèm danh sách")]);
+    let other = app.browser();
+    let ocsrf = app.form_login(&other, "ht.khac").await;
+    assert_eq!(post(&app, &other, "/yearly/report", &send(&ocsrf, school)).await.status(), 403);
+    let xa = app.browser();
+    let xcsrf = app.form_login(&xa, "xa.admin").await;
+    assert_eq!(
+        post(&app, &xa, "/yearly/report", &send(&xcsrf, school)).await.status(),
+        403,
+        "the school sends its own"
+    );
+    let r = ht.post(app.url("/yearly/report")).form(&[("unit", school.to_string())]).send().await.unwrap();
+    assert_eq!(r.status(), 403, "no CSRF token");
+    assert!(app.db.yearly_report(school, year).await.unwrap().is_none());
+    let (s, text) =
+        body(post(&app, &other, "/yearly/report", &send(&ocsrf, app.unit_id("NB-KS01-TH-THUONGKIEM").await)).await)
+            .await;
+    assert_eq!(s, 422, "no approved plan there");
+    assert!(text.contains("chưa có kế hoạch nào được phê duyệt để gửi"), "{text}");
+    assert_eq!(post(&app, &ht, "/yearly/report", &send(&hcsrf, school)).await.status(), 303);
+    assert_eq!(post(&app, &ht, "/yearly/report", &send(&hcsrf, school)).await.status(), 303);
+    let sent = app.db.yearly_report(school, year).await.unwrap().unwrap();
+    assert_eq!((sent.times, sent.to_unit_id), (2, app.unit_id("NB-KS02").await));
+    let page = ht.get(app.url(&format!("/yearly?year={year}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("<p id=\"report-state\">Đã gửi lúc") && page.contains("gửi lại lúc"), "{page}");
+
+    // The commune sees who sent (late) and who has not; the province sees the commune.
+    let page = xa.get(app.url(&format!("/yearly?year={year}"))).send().await.unwrap().text().await.unwrap();
+    let table = &page[page.find("id=\"senders\"").expect("senders")..];
+    let row = table.split("<tr>").find(|r| r.contains("Trường Tiểu học Kim Đông")).expect("the school");
+    assert!(row.contains("Khá: 1") && row.contains("quá hạn"), "{row}");
+    let row = table.split("<tr>").find(|r| r.contains("Trường THCS Kim Đông")).expect("another school");
+    assert!(row.contains("Chưa gửi") && row.contains("quá hạn"), "{row}");
+    let page = so.get(app.url(&format!("/yearly?year={year}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("id=\"senders\"") && page.contains("Xã Kim Đông"), "{page}");
+    // A teacher sees no one's list.
+    let page = t.get(app.url(&format!("/yearly?year={year}"))).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains("id=\"senders\""));
+
+    // The same as JSON, per role: a person's plan and results, a school's classified list.
+    let path = format!("/api/v1/yearly/people/{gv}?year={year}");
+    for (user, status) in [
+        ("giaovien", 200),
+        ("hieutruong", 200),
+        ("xa.admin", 200),
+        ("so.admin", 200),
+        ("ht.khac", 404),
+        ("cotcan", 404),
+    ] {
+        let (s, v) = app.get(&app.token(user).await, &path).await;
+        assert_eq!(s, status, "{user}: {v}");
+        if s == 200 {
+            assert_eq!(v["plan"]["result_average"], 850, "{user}: {v}");
+            assert_eq!(v["plan"]["exemption"], "tieng-anh-he-2019");
+            assert_eq!(v["items"].as_array().map(Vec::len), Some(2));
+        }
+    }
+    let token = app.token("giaovien").await;
+    let (s, _) = app.get(&token, &format!("/api/v1/yearly/people/{gv}?year=2019")).await;
+    assert_eq!(s, 422, "a school year is 2019-2020");
+    let (s, v) = app.get(&token, &format!("/api/v1/yearly/people/{gv}?year=2020-2021")).await;
+    assert_eq!((s, v["plan"].is_null()), (200, true), "no plan that year");
+    let list = format!("/api/v1/yearly/units/{school}/classified?year={year}");
+    for (user, status) in
+        [("hieutruong", 200), ("xa.admin", 200), ("so.admin", 200), ("ht.khac", 403), ("giaovien", 403)]
+    {
+        let (s, v) = app.get(&app.token(user).await, &list).await;
+        assert_eq!(s, status, "{user}: {v}");
+        if s == 200 {
+            assert_eq!(v["rows"][0]["class_label"], "Khá", "{user}: {v}");
+            assert_eq!(v["report"]["times"], 2);
+        }
+    }
+    let (s, v) = app.get(&app.token("so.admin").await, "/api/openapi.json").await;
+    assert_eq!(s, 200);
+    assert!(v["paths"]["/api/v1/yearly/units/{id}/classified"].is_object(), "documented");
 });
