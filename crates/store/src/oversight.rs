@@ -56,9 +56,23 @@ pub const ANCESTORS_SQL: &str = "WITH RECURSIVE up(id) AS (
           WHERE l.valid_from <= $2 AND (l.valid_to IS NULL OR l.valid_to > $2)
     ) SELECT id FROM up";
 
-pub const UPSERT_SQL: &str =
-    "INSERT INTO round_tallies (round_id, scope, scope_id, level, subject, kind, stage, n) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-     ON CONFLICT (round_id, scope, scope_id, level, subject, kind, stage) DO UPDATE SET n = round_tallies.n + excluded.n";
+/// Cells added to the tallies by one statement (8 parameters each).
+pub const UPSERT_BATCH: usize = 500;
+
+/// One statement adding `rows` cells to the tallies (each key appears once: a delta map).
+pub fn upsert_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|i| {
+            let b = i * 8;
+            format!("(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8)
+        })
+        .collect();
+    format!(
+        "INSERT INTO round_tallies (round_id, scope, scope_id, level, subject, kind, stage, n) VALUES {}
+         ON CONFLICT (round_id, scope, scope_id, level, subject, kind, stage) DO UPDATE SET n = round_tallies.n + excluded.n",
+        values.join(", ")
+    )
+}
 
 #[derive(Debug, Clone, FromRow)]
 pub struct StageRow {
@@ -189,18 +203,23 @@ macro_rules! retally {
                     ancestors.insert(r.unit_id, up);
                 }
             }
-            for (k, n) in $crate::oversight::deltas(&rows, &ancestors) {
-                sqlx::query($crate::oversight::UPSERT_SQL)
-                    .bind(k.round_id)
-                    .bind(k.scope)
-                    .bind(k.scope_id)
-                    .bind(&k.level)
-                    .bind(&k.subject)
-                    .bind(&k.kind)
-                    .bind(k.stage)
-                    .bind(n)
-                    .execute(&mut *$tx)
-                    .await?;
+            let cells: Vec<($crate::oversight::TallyKey, i64)> =
+                $crate::oversight::deltas(&rows, &ancestors).into_iter().collect();
+            for batch in cells.chunks($crate::oversight::UPSERT_BATCH) {
+                let sql = $crate::oversight::upsert_sql(batch.len());
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (k, n) in batch {
+                    q = q
+                        .bind(k.round_id)
+                        .bind(k.scope)
+                        .bind(k.scope_id)
+                        .bind(k.level.clone())
+                        .bind(k.subject.clone())
+                        .bind(k.kind.clone())
+                        .bind(k.stage)
+                        .bind(*n);
+                }
+                q.execute(&mut *$tx).await?;
             }
             let mut by_stage: std::collections::BTreeMap<(i64, bool), Vec<i64>> = std::collections::BTreeMap::new();
             for r in &rows {
