@@ -49,12 +49,19 @@ pub const STAGE_SQL: &str = "SELECT e.id, e.round_id, e.unit_id, e.class_id, e.l
       ELSE 0 END AS BIGINT) AS new_stage
     FROM enrollments e";
 
-/// A unit and its current ancestors (the unit itself first).
-pub const ANCESTORS_SQL: &str = "WITH RECURSIVE up(id) AS (
-        SELECT CAST($1 AS BIGINT)
-        UNION SELECT l.parent_id FROM unit_links l JOIN up ON l.unit_id = up.id
-          WHERE l.valid_from <= $2 AND (l.valid_to IS NULL OR l.valid_to > $2)
-    ) SELECT id FROM up";
+/// A unit and its current ancestors (the unit itself first). A unit closed by a restructuring
+/// (merged, dissolved, renamed) has no current parent: it goes up through its successor, so its
+/// learners stay counted where the unit now lives.
+pub const ANCESTORS_SQL: &str = "WITH RECURSIVE up(id, depth) AS (
+        SELECT CAST($1 AS BIGINT), 0
+        UNION ALL
+        SELECT COALESCE(
+            (SELECT l.parent_id FROM unit_links l WHERE l.unit_id = up.id
+               AND l.valid_from <= $2 AND (l.valid_to IS NULL OR l.valid_to > $2) LIMIT 1),
+            (SELECT u.successor_id FROM units u WHERE u.id = up.id AND u.valid_to IS NOT NULL AND u.valid_to <= $2)),
+          up.depth + 1
+        FROM up WHERE up.id IS NOT NULL AND up.depth < 30
+    ) SELECT id FROM up WHERE id IS NOT NULL ORDER BY depth";
 
 /// Cells added to the tallies by one statement (8 parameters each).
 pub const UPSERT_BATCH: usize = 500;
@@ -805,11 +812,18 @@ fn list_sql(node: Node, f: &DashFilter, tail: &str) -> (String, Vec<String>) {
     let (clause, binds) = f.clause(6, "e.");
     let attended = if f.attended { " AND e.tallied_attended" } else { "" };
     let (with, filter) = match node {
+        // Today's tree, and units closed by a restructuring under their successor (as the
+        // tallies count them).
         Node::Unit(_) => (
-            "WITH RECURSIVE down(id) AS (
-                SELECT CAST($2 AS BIGINT)
-                UNION SELECT l.unit_id FROM unit_links l JOIN down ON l.parent_id = down.id
+            "WITH RECURSIVE edges(child, parent) AS (
+                SELECT l.unit_id, l.parent_id FROM unit_links l
                   WHERE l.valid_from <= $3 AND (l.valid_to IS NULL OR l.valid_to > $3)
+                UNION ALL
+                SELECT u.id, u.successor_id FROM units u
+                  WHERE u.successor_id IS NOT NULL AND u.valid_to IS NOT NULL AND u.valid_to <= $3
+             ), down(id) AS (
+                SELECT CAST($2 AS BIGINT)
+                UNION SELECT e.child FROM edges e JOIN down ON e.parent = down.id
              ) ",
             "e.unit_id IN (SELECT id FROM down)",
         ),

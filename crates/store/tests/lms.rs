@@ -486,6 +486,30 @@ both_backends!(dashboard_tallies_equal_a_full_recount_after_random_operations, |
             .unwrap();
         assert_eq!(list.len() as i64, counts.at[s as usize], "stage {s}");
     }
+    // A restructuring: the primary school merges into the THCS school today. After the rebuild
+    // (the job a restructuring queues) its learners count under the successor, the province's
+    // total is unchanged, and the lists behind the numbers still find them.
+    let at_province = |m: &std::collections::BTreeMap<bdtx_store::oversight::TallyKey, i64>| -> i64 {
+        m.iter().filter(|(k, _)| k.scope == "u" && k.scope_id == w.province && k.stage < 7).map(|(_, n)| n).sum()
+    };
+    let province_before = at_province(&db.tally_map(w.round).await.unwrap());
+    let today = bdtx_domain::dates::today();
+    db.merge_units(None, bdtx_domain::org::Restructure::Merge, &[w.other_school], Some(w.school), None, today)
+        .await
+        .unwrap();
+    db.rebuild_tallies(None).await.unwrap();
+    let after = db.tally_map(w.round).await.unwrap();
+    assert_eq!(at_province(&after), province_before);
+    let fresh: std::collections::BTreeMap<_, _> =
+        db.recount(w.round).await.unwrap().into_iter().filter(|(_, n)| *n != 0).collect();
+    assert_eq!(after, fresh);
+    let school_counts = db.node_counts(w.round, "u", &[w.school], &Default::default()).await.unwrap()[&w.school];
+    let listed = db
+        .stage_list(w.round, bdtx_store::oversight::Node::Unit(w.school), 0, 6, &Default::default(), 1000, 0)
+        .await
+        .unwrap();
+    assert_eq!(listed.len() as i64, school_counts.total());
+    assert!(listed.iter().any(|r| r.unit_name == "Trường TH B"), "the merged school's learners are listed");
     // A rebuild gives the same numbers.
     let before = db.tally_map(w.round).await.unwrap();
     let stages: std::collections::BTreeSet<i64> = before.keys().map(|k| k.stage).collect();

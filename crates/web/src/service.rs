@@ -232,6 +232,18 @@ pub async fn restructure(st: &AppState, p: &Principal, id: i64, input: &Restruct
         }
         _ => return Err(AppError::invalid("kind", "invalid")),
     };
+    // The tree changes on the effective date: the dashboards' tallies are recounted then.
+    let run_at = bdtx_domain::round::day_start(effective).max(bdtx_domain::dates::now_unix());
+    st.db
+        .enqueue_job(&bdtx_store::jobs::NewJob {
+            kind: "rebuild_tallies",
+            payload: serde_json::json!({}),
+            dedupe_key: Some(format!("rebuild_tallies:{effective}:{result}")),
+            unit_id: Some(result),
+            created_by: actor,
+            run_at: Some(run_at),
+        })
+        .await?;
     Ok(result)
 }
 

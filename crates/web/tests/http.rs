@@ -248,6 +248,13 @@ both_backends!(bad_input_is_refused_and_changes_nothing, |db: TestDb| async move
     assert_eq!(s, 200, "{r}");
     let audit = app.get(&t, "/api/v1/audit").await.1;
     assert_eq!(audit[0]["action"], "unit.rename");
+    // The dashboards are recounted when the tree changes (a job due on the effective date); the
+    // refused restructurings above queued nothing.
+    let jobs = app.db.jobs_under(None, 10).await.unwrap();
+    let rebuilds: Vec<_> = jobs.iter().filter(|j| j.kind == "rebuild_tallies").collect();
+    assert_eq!(rebuilds.len(), 1, "{jobs:?}");
+    let jan = chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
+    assert_eq!(rebuilds[0].run_at, bdtx_domain::round::day_start(jan).max(rebuilds[0].created_at));
 });
 
 both_backends!(csrf_edit_form_activation_and_audit, |db: TestDb| async move {
