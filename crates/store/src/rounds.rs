@@ -555,15 +555,6 @@ impl Db {
         })
     }
 
-    /// Keep `items_required` of a round's enrollments equal to its course's required items.
-    pub async fn refresh_required_counts(&self, round_id: i64) -> Result<()> {
-        let Some(round) = self.round(round_id).await? else { return Ok(()) };
-        let Some(course) = self.course(round.course_id).await? else { return Ok(()) };
-        on!(self, p => sqlx::query("UPDATE enrollments SET items_required = $2 WHERE round_id = $1 AND items_required <> $2")
-            .bind(round_id).bind(required_count(&course)).execute(p).await.map(|r| r.rows_affected()))?;
-        Ok(())
-    }
-
     /// When a learner's account is activated on `day`: every main enrollment whose window had
     /// already opened gets the late-start extension from that day. Rounds whose window closed
     /// more than [`LATE_START_DAYS`](bdtx_domain::round::LATE_START_DAYS) days before are not
