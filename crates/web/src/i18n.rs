@@ -135,6 +135,11 @@ pub static MESSAGES: &[(&str, &str, &str)] = &[
     ("code.policy_exemption_all", "không được miễn mọi nội dung", "may not waive every content"),
     ("dash.title", "Theo dõi tiến độ", "Progress dashboard"),
     ("dash.attended", "Đã dự sinh hoạt chuyên môn", "Attended a session"),
+    (
+        "dash.reminder_queued",
+        "Đã xếp lịch gửi nhắc nhở: hệ thống gửi thông báo và e-mail trong ít phút.",
+        "Reminder queued: notifications and e-mails go out within minutes.",
+    ),
     ("jobs.kind.export_list", "Xuất danh sách lớn (.xlsx)", "Large list export (.xlsx)"),
     ("jobs.download", "Tải về", "Download"),
     ("dash.enrolled", "Ghi danh", "Enrolled"),

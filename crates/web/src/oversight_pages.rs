@@ -719,7 +719,16 @@ async fn remind(
             run_at: None,
         })
         .await?;
-    Ok(Redirect::to(&format!("/jobs?highlight={job}")).into_response())
+    // Admins follow the job; a class's core people go back to their list.
+    let (_, unit_t) = unit_target(&st, unit_id).await?;
+    if auth.principal.can(Action::ManageJobs, &unit_t) {
+        return Ok(Redirect::to(&format!("/jobs?highlight={job}")).into_response());
+    }
+    let node = match node {
+        Node::Unit(u) => format!("unit={u}"),
+        Node::Class(c) => format!("class={c}"),
+    };
+    Ok(Redirect::to(&format!("/rounds/{id}/list?{node}&from={from}&to={to}&ok=dash.reminder_queued")).into_response())
 }
 
 // ---------------------------------------------------------------- jobs and outbox

@@ -276,6 +276,29 @@ both_backends!(scheduled_reminders_reports_and_class_forms, |db: TestDb| async m
     let csrf = app.form_login(&core, "cotcan").await;
     let r = core.get(app.url(&format!("/classes/{class}/mau-1.xlsx"))).send().await.unwrap();
     assert_eq!(r.status(), 200);
+    // The core teacher reminds their class and is sent back to its list (not to the admins'
+    // jobs page).
+    let jobs_before = count(&app, "jobs").await;
+    let (s, loc) = post_form(
+        &core,
+        &app,
+        &format!("/rounds/{round}/remind"),
+        &[
+            ("_csrf", &csrf),
+            ("scope", "c"),
+            ("id", &class.to_string()),
+            ("from", "0"),
+            ("to", "2"),
+            ("message", "Các thầy cô nhớ nộp bài tập cuối khóa."),
+            ("nonce", "lop1"),
+        ],
+    )
+    .await;
+    assert_eq!(s, 303, "{loc}");
+    assert!(loc.contains(&format!("class={class}")) && loc.contains("ok=dash.reminder_queued"), "{loc}");
+    assert_eq!(count(&app, "jobs").await, jobs_before + 1);
+    let page = core.get(app.url(&loc)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Đã xếp lịch gửi nhắc nhở"), "{page}");
     let learner = app.browser();
     let l_csrf = app.form_login(&learner, "giaovien").await;
     assert_eq!(learner.get(app.url(&format!("/classes/{class}/mau-1.xlsx"))).send().await.unwrap().status(), 403);
