@@ -6,6 +6,7 @@
 //! here (rustybuzz, the shaper krilla itself uses) so lines can be measured, centred, wrapped and
 //! shrunk to fit; the QR code is drawn as vector squares.
 
+use std::rc::Rc;
 use std::sync::OnceLock;
 
 use chrono::{Datelike, NaiveDate};
@@ -42,18 +43,46 @@ struct Face {
     font: Font,
     shaper: rustybuzz::Face<'static>,
     units_per_em: f32,
+    /// Tells the faces apart in the shaping cache.
+    id: u8,
+}
+
+/// Lines shaped before on this thread, per face: most of a certificate's text (headings, the
+/// issuer, module and round of a class) is the same from one certificate to the next, and a
+/// line is measured before it is drawn. Emptied when it grows past [`SHAPED_CACHE_MAX`].
+const SHAPED_CACHE_MAX: usize = 4096;
+thread_local! {
+    static SHAPED: std::cell::RefCell<std::collections::HashMap<(u8, String), Rc<Shaped>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
 impl Face {
-    fn load(bytes: &'static [u8]) -> Face {
+    fn load(bytes: &'static [u8], id: u8) -> Face {
         let font = Font::new(Data::from(bytes), 0).expect("the embedded font parses");
         let shaper = rustybuzz::Face::from_slice(bytes, 0).expect("the embedded font parses");
         let units_per_em = shaper.units_per_em() as f32;
-        Face { font, shaper, units_per_em }
+        Face { font, shaper, units_per_em, id }
     }
 
-    /// Shapes one line of text (NFC first, so decomposed input draws the precomposed glyphs).
-    fn shape(&self, text: &str) -> Shaped {
+    /// Shapes one line of text (NFC first, so decomposed input draws the precomposed glyphs),
+    /// or finds it shaped before on this thread.
+    fn shape(&self, text: &str) -> Rc<Shaped> {
+        let key = (self.id, text.to_string());
+        if let Some(found) = SHAPED.with(|c| c.borrow().get(&key).cloned()) {
+            return found;
+        }
+        let shaped = Rc::new(self.shape_uncached(text));
+        SHAPED.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.len() >= SHAPED_CACHE_MAX {
+                c.clear();
+            }
+            c.insert(key, shaped.clone());
+        });
+        shaped
+    }
+
+    fn shape_uncached(&self, text: &str) -> Shaped {
         let text: String = text.nfc().collect();
         let mut buffer = rustybuzz::UnicodeBuffer::new();
         buffer.push_str(&text);
@@ -105,7 +134,7 @@ struct Fonts {
 /// The fonts, parsed on first use and shared by every later rendering.
 fn fonts() -> &'static Fonts {
     static FONTS: OnceLock<Fonts> = OnceLock::new();
-    FONTS.get_or_init(|| Fonts { regular: Face::load(REGULAR_TTF), bold: Face::load(BOLD_TTF) })
+    FONTS.get_or_init(|| Fonts { regular: Face::load(REGULAR_TTF, 0), bold: Face::load(BOLD_TTF, 1) })
 }
 
 #[derive(Clone, Copy)]
