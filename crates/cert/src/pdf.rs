@@ -20,11 +20,12 @@ use krilla::paint::{Fill, Stroke};
 use krilla::surface::Surface;
 use krilla::text::{Font, GlyphId, KrillaGlyph};
 use krilla::{Data, Document};
-use qrcode::{Color as QrColor, EcLevel, QrCode};
+use qrcode::EcLevel;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::error::CertError;
 use crate::model::CertificateData;
+use crate::qr::Qr;
 
 /// A4 landscape, in points.
 const PAGE_W: f32 = 841.89;
@@ -293,8 +294,7 @@ pub fn vietnamese_date(d: NaiveDate) -> String {
 
 /// Renders `c` as a one-page A4 landscape PDF whose QR code (and link) points at `verify_url`.
 pub fn render_pdf(c: &CertificateData, verify_url: &str) -> Result<Vec<u8>, CertError> {
-    let qr = QrCode::with_error_correction_level(verify_url.as_bytes(), EcLevel::M)
-        .map_err(|e| CertError::Qr(e.to_string()))?;
+    let qr = crate::qr::encode(verify_url.as_bytes(), EcLevel::M).map_err(|e| CertError::Qr(e.to_string()))?;
     let f = fonts();
 
     let mut document = Document::new();
@@ -324,7 +324,7 @@ pub fn render_pdf(c: &CertificateData, verify_url: &str) -> Result<Vec<u8>, Cert
 }
 
 /// Lays the certificate out; returns the area of the QR code and its URL (for the link).
-fn draw_certificate(pen: &mut Pen, f: &Fonts, c: &CertificateData, verify_url: &str, qr: &QrCode) -> Option<Rect> {
+fn draw_certificate(pen: &mut Pen, f: &Fonts, c: &CertificateData, verify_url: &str, qr: &Qr) -> Option<Rect> {
     let centre = PAGE_W / 2.0;
     let left_col = 235.0;
     let right_col = 600.0;
@@ -417,17 +417,17 @@ fn draw_certificate(pen: &mut Pen, f: &Fonts, c: &CertificateData, verify_url: &
 }
 
 /// Draws the QR code as filled squares (runs of dark modules merged into one rectangle per run).
-fn draw_qr(pen: &mut Pen, qr: &QrCode, x: f32, y: f32, size: f32) {
-    let n = qr.width();
+fn draw_qr(pen: &mut Pen, qr: &Qr, x: f32, y: f32, size: f32) {
+    let n = qr.width;
     let module = size / n as f32;
-    let colors = qr.to_colors();
+    let colors = &qr.dark;
     let mut pb = PathBuilder::new();
     for row in 0..n {
         let mut col = 0;
         while col < n {
-            if colors[row * n + col] == QrColor::Dark {
+            if colors[row * n + col] {
                 let start = col;
-                while col < n && colors[row * n + col] == QrColor::Dark {
+                while col < n && colors[row * n + col] {
                     col += 1;
                 }
                 // A hair of overlap so viewers do not show seams between rows.
