@@ -64,25 +64,48 @@ fn data(i: usize, name: &str, code: String, uni: &str) -> CertificateData {
 }
 
 /// Certificates issued and the time taken, for one path.
+/// On a shared machine the wall-clock rates move with the other load; the CPU time this process
+/// spends per certificate (user + system, all threads) moves much less.
 #[derive(Default)]
 struct Tally {
     certificates: usize,
     secs: f64,
+    cpu: f64,
+}
+
+/// A span being timed: wall clock and this process's CPU time.
+struct Span(Instant, f64);
+
+impl Span {
+    fn start() -> Span {
+        Span(Instant::now(), cpu_secs())
+    }
+}
+
+/// User + system CPU seconds of this process so far (Linux `/proc/self/stat`, 100 ticks/s).
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 impl Tally {
-    fn add(&mut self, certificates: usize, took: std::time::Duration) {
+    fn add(&mut self, certificates: usize, span: Span) {
         self.certificates += certificates;
-        self.secs += took.as_secs_f64();
+        self.secs += span.0.elapsed().as_secs_f64();
+        self.cpu += cpu_secs() - span.1;
     }
 
     fn print(&self, label: &str, base: f64) {
         let rate = self.certificates as f64 / self.secs.max(1e-9);
         println!(
-            "{label:<48} {rate:>8.0} certificates/s  ({} in {:.1} s; {:.2}× baseline)",
+            "{label:<48} {rate:>8.0} certificates/s  ({} in {:.1} s; {:.2}× baseline; CPU {:.2} ms each)",
             self.certificates,
             self.secs,
-            rate / base
+            rate / base,
+            self.cpu * 1000.0 / self.certificates.max(1) as f64
         );
     }
 }
@@ -147,11 +170,13 @@ async fn main() -> Result<()> {
         .enumerate()
         .map(|(i, (e, p, name))| (*e, *p, data(i, name, bdtx_cert::new_code(), "BASE")))
         .collect();
-    let t = Instant::now();
+    let span = Span::start();
     let k = sample.len();
     let _ = render(sample, &key);
-    let base = k as f64 / t.elapsed().as_secs_f64();
-    println!("{:<48} {:>8.0} certificates/s", "baseline: render PDF + sign (no storage)", base);
+    let mut baseline = Tally::default();
+    baseline.add(k, span);
+    let base = k as f64 / baseline.secs;
+    baseline.print("baseline: render PDF + sign (no storage)", base);
 
     // Issuing, in rounds so that both paths see the same conditions (the machine may be shared):
     // each round issues one batch the way it was done before this change, one batch through
@@ -177,7 +202,7 @@ async fn main() -> Result<()> {
         // then the rows.
         let Some(items) = batches.next() else { break };
         codes.extend(items.iter().map(|(_, _, d)| d.code.clone()));
-        let t = Instant::now();
+        let t = Span::start();
         let k = items.len();
         let mut rows = Vec::with_capacity(k);
         for (e, p, d, pdf, vc) in render(items, &key) {
@@ -196,14 +221,14 @@ async fn main() -> Result<()> {
             });
         }
         db.store_certificates(None, &rows, None).await?;
-        old.add(k, t.elapsed());
+        old.add(k, t);
 
         // Now: one batch through the application's issuing function.
         let Some(items) = batches.next() else { break };
         codes.extend(items.iter().map(|(_, _, d)| d.code.clone()));
-        let t = Instant::now();
+        let t = Span::start();
         let k = issue_batch(&db, &files, issuer.clone(), items, None, None).await.map_err(|e| anyhow!("{e:?}"))?;
-        one.add(k, t.elapsed());
+        one.add(k, t);
 
         // Now: several batches at once.
         let mut group = Vec::new();
@@ -219,7 +244,7 @@ async fn main() -> Result<()> {
         for items in &group {
             codes.extend(items.iter().map(|(_, _, d)| d.code.clone()));
         }
-        let t = Instant::now();
+        let t = Span::start();
         let results = futures_util::future::join_all(
             group.into_iter().map(|items| issue_batch(&db, &files, issuer.clone(), items, None, None)),
         )
@@ -228,14 +253,16 @@ async fn main() -> Result<()> {
         for r in results {
             k += r.map_err(|e| anyhow!("{e:?}"))?;
         }
-        many.add(k, t.elapsed());
+        many.add(k, t);
     }
     for (label, tally) in
         [("issue, before: per-file fsync + files row", &old), ("issue, now: issue_batch, one batch at once", &one)]
     {
         tally.print(label, base);
     }
-    many.print(&format!("issue, now: issue_batch, {} batches at once", args.concurrent), base);
+    if many.certificates > 0 {
+        many.print(&format!("issue, now: issue_batch, {} batches at once", args.concurrent), base);
+    }
 
     // Verification look-ups (random codes, some unknown).
     let mut hist = hdrhistogram::Histogram::<u64>::new(3)?;
