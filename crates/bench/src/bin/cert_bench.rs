@@ -197,10 +197,9 @@ async fn main() -> Result<()> {
     });
     let mut codes = Vec::with_capacity(n);
     let (mut old, mut one, mut many) = (Tally::default(), Tally::default(), Tally::default());
-    'rounds: loop {
-        // Before: render on every core, then each PDF stored with its own fsync and `files` row,
-        // then the rows.
-        let Some(items) = batches.next() else { break };
+    // Before: render on every core, then each PDF stored with its own fsync and `files` row,
+    // then the rows.
+    while let Some(items) = batches.next() {
         codes.extend(items.iter().map(|(_, _, d)| d.code.clone()));
         let t = Span::start();
         let k = items.len();
@@ -239,7 +238,7 @@ async fn main() -> Result<()> {
             }
         }
         if group.is_empty() {
-            break 'rounds;
+            break;
         }
         for items in &group {
             codes.extend(items.iter().map(|(_, _, d)| d.code.clone()));
