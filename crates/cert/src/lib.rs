@@ -8,6 +8,7 @@ pub mod credential;
 pub mod error;
 pub mod model;
 pub mod pdf;
+mod qr;
 pub mod zip;
 
 pub use credential::{IssuerKey, VerifyError, issue, verify};

@@ -6,6 +6,7 @@
 //! here (rustybuzz, the shaper krilla itself uses) so lines can be measured, centred, wrapped and
 //! shrunk to fit; the QR code is drawn as vector squares.
 
+use std::rc::Rc;
 use std::sync::OnceLock;
 
 use chrono::{Datelike, NaiveDate};
@@ -19,11 +20,12 @@ use krilla::paint::{Fill, Stroke};
 use krilla::surface::Surface;
 use krilla::text::{Font, GlyphId, KrillaGlyph};
 use krilla::{Data, Document};
-use qrcode::{Color as QrColor, EcLevel, QrCode};
+use qrcode::EcLevel;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::error::CertError;
 use crate::model::CertificateData;
+use crate::qr::Qr;
 
 /// A4 landscape, in points.
 const PAGE_W: f32 = 841.89;
@@ -42,18 +44,46 @@ struct Face {
     font: Font,
     shaper: rustybuzz::Face<'static>,
     units_per_em: f32,
+    /// Tells the faces apart in the shaping cache.
+    id: u8,
+}
+
+/// Lines shaped before on this thread, per face: most of a certificate's text (headings, the
+/// issuer, module and round of a class) is the same from one certificate to the next, and a
+/// line is measured before it is drawn. Emptied when it grows past [`SHAPED_CACHE_MAX`].
+const SHAPED_CACHE_MAX: usize = 4096;
+thread_local! {
+    static SHAPED: std::cell::RefCell<std::collections::HashMap<(u8, String), Rc<Shaped>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
 impl Face {
-    fn load(bytes: &'static [u8]) -> Face {
+    fn load(bytes: &'static [u8], id: u8) -> Face {
         let font = Font::new(Data::from(bytes), 0).expect("the embedded font parses");
         let shaper = rustybuzz::Face::from_slice(bytes, 0).expect("the embedded font parses");
         let units_per_em = shaper.units_per_em() as f32;
-        Face { font, shaper, units_per_em }
+        Face { font, shaper, units_per_em, id }
     }
 
-    /// Shapes one line of text (NFC first, so decomposed input draws the precomposed glyphs).
-    fn shape(&self, text: &str) -> Shaped {
+    /// Shapes one line of text (NFC first, so decomposed input draws the precomposed glyphs),
+    /// or finds it shaped before on this thread.
+    fn shape(&self, text: &str) -> Rc<Shaped> {
+        let key = (self.id, text.to_string());
+        if let Some(found) = SHAPED.with(|c| c.borrow().get(&key).cloned()) {
+            return found;
+        }
+        let shaped = Rc::new(self.shape_uncached(text));
+        SHAPED.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.len() >= SHAPED_CACHE_MAX {
+                c.clear();
+            }
+            c.insert(key, shaped.clone());
+        });
+        shaped
+    }
+
+    fn shape_uncached(&self, text: &str) -> Shaped {
         let text: String = text.nfc().collect();
         let mut buffer = rustybuzz::UnicodeBuffer::new();
         buffer.push_str(&text);
@@ -105,7 +135,7 @@ struct Fonts {
 /// The fonts, parsed on first use and shared by every later rendering.
 fn fonts() -> &'static Fonts {
     static FONTS: OnceLock<Fonts> = OnceLock::new();
-    FONTS.get_or_init(|| Fonts { regular: Face::load(REGULAR_TTF), bold: Face::load(BOLD_TTF) })
+    FONTS.get_or_init(|| Fonts { regular: Face::load(REGULAR_TTF, 0), bold: Face::load(BOLD_TTF, 1) })
 }
 
 #[derive(Clone, Copy)]
@@ -264,8 +294,7 @@ pub fn vietnamese_date(d: NaiveDate) -> String {
 
 /// Renders `c` as a one-page A4 landscape PDF whose QR code (and link) points at `verify_url`.
 pub fn render_pdf(c: &CertificateData, verify_url: &str) -> Result<Vec<u8>, CertError> {
-    let qr = QrCode::with_error_correction_level(verify_url.as_bytes(), EcLevel::M)
-        .map_err(|e| CertError::Qr(e.to_string()))?;
+    let qr = crate::qr::encode(verify_url.as_bytes(), EcLevel::M).map_err(|e| CertError::Qr(e.to_string()))?;
     let f = fonts();
 
     let mut document = Document::new();
@@ -295,7 +324,7 @@ pub fn render_pdf(c: &CertificateData, verify_url: &str) -> Result<Vec<u8>, Cert
 }
 
 /// Lays the certificate out; returns the area of the QR code and its URL (for the link).
-fn draw_certificate(pen: &mut Pen, f: &Fonts, c: &CertificateData, verify_url: &str, qr: &QrCode) -> Option<Rect> {
+fn draw_certificate(pen: &mut Pen, f: &Fonts, c: &CertificateData, verify_url: &str, qr: &Qr) -> Option<Rect> {
     let centre = PAGE_W / 2.0;
     let left_col = 235.0;
     let right_col = 600.0;
@@ -388,17 +417,17 @@ fn draw_certificate(pen: &mut Pen, f: &Fonts, c: &CertificateData, verify_url: &
 }
 
 /// Draws the QR code as filled squares (runs of dark modules merged into one rectangle per run).
-fn draw_qr(pen: &mut Pen, qr: &QrCode, x: f32, y: f32, size: f32) {
-    let n = qr.width();
+fn draw_qr(pen: &mut Pen, qr: &Qr, x: f32, y: f32, size: f32) {
+    let n = qr.width;
     let module = size / n as f32;
-    let colors = qr.to_colors();
+    let colors = &qr.dark;
     let mut pb = PathBuilder::new();
     for row in 0..n {
         let mut col = 0;
         while col < n {
-            if colors[row * n + col] == QrColor::Dark {
+            if colors[row * n + col] {
                 let start = col;
-                while col < n && colors[row * n + col] == QrColor::Dark {
+                while col < n && colors[row * n + col] {
                     col += 1;
                 }
                 // A hair of overlap so viewers do not show seams between rows.

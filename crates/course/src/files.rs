@@ -57,6 +57,17 @@ impl FileStore {
     /// Stores `bytes` and returns their checksum and size. Idempotent: content already stored is
     /// not written again.
     pub fn put(&self, bytes: &[u8]) -> io::Result<StoredFile> {
+        self.write(bytes, true)
+    }
+
+    /// Like [`FileStore::put`] but without flushing the file to disk: the file is complete and in
+    /// place (written, then renamed) but may not survive a power loss until [`FileStore::sync`]
+    /// returns. For batches: write many files, sync once, then record them in the database.
+    pub fn put_unsynced(&self, bytes: &[u8]) -> io::Result<StoredFile> {
+        self.write(bytes, false)
+    }
+
+    fn write(&self, bytes: &[u8], sync: bool) -> io::Result<StoredFile> {
         let sha256 = sha256_hex(bytes);
         let path = self.location(&sha256).expect("a computed checksum is valid");
         let stored = StoredFile { sha256, size: bytes.len() as u64 };
@@ -66,13 +77,50 @@ impl FileStore {
         let dir = path.parent().expect("a stored file has a directory");
         fs::create_dir_all(dir)?;
         let (temp_path, mut temp) = create_temp(dir, &stored.sha256)?;
-        let written = temp.write_all(bytes).and_then(|()| temp.sync_all());
+        let written = temp.write_all(bytes).and_then(|()| if sync { temp.sync_all() } else { Ok(()) });
         drop(temp);
         if let Err(err) = written.and_then(|()| fs::rename(&temp_path, &path)) {
             let _ = fs::remove_file(&temp_path);
             return Err(err);
         }
         Ok(stored)
+    }
+
+    /// Makes every file written by [`FileStore::put_unsynced`] so far durable, with their
+    /// directory entries: one `syncfs(2)` of the store's file system on Linux; elsewhere each
+    /// of `checksums` and its directories is synced.
+    pub fn sync(&self, checksums: &[&str]) -> io::Result<()> {
+        #[cfg(target_os = "linux")]
+        {
+            let _ = checksums;
+            use std::os::fd::AsRawFd;
+            let root = fs::File::open(&self.root)?;
+            // SAFETY: `root` is an open file descriptor for the duration of the call.
+            if unsafe { libc::syncfs(root.as_raw_fd()) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let mut dirs = std::collections::BTreeSet::new();
+            for sha256 in checksums {
+                let path = self.location(sha256).ok_or_else(bad_checksum)?;
+                fs::File::open(&path)?.sync_all()?;
+                let mut dir = path.parent();
+                while let Some(d) = dir.filter(|d| d.starts_with(&self.root)) {
+                    dirs.insert(d.to_path_buf());
+                    dir = d.parent();
+                }
+            }
+            for d in dirs {
+                // Directories cannot be opened for syncing everywhere (Windows); best effort.
+                if let Ok(f) = fs::File::open(&d) {
+                    let _ = f.sync_all();
+                }
+            }
+            Ok(())
+        }
     }
 
     /// The path of a stored file; `None` if the checksum is malformed or nothing is stored under it.
@@ -403,6 +451,18 @@ pub(crate) mod tests {
         assert_eq!(store.read(&stored.sha256).unwrap(), b"xin chao");
         assert!(store.verify(&stored.sha256).unwrap());
         assert_eq!(store.root(), dir.path().join("files"));
+    }
+
+    #[test]
+    fn unsynced_puts_are_complete_and_sync_succeeds() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path().join("files"));
+        let a = store.put_unsynced(b"first").unwrap();
+        let b = store.put_unsynced(b"second").unwrap();
+        assert_eq!(store.put(b"first").unwrap(), a);
+        store.sync(&[&a.sha256, &b.sha256]).unwrap();
+        assert_eq!(store.read(&b.sha256).unwrap(), b"second");
+        assert!(store.verify(&a.sha256).unwrap());
     }
 
     #[test]

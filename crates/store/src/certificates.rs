@@ -3,6 +3,7 @@
 //! reason. Each issuing university has one Ed25519 key (`issuer_keys`).
 
 use serde::Serialize;
+use sqlx::QueryBuilder;
 
 use crate::{BeginWrite, Db, Result, StoreError, now, on};
 
@@ -83,19 +84,45 @@ impl Db {
         certs: &[NewCertificate],
         unit: Option<i64>,
     ) -> Result<usize> {
+        self.store_certificates_with_files(actor, certs, &[], unit).await
+    }
+
+    /// [`Db::store_certificates`], recording the batch's PDFs (`(sha256, size)`, already in the
+    /// file store) in `files` in the same transaction. Rows go in with multi-row INSERTs.
+    pub async fn store_certificates_with_files(
+        &self,
+        actor: Option<i64>,
+        certs: &[NewCertificate],
+        pdfs: &[(String, i64)],
+        unit: Option<i64>,
+    ) -> Result<usize> {
         if certs.is_empty() {
             return Ok(0);
         }
+        // Bound variables per statement stay far below either backend's limit.
+        const CHUNK: usize = 500;
         let t = now();
+        let mut seen = std::collections::HashSet::new();
+        let pdfs: Vec<&(String, i64)> = pdfs.iter().filter(|(sha, _)| seen.insert(sha.as_str())).collect();
         on!(self, p => {
             let mut tx = p.begin_write().await?;
-            for c in certs {
-                sqlx::query(
-                    "INSERT INTO certificates (enrollment_id, number, code, issuer_unit_id, holder_person_id, module_code, data, pdf_sha256, credential, issued_by, issued_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
-                    .bind(c.enrollment_id).bind(&c.number).bind(&c.code).bind(c.issuer_unit_id).bind(c.holder_person_id)
-                    .bind(&c.module_code).bind(&c.data).bind(&c.pdf_sha256).bind(&c.credential).bind(actor).bind(t)
-                    .execute(&mut *tx).await.map_err(|e| crate::conflict(e, "certificate"))?;
+            for chunk in pdfs.chunks(CHUNK) {
+                let mut q = QueryBuilder::new("INSERT INTO files (sha256, size, mime, created_at) ");
+                q.push_values(chunk, |mut b, (sha, size)| {
+                    b.push_bind(sha.as_str()).push_bind(*size).push_bind("application/pdf").push_bind(t);
+                });
+                q.push(" ON CONFLICT (sha256) DO NOTHING");
+                q.build().execute(&mut *tx).await?;
+            }
+            for chunk in certs.chunks(CHUNK) {
+                let mut q = QueryBuilder::new(
+                    "INSERT INTO certificates (enrollment_id, number, code, issuer_unit_id, holder_person_id, module_code, data, pdf_sha256, credential, issued_by, issued_at) ");
+                q.push_values(chunk, |mut b, c| {
+                    b.push_bind(c.enrollment_id).push_bind(c.number.as_str()).push_bind(c.code.as_str()).push_bind(c.issuer_unit_id)
+                        .push_bind(c.holder_person_id).push_bind(c.module_code.as_str()).push_bind(c.data.as_str())
+                        .push_bind(c.pdf_sha256.as_str()).push_bind(c.credential.as_str()).push_bind(actor).push_bind(t);
+                });
+                q.build().execute(&mut *tx).await.map_err(|e| crate::conflict(e, "certificate"))?;
             }
             let ids: Vec<i64> = certs.iter().map(|c| c.enrollment_id).collect();
             crate::retally!(tx, &ids);

@@ -127,62 +127,86 @@ pub async fn issue_for_class(st: &AppState, p: &Principal, actor: i64, class_id:
             },
         ));
     }
-    // Render and sign on every core, then store the files and the rows.
-    let issuer = issuer_id(st, university);
-    let base = st.cfg.public_url.clone();
-    let rendered = render_all(datas, key, issuer, base).await?;
-    let mut rows = Vec::new();
-    for (enrollment_id, person_id, data, pdf, vc) in rendered {
-        let stored = st.files.put(&pdf).map_err(|e| AppError::Internal(format!("file store: {e}")))?;
-        st.db.record_file(&stored.sha256, stored.size as i64, "application/pdf").await?;
-        rows.push(NewCertificate {
-            enrollment_id,
-            number: data.number.clone(),
-            code: data.code.clone(),
-            issuer_unit_id: university,
-            holder_person_id: person_id,
-            module_code: data.module_code.clone(),
-            data: serde_json::to_string(&data).map_err(|e| AppError::Internal(e.to_string()))?,
-            pdf_sha256: stored.sha256,
-            credential: vc.to_string(),
-        });
-    }
-    Ok(st.db.store_certificates(Some(actor), &rows, Some(class.unit_id)).await?)
+    let issuer = Issuer { key, id: issuer_id(st, university), base: st.cfg.public_url.clone(), unit_id: university };
+    issue_batch(&st.db, &st.files, std::sync::Arc::new(issuer), datas, Some(actor), Some(class.unit_id)).await
 }
 
-type Rendered = (i64, i64, CertificateData, Vec<u8>, serde_json::Value);
+/// Who signs a batch and where its certificates are verified.
+pub struct Issuer {
+    pub key: IssuerKey,
+    /// The issuer's profile URL (`<public url>/issuers/<unit>`).
+    pub id: String,
+    /// The public URL the verification links start with.
+    pub base: String,
+    pub unit_id: i64,
+}
 
-/// PDFs and credentials for a batch, rendered in parallel on blocking threads.
-pub async fn render_all(
+/// Issues a batch `(enrollment, person, data)`: each certificate's PDF rendered, its credential
+/// signed and the PDF written to the file store on every core; then one sync of the file store;
+/// then the PDFs' and certificates' rows in one transaction (all or nothing). Returns how many
+/// were issued. The certificates page and `cert_bench` both issue through here.
+pub async fn issue_batch(
+    db: &bdtx_store::Db,
+    files: &bdtx_course::FileStore,
+    issuer: std::sync::Arc<Issuer>,
     datas: Vec<(i64, i64, CertificateData)>,
-    key: IssuerKey,
-    issuer: String,
-    base: String,
-) -> Result<Vec<Rendered>, AppError> {
+    actor: Option<i64>,
+    unit: Option<i64>,
+) -> Result<usize, AppError> {
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(1);
     let chunk = datas.len().div_ceil(workers).max(1);
-    let key = std::sync::Arc::new(key);
     let mut handles = Vec::new();
     let mut it = datas.into_iter().peekable();
     while it.peek().is_some() {
         let part: Vec<_> = it.by_ref().take(chunk).collect();
-        let (key, issuer, base) = (key.clone(), issuer.clone(), base.clone());
-        handles.push(tokio::task::spawn_blocking(move || -> Result<Vec<Rendered>, AppError> {
-            let mut out = Vec::with_capacity(part.len());
-            for (e, p, data) in part {
-                let url = format!("{}/verify/{}", base.trim_end_matches('/'), data.code);
-                let pdf = bdtx_cert::render_pdf(&data, &url).map_err(|e| AppError::Internal(e.to_string()))?;
-                let vc = bdtx_cert::issue(&data, &url, &issuer, &key, chrono::Utc::now());
-                out.push((e, p, data, pdf, vc));
-            }
-            Ok(out)
+        let (issuer, files) = (issuer.clone(), files.clone());
+        handles.push(tokio::task::spawn_blocking(move || -> Result<Vec<(NewCertificate, i64)>, AppError> {
+            part.into_iter().map(|(e, p, data)| prepare(&issuer, &files, e, p, data)).collect()
         }));
     }
-    let mut all = Vec::new();
+    let mut rows = Vec::new();
+    let mut pdfs = Vec::new();
     for h in handles {
-        all.extend(h.await.map_err(|e| AppError::Internal(e.to_string()))??);
+        for (row, size) in h.await.map_err(|e| AppError::Internal(e.to_string()))?? {
+            pdfs.push((row.pdf_sha256.clone(), size));
+            rows.push(row);
+        }
     }
-    Ok(all)
+    // The PDFs are on disk before any row points at them.
+    let files = files.clone();
+    let checksums: Vec<String> = pdfs.iter().map(|(sha, _)| sha.clone()).collect();
+    tokio::task::spawn_blocking(move || files.sync(&checksums.iter().map(String::as_str).collect::<Vec<_>>()))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(|e| AppError::Internal(format!("file store: {e}")))?;
+    Ok(db.store_certificates_with_files(actor, &rows, &pdfs, unit).await?)
+}
+
+/// One certificate made ready to store: PDF rendered and written (not yet synced), credential
+/// signed. Returns the row and the PDF's size.
+fn prepare(
+    issuer: &Issuer,
+    files: &bdtx_course::FileStore,
+    enrollment_id: i64,
+    person_id: i64,
+    data: CertificateData,
+) -> Result<(NewCertificate, i64), AppError> {
+    let url = format!("{}/verify/{}", issuer.base.trim_end_matches('/'), data.code);
+    let pdf = bdtx_cert::render_pdf(&data, &url).map_err(|e| AppError::Internal(e.to_string()))?;
+    let vc = bdtx_cert::issue(&data, &url, &issuer.id, &issuer.key, chrono::Utc::now());
+    let stored = files.put_unsynced(&pdf).map_err(|e| AppError::Internal(format!("file store: {e}")))?;
+    let row = NewCertificate {
+        enrollment_id,
+        number: data.number.clone(),
+        code: data.code.clone(),
+        issuer_unit_id: issuer.unit_id,
+        holder_person_id: person_id,
+        module_code: data.module_code.clone(),
+        data: serde_json::to_string(&data).map_err(|e| AppError::Internal(e.to_string()))?,
+        pdf_sha256: stored.sha256,
+        credential: vc.to_string(),
+    };
+    Ok((row, stored.size as i64))
 }
 
 #[derive(Template, WebTemplate)]
