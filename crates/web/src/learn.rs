@@ -276,8 +276,7 @@ pub async fn submit_work(
     for (u, kind) in files {
         let stored = st.files.put(&u.bytes).map_err(|e| AppError::Internal(format!("file store: {e}")))?;
         st.db.record_file(&stored.sha256, stored.size as i64, kind.mime()).await?;
-        let name =
-            bdtx_domain::text::clean(&u.name).chars().filter(|c| !matches!(c, '/' | '\\' | '"')).take(120).collect();
+        let name = crate::download::upload_name(&u.name, || format!("tep.{}", kind.extension()));
         attached.push(AttachedFile { sha256: stored.sha256, name, mime: kind.mime().into(), size: stored.size as i64 });
     }
     let sub = st.db.submit_work(s.e.id, key, &body, &attached, nonce, item.required).await?;

@@ -588,14 +588,7 @@ async fn list_csv(
     });
     let mut rx = rx;
     let body = Body::from_stream(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)));
-    let mut res = body.into_response();
-    let h = res.headers_mut();
-    h.insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("text/csv; charset=utf-8"));
-    h.insert(
-        axum::http::header::CONTENT_DISPOSITION,
-        axum::http::HeaderValue::from_static("attachment; filename=\"danh-sach.csv\""),
-    );
-    Ok(res)
+    Ok(crate::download::attachment_body(body, "text/csv; charset=utf-8", "danh-sach.csv"))
 }
 
 /// The list as .xlsx: written in constant memory to a temporary file and sent; a long list is
@@ -781,13 +774,7 @@ async fn job_file(State(st): State<AppState>, auth: Auth, Path(id): Path<i64>) -
     }
     let file = tokio::fs::File::open(crate::worker::export_path(&st, id)).await.map_err(|_| AppError::NotFound)?;
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    let mut res = body.into_response();
-    let h = res.headers_mut();
-    h.insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static(crate::download::XLSX));
-    if let Ok(v) = axum::http::HeaderValue::from_str(&format!("attachment; filename=\"danh-sach-{id}.xlsx\"")) {
-        h.insert(axum::http::header::CONTENT_DISPOSITION, v);
-    }
-    Ok(res)
+    Ok(crate::download::attachment_body(body, crate::download::XLSX, &format!("danh-sach-{id}.xlsx")))
 }
 
 async fn job_retry(State(st): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Result<Response, AppError> {

@@ -7,9 +7,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
-use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
@@ -396,11 +394,7 @@ async fn scan_submit(
         check_upload(&name, &bytes, &PLAN_SCAN_POLICY).map_err(|e| AppError::invalid("plan_scan", scan_error(&e)))?;
     let stored = st.files.put(&bytes).map_err(|e| AppError::Internal(format!("file store: {e}")))?;
     st.db.record_file(&stored.sha256, stored.size as i64, kind.mime()).await?;
-    let mut name: String =
-        bdtx_domain::text::clean(&name).chars().filter(|c| !matches!(c, '/' | '\\' | '"')).take(120).collect();
-    if name.is_empty() {
-        name = format!("ke-hoach.{}", kind.extension());
-    }
+    let name = crate::download::upload_name(&name, || format!("ke-hoach.{}", kind.extension()));
     st.db.attach_plan_scan(Some(auth.account.id), id, &stored.sha256, &name, kind.mime()).await?;
     Ok(see(&format!("/plans/{id}?ok=plans.scan_saved")))
 }
@@ -409,27 +403,8 @@ async fn scan_submit(
 async fn scan_file(State(st): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Result<Response, AppError> {
     let (plan, _) = plan_access(&st, &auth, id).await?;
     let sha = plan.scan_sha256.ok_or(AppError::NotFound)?;
-    let path = st.files.path(&sha).ok_or(AppError::NotFound)?;
-    let bytes = tokio::fs::read(&path).await.map_err(|_| AppError::NotFound)?;
-    let mut res = Body::from(bytes).into_response();
-    let h = res.headers_mut();
-    let mime = plan.scan_mime.unwrap_or_else(|| "application/octet-stream".into());
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(&mime).unwrap_or(HeaderValue::from_static("application/octet-stream")),
-    );
-    let ascii: String = plan
-        .scan_name
-        .unwrap_or_default()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
-        .collect();
-    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{ascii}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; img-src 'self'"));
-    Ok(res)
+    crate::download::stored_upload(&st.files, &sha, plan.scan_mime.as_deref(), &plan.scan_name.unwrap_or_default())
+        .await
 }
 
 async fn report_submit(

@@ -10,9 +10,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
-use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
@@ -1013,11 +1011,7 @@ async fn evidence_submit(
         .map_err(|e| AppError::invalid("standard_evidence", upload_error(&e)))?;
     let stored = st.files.put(&bytes).map_err(|e| AppError::Internal(format!("file store: {e}")))?;
     st.db.record_file(&stored.sha256, stored.size as i64, kind.mime()).await?;
-    let mut name: String =
-        bdtx_domain::text::clean(&name).chars().filter(|c| !matches!(c, '/' | '\\' | '"')).take(120).collect();
-    if name.is_empty() {
-        name = format!("minh-chung.{}", kind.extension());
-    }
+    let name = crate::download::upload_name(&name, || format!("minh-chung.{}", kind.extension()));
     st.db.add_evidence(Some(auth.account.id), id, criterion, &stored.sha256, &name, kind.mime()).await?;
     Ok(see(&format!("/yearly/standard/{id}?ok=yearly.evidence_saved")))
 }
@@ -1025,25 +1019,7 @@ async fn evidence_submit(
 async fn evidence_file(State(st): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Result<Response, AppError> {
     let e = st.db.evidence_item(id).await?.ok_or(AppError::NotFound)?;
     standard_access(&st, &auth, e.assessment_id).await?;
-    let path = st.files.path(&e.sha256).ok_or(AppError::NotFound)?;
-    let bytes = tokio::fs::read(&path).await.map_err(|_| AppError::NotFound)?;
-    let mut res = Body::from(bytes).into_response();
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(&e.mime).unwrap_or(HeaderValue::from_static("application/octet-stream")),
-    );
-    let ascii: String = e
-        .name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
-        .collect();
-    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{ascii}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; img-src 'self'"));
-    Ok(res)
+    crate::download::stored_upload(&st.files, &e.sha256, Some(&e.mime), &e.name).await
 }
 
 async fn comment_submit(
