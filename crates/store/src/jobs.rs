@@ -115,7 +115,7 @@ impl Db {
         let pick = "SELECT id FROM jobs WHERE (status = 'queued' AND run_at <= $1) OR (status = 'running' AND locked_until < $1)
                     ORDER BY run_at, id LIMIT 1";
         let sql = match self {
-            Db::Sqlite(_) => format!(
+            Db::Sqlite(..) => format!(
                 "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $2 WHERE id = ({pick}) RETURNING {JOB_COLS}"
             ),
             Db::Postgres(_) => format!(
@@ -208,7 +208,7 @@ impl Db {
         let pick =
             "SELECT id FROM outbox WHERE status = 'pending' AND next_try_at <= $1 ORDER BY next_try_at, id LIMIT $3";
         let sql = match self {
-            Db::Sqlite(_) => {
+            Db::Sqlite(..) => {
                 format!("UPDATE outbox SET next_try_at = $2 WHERE id IN ({pick}) RETURNING {MAIL_COLS}")
             }
             Db::Postgres(_) => format!(

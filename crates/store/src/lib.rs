@@ -18,6 +18,7 @@ pub mod certificates;
 pub mod completion;
 pub mod demo;
 pub mod jobs;
+pub mod lane;
 pub mod lms;
 pub mod merge;
 pub mod oversight;
@@ -37,7 +38,8 @@ pub use bdtx_domain as domain;
 /// A connection pool to the configured database.
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    /// The pool, and the lane of the learner's hot path ([`lane`]; `None` for an in-memory database).
+    Sqlite(SqlitePool, Option<std::sync::Arc<lane::Lane>>),
     Postgres(PgPool),
 }
 
@@ -47,7 +49,7 @@ pub enum Db {
 macro_rules! on {
     ($db:expr, $p:ident => $body:expr) => {
         match $db {
-            $crate::Db::Sqlite($p) => $body,
+            $crate::Db::Sqlite($p, _) => $body,
             $crate::Db::Postgres($p) => $body,
         }
     };
@@ -87,6 +89,8 @@ pub enum StoreError {
     Conflict(&'static str),
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
@@ -133,8 +137,12 @@ impl Db {
                     std::fs::create_dir_all(dir).map_err(|e| StoreError::Other(format!("{}: {e}", dir.display())))?;
                 }
             }
+            let in_memory = opts.get_filename().as_os_str().is_empty()
+                || opts.get_filename().to_str().is_some_and(|f| f.starts_with(':') || f.contains("mode=memory"));
+            let file = opts.get_filename().to_path_buf();
             let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
-            Ok(Db::Sqlite(pool))
+            let lane = if in_memory { None } else { Some(std::sync::Arc::new(lane::Lane::open(file)?)) };
+            Ok(Db::Sqlite(pool, lane))
         } else {
             Err(StoreError::Other(format!(
                 "unsupported database URL (expected sqlite://… or postgres://…): {}",
@@ -145,7 +153,7 @@ impl Db {
 
     pub fn backend(&self) -> &'static str {
         match self {
-            Db::Sqlite(_) => "sqlite",
+            Db::Sqlite(..) => "sqlite",
             Db::Postgres(_) => "postgres",
         }
     }
@@ -153,7 +161,7 @@ impl Db {
     /// Apply pending schema migrations, then load the shipped module catalog if it is missing.
     pub async fn migrate(&self) -> Result<()> {
         match self {
-            Db::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await?,
+            Db::Sqlite(p, _) => sqlx::migrate!("./migrations/sqlite").run(p).await?,
             Db::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await?,
         }
         self.load_catalog().await?;
@@ -172,7 +180,7 @@ impl Db {
             return Err(StoreError::Other(format!("{} already exists; refusing to overwrite", dest.display())));
         }
         match self {
-            Db::Sqlite(p) => {
+            Db::Sqlite(p, _) => {
                 let path = dest.to_str().ok_or_else(|| StoreError::Other("backup path is not UTF-8".into()))?;
                 sqlx::query("VACUUM INTO $1").bind(path).execute(p).await?;
             }
@@ -194,7 +202,18 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        if let Some(l) = self.lane() {
+            l.close();
+        }
         on!(self, p => p.close().await)
+    }
+
+    /// The SQLite lane of the hot path, if this database has one.
+    pub(crate) fn lane(&self) -> Option<&lane::Lane> {
+        match self {
+            Db::Sqlite(_, Some(l)) => Some(l),
+            _ => None,
+        }
     }
 }
 

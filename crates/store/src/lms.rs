@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::lane::{self, Lanes};
 use crate::{BeginWrite, Db, Result, StoreError, conflict, now, on};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -139,17 +140,92 @@ const THREAD_COLS: &str =
     "t.id, t.round_id, t.class_id, t.subject, t.kind, t.title, t.author_person_id, a.full_name AS author,
     t.created_at, t.last_post_at, (SELECT COUNT(*) FROM posts x WHERE x.thread_id = t.id) AS posts";
 
+// The hot path's statements, shared by the sqlx path and SQLite's lane (crate::lane).
+const INSERT_PROGRESS: &str =
+    "INSERT INTO progress (enrollment_id, item_key, done_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+const UPDATE_PROGRESS: &str =
+    "UPDATE enrollments SET resume_key = $2, items_done = items_done + $3 WHERE id = $1 RETURNING stage";
+const UPDATE_RESUME: &str = "UPDATE enrollments SET resume_key = $2
+    WHERE id = $1 AND (resume_key IS NULL OR resume_key <> $2) RETURNING stage";
+const STATE_DONE: &str = "SELECT item_key FROM progress WHERE enrollment_id = $1";
+const STATE_QUIZ: &str = "SELECT item_key, MAX(percent) FROM quiz_attempts
+    WHERE enrollment_id = $1 AND submitted_at IS NOT NULL GROUP BY item_key";
+const STATE_SUBS: &str = "SELECT s.item_key, s.status, g.passed FROM submissions s LEFT JOIN grades g ON g.submission_id = s.id
+    WHERE s.enrollment_id = $1 AND s.version = (SELECT MAX(version) FROM submissions x WHERE x.enrollment_id = s.enrollment_id AND x.item_key = s.item_key)";
+macro_rules! attempt_cols {
+    () => {
+        "SELECT id, enrollment_id, item_key, number, seed, started_at, submitted_at, points, max_points, percent FROM quiz_attempts"
+    };
+}
+const CURRENT_ATTEMPT: &str =
+    concat!(attempt_cols!(), " WHERE enrollment_id = $1 AND item_key = $2 ORDER BY number DESC LIMIT 1");
+const ATTEMPT: &str = concat!(attempt_cols!(), " WHERE id = $1");
+const NEXT_ATTEMPT: &str =
+    "SELECT COALESCE(MAX(number), 0) + 1 FROM quiz_attempts WHERE enrollment_id = $1 AND item_key = $2";
+const INSERT_ATTEMPT: &str = "INSERT INTO quiz_attempts (enrollment_id, item_key, number, seed, started_at, max_points)
+    VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
+const OPEN_ATTEMPT: &str = "SELECT id FROM quiz_attempts WHERE id = $1 AND submitted_at IS NULL";
+const SAVE_ANSWER: &str = "INSERT INTO attempt_answers (attempt_id, question_key, answer, points, answered_at) VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (attempt_id, question_key) DO UPDATE SET answer = excluded.answer, points = excluded.points, answered_at = excluded.answered_at";
+const ANSWERS: &str = "SELECT question_key, answer, points FROM attempt_answers WHERE attempt_id = $1";
+const ATTEMPT_POINTS: &str =
+    "SELECT CAST(COALESCE(SUM(points), 0) AS DOUBLE PRECISION) FROM attempt_answers WHERE attempt_id = $1";
+const SUBMIT_ATTEMPT: &str = "UPDATE quiz_attempts SET submitted_at = $2, points = $3,
+    percent = CASE WHEN max_points > 0 THEN $3 * 100.0 / max_points ELSE 0 END
+    WHERE id = $1 AND submitted_at IS NULL";
+
+impl Attempt {
+    /// A row of `attempt_cols!` read through SQLite's lane.
+    fn from_lane(r: &rusqlite::Row<'_>) -> rusqlite::Result<Attempt> {
+        Ok(Attempt {
+            id: r.get(0)?,
+            enrollment_id: r.get(1)?,
+            item_key: r.get(2)?,
+            number: r.get(3)?,
+            seed: r.get(4)?,
+            started_at: r.get(5)?,
+            submitted_at: r.get(6)?,
+            points: r.get(7)?,
+            max_points: r.get(8)?,
+            percent: r.get(9)?,
+        })
+    }
+}
+
+/// An enrollment's dashboard stage, read in the lane's write transaction: below 2 ("in
+/// progress"), opening the course changes what the dashboards count, which the sqlx path does.
+fn lane_stage(c: &rusqlite::Connection, enrollment_id: i64) -> Result<i64> {
+    Ok(lane::one(c, "SELECT stage FROM enrollments WHERE id = $1", &[&enrollment_id], |r| r.get(0))?.unwrap_or(-1))
+}
+
 impl Db {
     // ----- progress -----
 
     /// Mark an activity done (idempotent) and remember it as the place to resume.
     pub async fn record_progress(&self, enrollment_id: i64, item_key: &str, required: bool) -> Result<bool> {
+        if let Some(lane) = self.lane() {
+            let key = item_key.to_string();
+            let r = lane
+                .write(move |c| {
+                    if lane_stage(c, enrollment_id)? < 2 {
+                        return Ok(Lanes::Slow);
+                    }
+                    let n = lane::exec(c, INSERT_PROGRESS, &[&enrollment_id, &key, &now()])?;
+                    let inc = i64::from(n == 1 && required);
+                    lane::one(c, UPDATE_PROGRESS, &[&enrollment_id, &key, &inc], |_| Ok(()))?;
+                    Ok(Lanes::Done(n == 1))
+                })
+                .await?;
+            if let Lanes::Done(new) = r {
+                return Ok(new);
+            }
+        }
         on!(self, p => {
             let mut tx = p.begin_write().await?;
-            let n = sqlx::query("INSERT INTO progress (enrollment_id, item_key, done_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+            let n = sqlx::query(INSERT_PROGRESS)
                 .bind(enrollment_id).bind(item_key).bind(now()).execute(&mut *tx).await?.rows_affected();
             let inc = i64::from(n == 1 && required);
-            let stage: Option<i64> = sqlx::query_scalar("UPDATE enrollments SET resume_key = $2, items_done = items_done + $3 WHERE id = $1 RETURNING stage")
+            let stage: Option<i64> = sqlx::query_scalar(UPDATE_PROGRESS)
                 .bind(enrollment_id).bind(item_key).bind(inc).fetch_optional(&mut *tx).await?;
             // Opening the course moves a learner to "in progress" on the dashboards.
             if stage.is_some_and(|s| s < 2) {
@@ -162,9 +238,22 @@ impl Db {
 
     /// Remember where the learner is (opening an activity), without marking it done.
     pub async fn set_resume(&self, enrollment_id: i64, item_key: &str) -> Result<()> {
-        let stage: Option<i64> = on!(self, p => sqlx::query_scalar(
-            "UPDATE enrollments SET resume_key = $2 WHERE id = $1 AND (resume_key IS NULL OR resume_key <> $2) RETURNING stage")
-            .bind(enrollment_id).bind(item_key).fetch_optional(p).await)?;
+        if let Some(lane) = self.lane() {
+            let key = item_key.to_string();
+            let r = lane
+                .write(move |c| {
+                    if lane_stage(c, enrollment_id)? < 2 {
+                        return Ok(Lanes::Slow);
+                    }
+                    lane::one(c, UPDATE_RESUME, &[&enrollment_id, &key], |_| Ok(()))?;
+                    Ok(Lanes::Done(()))
+                })
+                .await?;
+            if let Lanes::Done(()) = r {
+                return Ok(());
+            }
+        }
+        let stage: Option<i64> = on!(self, p => sqlx::query_scalar(UPDATE_RESUME).bind(enrollment_id).bind(item_key).fetch_optional(p).await)?;
         if stage.is_some_and(|s| s < 2) {
             self.retally(&[enrollment_id]).await?;
         }
@@ -172,15 +261,22 @@ impl Db {
     }
 
     pub async fn learner_state(&self, enrollment_id: i64) -> Result<LearnerState> {
-        let done: Vec<String> = on!(self, p => sqlx::query_scalar("SELECT item_key FROM progress WHERE enrollment_id = $1")
-            .bind(enrollment_id).fetch_all(p).await)?;
-        let quiz: Vec<(String, Option<f64>)> = on!(self, p => sqlx::query_as(
-            "SELECT item_key, MAX(percent) FROM quiz_attempts WHERE enrollment_id = $1 AND submitted_at IS NOT NULL GROUP BY item_key")
-            .bind(enrollment_id).fetch_all(p).await)?;
-        let subs: Vec<(String, String, Option<bool>)> = on!(self, p => sqlx::query_as(
-            "SELECT s.item_key, s.status, g.passed FROM submissions s LEFT JOIN grades g ON g.submission_id = s.id
-             WHERE s.enrollment_id = $1 AND s.version = (SELECT MAX(version) FROM submissions x WHERE x.enrollment_id = s.enrollment_id AND x.item_key = s.item_key)")
-            .bind(enrollment_id).fetch_all(p).await)?;
+        let (done, quiz, subs): (Vec<String>, Vec<(String, Option<f64>)>, Vec<(String, String, Option<bool>)>) =
+            if let Some(lane) = self.lane() {
+                lane.read(|c| {
+                    Ok((
+                        lane::all(c, STATE_DONE, &[&enrollment_id], |r| r.get(0))?,
+                        lane::all(c, STATE_QUIZ, &[&enrollment_id], |r| Ok((r.get(0)?, r.get(1)?)))?,
+                        lane::all(c, STATE_SUBS, &[&enrollment_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?,
+                    ))
+                })?
+            } else {
+                (
+                    on!(self, p => sqlx::query_scalar(STATE_DONE).bind(enrollment_id).fetch_all(p).await)?,
+                    on!(self, p => sqlx::query_as(STATE_QUIZ).bind(enrollment_id).fetch_all(p).await)?,
+                    on!(self, p => sqlx::query_as(STATE_SUBS).bind(enrollment_id).fetch_all(p).await)?,
+                )
+            };
         Ok(LearnerState {
             done: done.into_iter().collect(),
             best_quiz: quiz.into_iter().filter_map(|(k, v)| Some((k, v?))).collect(),
@@ -219,63 +315,82 @@ impl Db {
         max_points: f64,
         seed: i64,
     ) -> Result<Option<Attempt>> {
-        if let Some(a) = self.current_attempt(enrollment_id, item_key).await? {
-            if a.submitted_at.is_none() {
-                return Ok(Some(a));
-            }
-            if max_attempts > 0 && a.number >= i64::from(max_attempts) {
-                return Ok(None);
-            }
+        // Whether a new attempt may start, given the latest one.
+        let start = move |a: &Option<Attempt>| match a {
+            Some(a) if a.submitted_at.is_none() => false,
+            Some(a) => max_attempts == 0 || a.number < i64::from(max_attempts),
+            None => true,
+        };
+        if let Some(lane) = self.lane() {
+            let key = item_key.to_string();
+            return lane
+                .write(move |c| {
+                    let current = lane::one(c, CURRENT_ATTEMPT, &[&enrollment_id, &key], Attempt::from_lane)?;
+                    if !start(&current) {
+                        return Ok(current.filter(|a| a.submitted_at.is_none()));
+                    }
+                    let n: i64 = lane::one(c, NEXT_ATTEMPT, &[&enrollment_id, &key], |r| r.get(0))?.unwrap_or(1);
+                    lane::exec(c, INSERT_ATTEMPT, &[&enrollment_id, &key, &n, &seed, &now(), &max_points])?;
+                    lane::one(c, CURRENT_ATTEMPT, &[&enrollment_id, &key], Attempt::from_lane)
+                })
+                .await;
         }
-        let r = on!(self, p => {
+        let current = self.current_attempt(enrollment_id, item_key).await?;
+        if !start(&current) {
+            return Ok(current.filter(|a| a.submitted_at.is_none()));
+        }
+        on!(self, p => {
             let mut tx = p.begin_write().await?;
-            let n: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(number), 0) + 1 FROM quiz_attempts WHERE enrollment_id = $1 AND item_key = $2")
-                .bind(enrollment_id).bind(item_key).fetch_one(&mut *tx).await?;
-            let r = sqlx::query(
-                "INSERT INTO quiz_attempts (enrollment_id, item_key, number, seed, started_at, max_points) VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT DO NOTHING")
+            let n: i64 = sqlx::query_scalar(NEXT_ATTEMPT).bind(enrollment_id).bind(item_key).fetch_one(&mut *tx).await?;
+            sqlx::query(INSERT_ATTEMPT)
                 .bind(enrollment_id).bind(item_key).bind(n).bind(seed).bind(now()).bind(max_points).execute(&mut *tx).await?;
             tx.commit().await?;
-            Ok::<_, StoreError>(r.rows_affected())
+            Ok::<_, StoreError>(())
         })?;
-        let _ = r;
         self.current_attempt(enrollment_id, item_key).await
     }
 
     /// The latest attempt at a quiz.
     pub async fn current_attempt(&self, enrollment_id: i64, item_key: &str) -> Result<Option<Attempt>> {
-        Ok(on!(self, p => sqlx::query_as::<_, Attempt>(
-            "SELECT id, enrollment_id, item_key, number, seed, started_at, submitted_at, points, max_points, percent
-             FROM quiz_attempts WHERE enrollment_id = $1 AND item_key = $2 ORDER BY number DESC LIMIT 1")
+        if let Some(lane) = self.lane() {
+            return lane.read(|c| lane::one(c, CURRENT_ATTEMPT, &[&enrollment_id, &item_key], Attempt::from_lane));
+        }
+        Ok(on!(self, p => sqlx::query_as::<_, Attempt>(CURRENT_ATTEMPT)
             .bind(enrollment_id).bind(item_key).fetch_optional(p).await)?)
     }
 
     pub async fn attempts(&self, enrollment_id: i64, item_key: &str) -> Result<Vec<Attempt>> {
-        Ok(on!(self, p => sqlx::query_as::<_, Attempt>(
-            "SELECT id, enrollment_id, item_key, number, seed, started_at, submitted_at, points, max_points, percent
-             FROM quiz_attempts WHERE enrollment_id = $1 AND item_key = $2 ORDER BY number")
-            .bind(enrollment_id).bind(item_key).fetch_all(p).await)?)
+        Ok(
+            on!(self, p => sqlx::query_as::<_, Attempt>(concat!(attempt_cols!(), " WHERE enrollment_id = $1 AND item_key = $2 ORDER BY number"))
+            .bind(enrollment_id).bind(item_key).fetch_all(p).await)?,
+        )
     }
 
     pub async fn attempt(&self, id: i64) -> Result<Option<Attempt>> {
-        Ok(on!(self, p => sqlx::query_as::<_, Attempt>(
-            "SELECT id, enrollment_id, item_key, number, seed, started_at, submitted_at, points, max_points, percent
-             FROM quiz_attempts WHERE id = $1")
-            .bind(id).fetch_optional(p).await)?)
+        if let Some(lane) = self.lane() {
+            return lane.read(|c| lane::one(c, ATTEMPT, &[&id], Attempt::from_lane));
+        }
+        Ok(on!(self, p => sqlx::query_as::<_, Attempt>(ATTEMPT).bind(id).fetch_optional(p).await)?)
     }
 
     /// Save an answer to an open attempt (the last answer wins). Refused once submitted.
     pub async fn save_answer(&self, attempt_id: i64, question_key: &str, answer_json: &str, points: f64) -> Result<()> {
+        let submitted = || StoreError::from(bdtx_domain::Invalid::one("attempt", "already_submitted"));
+        if let Some(lane) = self.lane() {
+            let (key, json) = (question_key.to_string(), answer_json.to_string());
+            return lane
+                .write(move |c| {
+                    lane::one(c, OPEN_ATTEMPT, &[&attempt_id], |_| Ok(()))?.ok_or_else(submitted)?;
+                    lane::exec(c, SAVE_ANSWER, &[&attempt_id, &key, &json, &points, &now()])?;
+                    Ok(())
+                })
+                .await;
+        }
         on!(self, p => {
             let mut tx = p.begin_write().await?;
-            let open: Option<i64> = sqlx::query_scalar("SELECT id FROM quiz_attempts WHERE id = $1 AND submitted_at IS NULL")
-                .bind(attempt_id).fetch_optional(&mut *tx).await?;
-            if open.is_none() {
-                return Err(bdtx_domain::Invalid::one("attempt", "already_submitted").into());
-            }
-            sqlx::query(
-                "INSERT INTO attempt_answers (attempt_id, question_key, answer, points, answered_at) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (attempt_id, question_key) DO UPDATE SET answer = excluded.answer, points = excluded.points, answered_at = excluded.answered_at")
+            let open: Option<i64> = sqlx::query_scalar(OPEN_ATTEMPT).bind(attempt_id).fetch_optional(&mut *tx).await?;
+            open.ok_or_else(submitted)?;
+            sqlx::query(SAVE_ANSWER)
                 .bind(attempt_id).bind(question_key).bind(answer_json).bind(points).bind(now()).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(())
@@ -283,23 +398,32 @@ impl Db {
     }
 
     pub async fn answers(&self, attempt_id: i64) -> Result<Vec<AnswerRow>> {
-        Ok(on!(self, p => sqlx::query_as::<_, AnswerRow>(
-            "SELECT question_key, answer, points FROM attempt_answers WHERE attempt_id = $1")
-            .bind(attempt_id).fetch_all(p).await)?)
+        if let Some(lane) = self.lane() {
+            return lane.read(|c| {
+                lane::all(c, ANSWERS, &[&attempt_id], |r| {
+                    Ok(AnswerRow { question_key: r.get(0)?, answer: r.get(1)?, points: r.get(2)? })
+                })
+            });
+        }
+        Ok(on!(self, p => sqlx::query_as::<_, AnswerRow>(ANSWERS).bind(attempt_id).fetch_all(p).await)?)
     }
 
     /// Close an attempt with its score (sum of its answers). Submitting again returns the
     /// attempt as first submitted.
     pub async fn submit_attempt(&self, attempt_id: i64) -> Result<Attempt> {
+        if let Some(lane) = self.lane() {
+            return lane
+                .write(move |c| {
+                    let points: f64 = lane::one(c, ATTEMPT_POINTS, &[&attempt_id], |r| r.get(0))?.unwrap_or(0.0);
+                    lane::exec(c, SUBMIT_ATTEMPT, &[&attempt_id, &now(), &points])?;
+                    lane::one(c, ATTEMPT, &[&attempt_id], Attempt::from_lane)?.ok_or(StoreError::NotFound)
+                })
+                .await;
+        }
         on!(self, p => {
             let mut tx = p.begin_write().await?;
-            let points: f64 = sqlx::query_scalar("SELECT CAST(COALESCE(SUM(points), 0) AS DOUBLE PRECISION) FROM attempt_answers WHERE attempt_id = $1")
-                .bind(attempt_id).fetch_one(&mut *tx).await?;
-            sqlx::query(
-                "UPDATE quiz_attempts SET submitted_at = $2, points = $3,
-                    percent = CASE WHEN max_points > 0 THEN $3 * 100.0 / max_points ELSE 0 END
-                 WHERE id = $1 AND submitted_at IS NULL")
-                .bind(attempt_id).bind(now()).bind(points).execute(&mut *tx).await?;
+            let points: f64 = sqlx::query_scalar(ATTEMPT_POINTS).bind(attempt_id).fetch_one(&mut *tx).await?;
+            sqlx::query(SUBMIT_ATTEMPT).bind(attempt_id).bind(now()).bind(points).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(())
         })?;

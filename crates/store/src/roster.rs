@@ -251,7 +251,7 @@ impl Db {
             // PostgreSQL draws from the identity sequence.
             let ids: Vec<i64> = if batch.adds.is_empty() {
                 Vec::new()
-            } else if matches!(self, Db::Sqlite(_)) {
+            } else if matches!(self, Db::Sqlite(..)) {
                 let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM people").fetch_one(&mut *tx).await?;
                 (1..=batch.adds.len() as i64).map(|i| max + i).collect()
             } else {

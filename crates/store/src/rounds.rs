@@ -116,6 +116,27 @@ pub struct Enrollment {
 }
 
 impl Enrollment {
+    /// A row of `enr_cols!` read through SQLite's lane (crate::lane).
+    fn from_lane(r: &rusqlite::Row<'_>) -> rusqlite::Result<Enrollment> {
+        Ok(Enrollment {
+            id: r.get(0)?,
+            round_id: r.get(1)?,
+            person_id: r.get(2)?,
+            subject: r.get(3)?,
+            kind: r.get(4)?,
+            level: r.get(5)?,
+            unit_id: r.get(6)?,
+            class_id: r.get(7)?,
+            starts_on: r.get(8)?,
+            ends_on: r.get(9)?,
+            status: r.get(10)?,
+            items_done: r.get(11)?,
+            items_required: r.get(12)?,
+            resume_key: r.get(13)?,
+            lms_passed_at: r.get(14)?,
+            created_at: r.get(15)?,
+        })
+    }
     pub fn window(&self) -> PersonalWindow {
         let d = |s: &str| parse_date(s).unwrap_or_default();
         PersonalWindow { starts: d(&self.starts_on), ends: d(&self.ends_on) }
@@ -197,8 +218,14 @@ const ROUND_COLS: &str =
     "r.id, r.programme_id, p.owner_unit_id, r.title, r.module_code, r.course_id, r.audience, r.tier,
     r.subjects, r.delivery, r.in_person_from, r.in_person_to, r.pass_quiz_percent, r.pass_final_graded, r.created_at";
 
-const ENR_COLS: &str = "id, round_id, person_id, subject, kind, level, unit_id, class_id, starts_on, ends_on, status,
-    items_done, items_required, resume_key, lms_passed_at, created_at";
+macro_rules! enr_cols {
+    () => {
+        "id, round_id, person_id, subject, kind, level, unit_id, class_id, starts_on, ends_on, status,
+    items_done, items_required, resume_key, lms_passed_at, created_at"
+    };
+}
+const ENR_COLS: &str = enr_cols!();
+const ENROLLMENT: &str = concat!("SELECT ", enr_cols!(), " FROM enrollments WHERE id = $1 AND status = 'active'");
 
 fn positions(a: Audience) -> &'static [&'static str] {
     match a {
@@ -584,8 +611,10 @@ impl Db {
     }
 
     pub async fn enrollment(&self, id: i64) -> Result<Option<Enrollment>> {
-        let sql = format!("SELECT {ENR_COLS} FROM enrollments WHERE id = $1 AND status = 'active'");
-        Ok(on!(self, p => sqlx::query_as::<_, Enrollment>(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await)?)
+        if let Some(lane) = self.lane() {
+            return lane.read(|c| crate::lane::one(c, ENROLLMENT, &[&id], Enrollment::from_lane));
+        }
+        Ok(on!(self, p => sqlx::query_as::<_, Enrollment>(ENROLLMENT).bind(id).fetch_optional(p).await)?)
     }
 
     pub async fn enrollments_of(&self, person_id: i64) -> Result<Vec<Enrollment>> {

@@ -370,7 +370,7 @@ both_backends!(duplicates_are_found_and_merged_without_losing_anything, |db: bdt
 both_backends!(bulk_load_drops_and_restores_the_same_indexes, |db: bdtx_testkit::TestDb| async move {
     async fn names(db: &Db) -> Vec<String> {
         let mut v: Vec<String> = match db {
-            Db::Sqlite(p) => {
+            Db::Sqlite(p, _) => {
                 sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'")
                     .fetch_all(p)
                     .await
@@ -385,7 +385,7 @@ both_backends!(bulk_load_drops_and_restores_the_same_indexes, |db: bdtx_testkit:
         v
     }
     // the bulk-load definitions are the migrations' own (SQLite keeps the text)
-    if let Db::Sqlite(p) = &db.db {
+    if let Db::Sqlite(p, _) = &db.db {
         for (name, create) in bdtx_store::roster::BULK_INDEXES {
             let sql: String = sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE name = $1")
                 .bind(name)

@@ -1,0 +1,247 @@
+//! SQLite's lane for the learner's hot path (open a lesson, record progress, answer, submit).
+//!
+//! sqlx runs each SQLite statement on the connection's own worker thread: every statement
+//! crosses threads twice, and pooled connections contend for the single write lock through
+//! `busy_timeout` sleeps. At thousands of learners' requests a second those hand-offs cost far
+//! more than SQLite's own work, which is a few microseconds an indexed statement. The lane
+//! talks to the same database file through rusqlite (the same linked SQLite library):
+//!
+//! - **reads** run on the calling thread with a pooled read-only connection (WAL readers never
+//!   wait for the writer);
+//! - **writes** are queued to one writer thread that owns a connection. Each time it wakes it
+//!   runs every queued write in one transaction, each in its own savepoint (a failing write
+//!   rolls back alone), commits once, and only then answers the callers: group commit, one
+//!   hand-off a write and no lock contention among the lane's writers.
+//!
+//! Writes from the rest of the program still go through sqlx; SQLite's file lock orders them
+//! with the lane's writer (which alone waits on `busy_timeout`, never a request thread).
+//! PostgreSQL has no lane: its driver has no such hand-off and the same operations run
+//! through sqlx. Only a few operations use the lane, and each shares its SQL text with the
+//! sqlx version (see `crate::lms`); writes that change an enrollment's dashboard stage return
+//! [`Lane::SLOW`] and the caller takes the sqlx path, whose transaction keeps the tallies.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use rusqlite::{CachedStatement, Connection, OpenFlags, ToSql};
+
+use crate::{Result, StoreError};
+
+/// Most writes gathered into one transaction.
+const BATCH: usize = 512;
+/// Parameter names `$1`…: the statements are written for sqlx, whose SQLite and PostgreSQL
+/// drivers both take `$n`; SQLite numbers them by first appearance, so they are bound by name.
+const NAMES: [&str; 8] = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8"];
+
+trait Work: Send {
+    /// Run inside the batch's transaction; the result waits for the commit.
+    fn run(self: Box<Self>, c: &Connection) -> Box<dyn Done>;
+    /// The batch could not start.
+    fn fail(self: Box<Self>, e: String);
+}
+
+trait Done: Send {
+    fn finish(self: Box<Self>, commit: std::result::Result<(), String>);
+}
+
+struct Pending<F, T> {
+    f: F,
+    reply: tokio::sync::oneshot::Sender<Result<T>>,
+}
+
+struct Ran<T> {
+    r: Result<T>,
+    reply: tokio::sync::oneshot::Sender<Result<T>>,
+}
+
+impl<F, T> Work for Pending<F, T>
+where
+    F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    fn run(self: Box<Self>, c: &Connection) -> Box<dyn Done> {
+        let r = savepoint(c, self.f);
+        Box::new(Ran { r, reply: self.reply })
+    }
+    fn fail(self: Box<Self>, e: String) {
+        let _ = self.reply.send(Err(StoreError::Other(e)));
+    }
+}
+
+impl<T: Send + 'static> Done for Ran<T> {
+    fn finish(self: Box<Self>, commit: std::result::Result<(), String>) {
+        let r = match commit {
+            Ok(()) => self.r,
+            // Nothing of this write was kept, even if it succeeded on its own.
+            Err(e) => self.r.and(Err(StoreError::Other(e))),
+        };
+        let _ = self.reply.send(r);
+    }
+}
+
+fn savepoint<T>(c: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    c.prepare_cached("SAVEPOINT lane")?.execute([])?;
+    let r = f(c);
+    if r.is_err() {
+        c.prepare_cached("ROLLBACK TO lane")?.execute([])?;
+    }
+    c.prepare_cached("RELEASE lane")?.execute([])?;
+    r
+}
+
+/// The lane of one SQLite database (see the module's documentation).
+pub struct Lane {
+    path: PathBuf,
+    readers: Mutex<Vec<Connection>>,
+    jobs: Mutex<Option<mpsc::Sender<Box<dyn Work>>>>,
+}
+
+impl std::fmt::Debug for Lane {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lane").field("path", &self.path).finish()
+    }
+}
+
+/// What a lane write answers when the operation must take the sqlx path instead.
+pub(crate) enum Lanes<T> {
+    Done(T),
+    /// Nothing was written: the operation changes what the dashboards count.
+    Slow,
+}
+
+impl Lane {
+    /// Open the lane of a database file (already created and in WAL mode by sqlx).
+    pub(crate) fn open(path: PathBuf) -> Result<Lane> {
+        let writer = connect(&path, false)?;
+        let (tx, rx) = mpsc::channel::<Box<dyn Work>>();
+        std::thread::Builder::new()
+            .name("sqlite-lane-writer".into())
+            .spawn(move || write_loop(writer, rx))
+            .map_err(|e| StoreError::Other(format!("lane writer thread: {e}")))?;
+        Ok(Lane { path, readers: Mutex::new(Vec::new()), jobs: Mutex::new(Some(tx)) })
+    }
+
+    /// Read on the calling thread.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let c = self.readers.lock().expect("lane readers").pop();
+        let c = match c {
+            Some(c) => c,
+            None => connect(&self.path, true)?,
+        };
+        let r = f(&c);
+        self.readers.lock().expect("lane readers").push(c);
+        r
+    }
+
+    /// Write through the writer thread; answers once the write is committed.
+    pub(crate) async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        {
+            let jobs = self.jobs.lock().expect("lane jobs");
+            let jobs = jobs.as_ref().ok_or_else(|| StoreError::Other("database closed".into()))?;
+            jobs.send(Box::new(Pending { f, reply }))
+                .map_err(|_| StoreError::Other("the SQLite writer thread stopped".into()))?;
+        }
+        answer.await.map_err(|_| StoreError::Other("the SQLite writer thread stopped".into()))?
+    }
+
+    /// Stop the writer thread once the queued writes are done, and close the readers.
+    pub(crate) fn close(&self) {
+        self.jobs.lock().expect("lane jobs").take();
+        self.readers.lock().expect("lane readers").clear();
+    }
+}
+
+fn connect(path: &PathBuf, read_only: bool) -> Result<Connection> {
+    let c = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    c.busy_timeout(Duration::from_secs(10))?;
+    // The same settings as the sqlx pool (crate::Db::connect), smaller page cache.
+    c.execute_batch(
+        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384;
+         PRAGMA mmap_size = 268435456; PRAGMA temp_store = memory;",
+    )?;
+    if read_only {
+        c.execute_batch("PRAGMA query_only = ON")?;
+    }
+    c.set_prepared_statement_cache_capacity(64);
+    Ok(c)
+}
+
+fn write_loop(c: Connection, rx: mpsc::Receiver<Box<dyn Work>>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(w) => batch.push(w),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = c.prepare_cached("BEGIN IMMEDIATE").and_then(|mut s| s.execute([])) {
+            let e = format!("database: {e}");
+            for w in batch {
+                w.fail(e.clone());
+            }
+            continue;
+        }
+        let done: Vec<Box<dyn Done>> = batch.into_iter().map(|w| w.run(&c)).collect();
+        let commit = c.prepare_cached("COMMIT").and_then(|mut s| s.execute([])).map(|_| ()).map_err(|e| {
+            let _ = c.execute_batch("ROLLBACK");
+            format!("database: {e}")
+        });
+        for d in done {
+            d.finish(commit.clone());
+        }
+    }
+}
+
+/// A cached statement with its `$n` parameters bound.
+pub(crate) fn stmt<'c>(c: &'c Connection, sql: &str, params: &[&dyn ToSql]) -> Result<CachedStatement<'c>> {
+    let mut s = c.prepare_cached(sql)?;
+    for (name, p) in NAMES.iter().zip(params) {
+        if let Some(i) = s.parameter_index(name)? {
+            s.raw_bind_parameter(i, p)?;
+        }
+    }
+    Ok(s)
+}
+
+/// Run a statement that returns no rows; the number of rows changed.
+pub(crate) fn exec(c: &Connection, sql: &str, params: &[&dyn ToSql]) -> Result<usize> {
+    Ok(stmt(c, sql, params)?.raw_execute()?)
+}
+
+/// The first row, mapped.
+pub(crate) fn one<T>(
+    c: &Connection,
+    sql: &str,
+    params: &[&dyn ToSql],
+    map: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Option<T>> {
+    let mut s = stmt(c, sql, params)?;
+    let mut rows = s.raw_query();
+    match rows.next()? {
+        Some(r) => Ok(Some(map(r)?)),
+        None => Ok(None),
+    }
+}
+
+/// Every row, mapped.
+pub(crate) fn all<T>(
+    c: &Connection,
+    sql: &str,
+    params: &[&dyn ToSql],
+    mut map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>> {
+    let mut s = stmt(c, sql, params)?;
+    let mut rows = s.raw_query();
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(map(r)?);
+    }
+    Ok(out)
+}
