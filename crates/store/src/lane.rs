@@ -16,9 +16,10 @@
 //! Writes from the rest of the program still go through sqlx; SQLite's file lock orders them
 //! with the lane's writer (which alone waits on `busy_timeout`, never a request thread).
 //! PostgreSQL has no lane: its driver has no such hand-off and the same operations run
-//! through sqlx. Only a few operations use the lane, and each shares its SQL text with the
-//! sqlx version (see `crate::lms`); writes that change an enrollment's dashboard stage return
-//! [`Lane::SLOW`] and the caller takes the sqlx path, whose transaction keeps the tallies.
+//! through sqlx. Only the hot path's operations use the lane, and each shares its SQL text with
+//! the sqlx version (see `crate::lms`); a write that changes an enrollment's dashboard stage
+//! recounts it in the same transaction with `crate::oversight::retally_lane`, the lane's
+//! form of `retally!`.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -102,13 +103,6 @@ impl std::fmt::Debug for Lane {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Lane").field("path", &self.path).finish()
     }
-}
-
-/// What a lane write answers when the operation must take the sqlx path instead.
-pub(crate) enum Lanes<T> {
-    Done(T),
-    /// Nothing was written: the operation changes what the dashboards count.
-    Slow,
 }
 
 impl Lane {
@@ -202,8 +196,12 @@ fn write_loop(c: Connection, rx: mpsc::Receiver<Box<dyn Work>>) {
 /// A cached statement with its `$n` parameters bound.
 pub(crate) fn stmt<'c>(c: &'c Connection, sql: &str, params: &[&dyn ToSql]) -> Result<CachedStatement<'c>> {
     let mut s = c.prepare_cached(sql)?;
-    for (name, p) in NAMES.iter().zip(params) {
-        if let Some(i) = s.parameter_index(name)? {
+    for (n, p) in params.iter().enumerate() {
+        let i = match NAMES.get(n) {
+            Some(name) => s.parameter_index(name)?,
+            None => s.parameter_index(&format!("${}", n + 1))?,
+        };
+        if let Some(i) = i {
             s.raw_bind_parameter(i, p)?;
         }
     }
@@ -244,4 +242,78 @@ pub(crate) fn all<T>(
         out.push(map(r)?);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(c: &Connection) -> i64 {
+        c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).unwrap()
+    }
+
+    /// A failing write inside a batch rolls back alone: what it wrote before failing is undone,
+    /// the writes before and after it are committed.
+    #[test]
+    fn a_failing_write_rolls_back_alone_within_a_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Connection::open(dir.path().join("t.db")).unwrap();
+        c.execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY)").unwrap();
+        c.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let ok = savepoint(&c, |c| Ok(exec(c, "INSERT INTO t (k) VALUES ($1)", &[&"a"])?));
+        let failed = savepoint(&c, |c| {
+            exec(c, "INSERT INTO t (k) VALUES ($1)", &[&"b"])?;
+            exec(c, "INSERT INTO t (k) VALUES ($1)", &[&"a"])?; // duplicate key
+            Ok(())
+        });
+        let after = savepoint(&c, |c| Ok(exec(c, "INSERT INTO t (k) VALUES ($1)", &[&"c"])?));
+        c.execute_batch("COMMIT").unwrap();
+        assert_eq!(ok.unwrap(), 1);
+        assert!(failed.is_err());
+        assert_eq!(after.unwrap(), 1);
+        let keys: Vec<String> = all(&c, "SELECT k FROM t ORDER BY k", &[], |r| r.get(0)).unwrap();
+        assert_eq!(keys, ["a", "c"], "b was undone with the failing write");
+        assert_eq!(count(&c), 2);
+    }
+
+    /// `$n` parameters are bound by name, whatever order they first appear in.
+    #[test]
+    fn parameters_bind_by_number_not_by_appearance() {
+        let c = Connection::open_in_memory().unwrap();
+        let v: Option<(String, i64)> =
+            one(&c, "SELECT $2, $1", &[&7i64, &"x"], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        assert_eq!(v, Some(("x".to_string(), 7)));
+    }
+
+    /// Many writers at once: every write is committed before its caller hears back, and each
+    /// caller gets its own result.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_writes_are_all_committed_and_answered() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (k TEXT PRIMARY KEY)").unwrap();
+        let lane = std::sync::Arc::new(Lane::open(path).unwrap());
+        let mut tasks = Vec::new();
+        for i in 0..400 {
+            let lane = lane.clone();
+            tasks.push(tokio::spawn(async move {
+                // Every fourth write inserts a key taken by the write before it and fails.
+                let k = if i % 4 == 3 { format!("k{}", i - 1) } else { format!("k{i}") };
+                let r = lane.write(move |c| Ok(exec(c, "INSERT INTO t (k) VALUES ($1)", &[&k])?)).await;
+                if r.is_ok() {
+                    // Committed: a reader sees it at once.
+                    let seen = lane.read(|c| one(c, "SELECT 1 FROM t WHERE k = $1", &[&format!("k{i}")], |_| Ok(())));
+                    assert!(seen.unwrap().is_some(), "k{i} answered before it was visible");
+                }
+                (i, r.is_ok())
+            }));
+        }
+        for t in tasks {
+            let (i, ok) = t.await.unwrap();
+            assert_eq!(ok, i % 4 != 3, "write {i}");
+        }
+        assert_eq!(count(&c), 300);
+        lane.close();
+    }
 }

@@ -7,7 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::lane::{self, Lanes};
+use crate::lane;
+use crate::oversight::retally_lane;
 use crate::{BeginWrite, Db, Result, StoreError, conflict, now, on};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -147,6 +148,9 @@ const UPDATE_PROGRESS: &str =
     "UPDATE enrollments SET resume_key = $2, items_done = items_done + $3 WHERE id = $1 RETURNING stage";
 const UPDATE_RESUME: &str = "UPDATE enrollments SET resume_key = $2
     WHERE id = $1 AND (resume_key IS NULL OR resume_key <> $2) RETURNING stage";
+const SET_LMS_PASSED: &str = "UPDATE enrollments SET lms_passed_at = $2 WHERE id = $1 AND lms_passed_at IS NULL";
+const CLEAR_LMS_PASSED: &str =
+    "UPDATE enrollments SET lms_passed_at = NULL WHERE id = $1 AND lms_passed_at IS NOT NULL";
 const STATE_DONE: &str = "SELECT item_key FROM progress WHERE enrollment_id = $1";
 const STATE_QUIZ: &str = "SELECT item_key, MAX(percent) FROM quiz_attempts
     WHERE enrollment_id = $1 AND submitted_at IS NOT NULL GROUP BY item_key";
@@ -192,12 +196,6 @@ impl Attempt {
     }
 }
 
-/// An enrollment's dashboard stage, read in the lane's write transaction: below 2 ("in
-/// progress"), opening the course changes what the dashboards count, which the sqlx path does.
-fn lane_stage(c: &rusqlite::Connection, enrollment_id: i64) -> Result<i64> {
-    Ok(lane::one(c, "SELECT stage FROM enrollments WHERE id = $1", &[&enrollment_id], |r| r.get(0))?.unwrap_or(-1))
-}
-
 impl Db {
     // ----- progress -----
 
@@ -205,20 +203,18 @@ impl Db {
     pub async fn record_progress(&self, enrollment_id: i64, item_key: &str, required: bool) -> Result<bool> {
         if let Some(lane) = self.lane() {
             let key = item_key.to_string();
-            let r = lane
+            return lane
                 .write(move |c| {
-                    if lane_stage(c, enrollment_id)? < 2 {
-                        return Ok(Lanes::Slow);
-                    }
                     let n = lane::exec(c, INSERT_PROGRESS, &[&enrollment_id, &key, &now()])?;
                     let inc = i64::from(n == 1 && required);
-                    lane::one(c, UPDATE_PROGRESS, &[&enrollment_id, &key, &inc], |_| Ok(()))?;
-                    Ok(Lanes::Done(n == 1))
+                    let stage: Option<i64> =
+                        lane::one(c, UPDATE_PROGRESS, &[&enrollment_id, &key, &inc], |r| r.get(0))?;
+                    if stage.is_some_and(|s| s < 2) {
+                        retally_lane(c, &[enrollment_id])?;
+                    }
+                    Ok(n == 1)
                 })
-                .await?;
-            if let Lanes::Done(new) = r {
-                return Ok(new);
-            }
+                .await;
         }
         on!(self, p => {
             let mut tx = p.begin_write().await?;
@@ -240,18 +236,15 @@ impl Db {
     pub async fn set_resume(&self, enrollment_id: i64, item_key: &str) -> Result<()> {
         if let Some(lane) = self.lane() {
             let key = item_key.to_string();
-            let r = lane
+            return lane
                 .write(move |c| {
-                    if lane_stage(c, enrollment_id)? < 2 {
-                        return Ok(Lanes::Slow);
+                    let stage: Option<i64> = lane::one(c, UPDATE_RESUME, &[&enrollment_id, &key], |r| r.get(0))?;
+                    if stage.is_some_and(|s| s < 2) {
+                        retally_lane(c, &[enrollment_id])?;
                     }
-                    lane::one(c, UPDATE_RESUME, &[&enrollment_id, &key], |_| Ok(()))?;
-                    Ok(Lanes::Done(()))
+                    Ok(())
                 })
-                .await?;
-            if let Lanes::Done(()) = r {
-                return Ok(());
-            }
+                .await;
         }
         let stage: Option<i64> = on!(self, p => sqlx::query_scalar(UPDATE_RESUME).bind(enrollment_id).bind(item_key).fetch_optional(p).await)?;
         if stage.is_some_and(|s| s < 2) {
@@ -286,14 +279,27 @@ impl Db {
 
     /// Record the LMS's automatic pass (or clear it when no longer met).
     pub async fn set_lms_passed(&self, enrollment_id: i64, passed: bool) -> Result<()> {
+        if let Some(lane) = self.lane() {
+            return lane
+                .write(move |c| {
+                    let n = if passed {
+                        lane::exec(c, SET_LMS_PASSED, &[&enrollment_id, &now()])?
+                    } else {
+                        lane::exec(c, CLEAR_LMS_PASSED, &[&enrollment_id])?
+                    };
+                    if n > 0 {
+                        retally_lane(c, &[enrollment_id])?;
+                    }
+                    Ok(())
+                })
+                .await;
+        }
         on!(self, p => {
             let mut tx = p.begin_write().await?;
             let n = if passed {
-                sqlx::query("UPDATE enrollments SET lms_passed_at = $2 WHERE id = $1 AND lms_passed_at IS NULL")
-                    .bind(enrollment_id).bind(now()).execute(&mut *tx).await?.rows_affected()
+                sqlx::query(SET_LMS_PASSED).bind(enrollment_id).bind(now()).execute(&mut *tx).await?.rows_affected()
             } else {
-                sqlx::query("UPDATE enrollments SET lms_passed_at = NULL WHERE id = $1 AND lms_passed_at IS NOT NULL")
-                    .bind(enrollment_id).execute(&mut *tx).await?.rows_affected()
+                sqlx::query(CLEAR_LMS_PASSED).bind(enrollment_id).execute(&mut *tx).await?.rows_affected()
             };
             if n > 0 {
                 crate::retally!(tx, &[enrollment_id]);

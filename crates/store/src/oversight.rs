@@ -178,6 +178,64 @@ pub fn today_iso() -> String {
     iso(today())
 }
 
+/// [`retally!`] for SQLite's lane (crate::lane): the same statements and deltas, run by the
+/// lane's writer inside its transaction (which already holds SQLite's write lock).
+pub(crate) fn retally_lane(c: &rusqlite::Connection, ids: &[i64]) -> Result<()> {
+    use crate::lane;
+    let today = today_iso();
+    let mut ancestors: HashMap<i64, Vec<i64>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let list = id_list(chunk);
+        let rows = lane::all(c, &format!("{STAGE_SQL} WHERE e.id IN ({list})"), &[], |r| {
+            Ok(StageRow {
+                id: r.get("id")?,
+                round_id: r.get("round_id")?,
+                unit_id: r.get("unit_id")?,
+                class_id: r.get("class_id")?,
+                level: r.get("level")?,
+                subject: r.get("subject")?,
+                kind: r.get("kind")?,
+                old_stage: r.get("old_stage")?,
+                old_class: r.get("old_class")?,
+                old_attended: r.get("old_attended")?,
+                attended: r.get("attended")?,
+                new_stage: r.get("new_stage")?,
+            })
+        })?;
+        let rows: Vec<StageRow> = rows.into_iter().filter(StageRow::changed).collect();
+        for r in &rows {
+            if !ancestors.contains_key(&r.unit_id) {
+                ancestors.insert(r.unit_id, lane::all(c, ANCESTORS_SQL, &[&r.unit_id, &today], |x| x.get(0))?);
+            }
+        }
+        let cells: Vec<(TallyKey, i64)> = deltas(&rows, &ancestors).into_iter().collect();
+        for batch in cells.chunks(UPSERT_BATCH) {
+            let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(batch.len() * 8);
+            for (k, n) in batch {
+                params.extend([
+                    &k.round_id as &dyn rusqlite::ToSql,
+                    &k.scope,
+                    &k.scope_id,
+                    &k.level,
+                    &k.subject,
+                    &k.kind,
+                    &k.stage,
+                    n,
+                ]);
+            }
+            lane::exec(c, &upsert_sql(batch.len()), &params)?;
+        }
+        for r in &rows {
+            lane::exec(
+                c,
+                "UPDATE enrollments SET stage = $2, tallied_class = class_id, tallied_attended = $3 WHERE id = $1",
+                &[&r.id, &r.new_stage, &r.attended],
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// Recount the tallies of the enrollments `$ids` inside the write transaction `$tx` (see the
 /// module documentation). Rows are locked first so that concurrent writers on PostgreSQL each
 /// see the other's committed change before computing the stage.

@@ -357,6 +357,56 @@ both_backends!(progress_quizzes_submissions_and_grades_are_idempotent, |db: bdtx
     ));
 });
 
+// Many learners at once on the hot path (on SQLite, the lane's group commit): every write lands
+// once, a refused write changes nothing, and the counters stay equal to the rows.
+both_backends!(concurrent_hot_path_writes_all_land_once, |db: bdtx_testkit::TestDb| async move {
+    let w = world(&db).await;
+    db.enroll_by_filter(
+        None,
+        w.round,
+        &EnrollFilter { unit_id: w.province, level: None, subject: None },
+        d("2020-12-20"),
+    )
+    .await
+    .unwrap();
+    let mut es = Vec::new();
+    for p in &w.thcs {
+        let e = db.enrollments_of(*p).await.unwrap().remove(0);
+        assert!(db.record_progress(e.id, "bai-1", true).await.unwrap(), "first progress (counted on the dashboards)");
+        es.push(e.id);
+    }
+    let closed = db.open_attempt(es[0], "kiem-tra", 0, 60.0, 1).await.unwrap().unwrap();
+    db.save_answer(closed.id, "c1", "1", 1.0).await.unwrap();
+    db.submit_attempt(closed.id).await.unwrap();
+    let open = db.open_attempt(es[1], "kiem-tra", 0, 60.0, 2).await.unwrap().unwrap();
+    let db = std::sync::Arc::new(db);
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let db = db.clone();
+        let es = es.clone();
+        tasks.push(tokio::spawn(async move {
+            let q = format!("c{i}");
+            let refused = db.save_answer(closed.id, &q, "2", 1.0).await;
+            assert!(matches!(refused, Err(StoreError::Invalid(_))), "answer to a submitted attempt: {refused:?}");
+            db.save_answer(open.id, &q, "1", 1.0).await.unwrap();
+            // The same lessons from many requests at once: each counted once.
+            db.record_progress(es[2], &format!("bai-{}", 2 + i % 5), true).await.unwrap();
+            db.set_resume(es[2], &format!("bai-{}", 2 + i % 5)).await.unwrap();
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(db.answers(closed.id).await.unwrap().len(), 1, "the submitted attempt is unchanged");
+    assert_eq!(db.answers(open.id).await.unwrap().len(), 60);
+    let e2 = db.enrollment(es[2]).await.unwrap().unwrap();
+    assert_eq!(e2.items_done, 6, "bai-1 … bai-6, each once");
+    assert_eq!(db.learner_state(es[2]).await.unwrap().done.len(), 6);
+    let submitted = db.submit_attempt(open.id).await.unwrap();
+    assert_eq!(submitted.points, Some(60.0));
+    assert_eq!(submitted.percent, Some(100.0));
+});
+
 both_backends!(merging_people_moves_enrollments, |db: bdtx_testkit::TestDb| async move {
     let w = world(&db).await;
     db.enroll_by_filter(
