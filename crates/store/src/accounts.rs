@@ -78,6 +78,29 @@ pub fn sha256_hex(s: &str) -> String {
 
 const ACCOUNT_COLS: &str =
     "id, username, person_id, password_hash, failed_logins, locked_until, disabled, created_at, last_login_at";
+// Read on every new session of the learner's hot path, so also through SQLite's lane (crate::lane).
+const ACCOUNT: &str =
+    "SELECT id, username, person_id, password_hash, failed_logins, locked_until, disabled, created_at,
+    last_login_at FROM accounts WHERE id = $1";
+const SESSION: &str = "SELECT account_id, csrf, expires_at FROM sessions WHERE token_hash = $1 AND expires_at > $2";
+const GRANTS: &str = "SELECT role, unit_id FROM role_grants WHERE account_id = $1 ORDER BY id";
+const COVERAGE: &str = "SELECT province_id FROM university_coverage WHERE university_id = $1";
+
+impl Account {
+    fn from_lane(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
+        Ok(Account {
+            id: r.get(0)?,
+            username: r.get(1)?,
+            person_id: r.get(2)?,
+            password_hash: r.get(3)?,
+            failed_logins: r.get(4)?,
+            locked_until: r.get(5)?,
+            disabled: r.get(6)?,
+            created_at: r.get(7)?,
+            last_login_at: r.get(8)?,
+        })
+    }
+}
 
 impl Db {
     /// Create an account; `password_hash` is `None` for an account waiting for activation.
@@ -118,8 +141,10 @@ impl Db {
     }
 
     pub async fn account(&self, id: i64) -> Result<Option<Account>> {
-        let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = $1");
-        Ok(on!(self, p => sqlx::query_as::<_, Account>(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await)?)
+        if let Some(lane) = self.lane() {
+            return lane.read(|c| crate::lane::one(c, ACCOUNT, &[&id], Account::from_lane));
+        }
+        Ok(on!(self, p => sqlx::query_as::<_, Account>(ACCOUNT).bind(id).fetch_optional(p).await)?)
     }
 
     pub async fn account_by_username(&self, username: &str) -> Result<Option<Account>> {
@@ -285,16 +310,20 @@ impl Db {
         if acc.disabled {
             return Ok(None);
         }
-        let rows: Vec<(String, i64)> = on!(self, p => sqlx::query_as("SELECT role, unit_id FROM role_grants WHERE account_id = $1 ORDER BY id")
-            .bind(account_id).fetch_all(p).await)?;
+        let rows: Vec<(String, i64)> = match self.lane() {
+            Some(lane) => lane.read(|c| crate::lane::all(c, GRANTS, &[&account_id], |r| Ok((r.get(0)?, r.get(1)?))))?,
+            None => on!(self, p => sqlx::query_as(GRANTS).bind(account_id).fetch_all(p).await)?,
+        };
         let mut grants = Vec::new();
         for (role, unit_id) in rows {
             let Some(role) = Role::parse(&role) else {
                 continue;
             };
             let reach = if role == Role::KeyLecturer {
-                on!(self, p => sqlx::query_scalar("SELECT province_id FROM university_coverage WHERE university_id = $1")
-                    .bind(unit_id).fetch_all(p).await)?
+                match self.lane() {
+                    Some(lane) => lane.read(|c| crate::lane::all(c, COVERAGE, &[&unit_id], |r| r.get(0)))?,
+                    None => on!(self, p => sqlx::query_scalar(COVERAGE).bind(unit_id).fetch_all(p).await)?,
+                }
             } else {
                 Vec::new()
             };
@@ -315,9 +344,15 @@ impl Db {
     }
 
     pub async fn session(&self, token: &str) -> Result<Option<Session>> {
-        Ok(on!(self, p => sqlx::query_as::<_, Session>(
-            "SELECT account_id, csrf, expires_at FROM sessions WHERE token_hash = $1 AND expires_at > $2")
-            .bind(sha256_hex(token)).bind(now()).fetch_optional(p).await)?)
+        let (hash, t) = (sha256_hex(token), now());
+        if let Some(lane) = self.lane() {
+            return lane.read(|c| {
+                crate::lane::one(c, SESSION, &[&hash, &t], |r| {
+                    Ok(Session { account_id: r.get(0)?, csrf: r.get(1)?, expires_at: r.get(2)? })
+                })
+            });
+        }
+        Ok(on!(self, p => sqlx::query_as::<_, Session>(SESSION).bind(hash).bind(t).fetch_optional(p).await)?)
     }
 
     pub async fn delete_session(&self, token: &str) -> Result<()> {
