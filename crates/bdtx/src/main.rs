@@ -154,6 +154,11 @@ enum GenerateWhat {
     },
 }
 
+/// mimalloc: the learner's hot path allocates and frees small buffers on every request, and
+/// glibc's allocator was about a tenth of the server's CPU there (bench/README.md, issue 4).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
