@@ -13,7 +13,7 @@ use chrono::{Datelike, NaiveDate};
 use krilla::action::LinkAction;
 use krilla::annotation::{Annotation, LinkAnnotation, Target};
 use krilla::color::rgb;
-use krilla::geom::{PathBuilder, Point, Rect};
+use krilla::geom::{PathBuilder, Point, Rect, Transform};
 use krilla::metadata::Metadata;
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
@@ -416,35 +416,26 @@ fn draw_certificate(pen: &mut Pen, f: &Fonts, c: &CertificateData, verify_url: &
     Rect::from_xywh(x0, qr_top, qr_size.max(drawn), url_y + 2.0 - qr_top)
 }
 
-/// Draws the QR code as filled squares (runs of dark modules merged into one rectangle per run).
+/// Draws the QR code as one filled path: the outline of its dark modules in module units (small
+/// integers), scaled and placed by one transform, so the content stream stays short.
 fn draw_qr(pen: &mut Pen, qr: &Qr, x: f32, y: f32, size: f32) {
-    let n = qr.width;
-    let module = size / n as f32;
-    let colors = &qr.dark;
+    let module = size / qr.width as f32;
     let mut pb = PathBuilder::new();
-    for row in 0..n {
-        let mut col = 0;
-        while col < n {
-            if colors[row * n + col] {
-                let start = col;
-                while col < n && colors[row * n + col] {
-                    col += 1;
-                }
-                // A hair of overlap so viewers do not show seams between rows.
-                let w = (col - start) as f32 * module;
-                if let Some(rect) =
-                    Rect::from_xywh(x + start as f32 * module, y + row as f32 * module, w, module + 0.05)
-                {
-                    pb.push_rect(rect);
-                }
-            } else {
-                col += 1;
+    for polygon in crate::qr::outline(qr) {
+        let mut points = polygon.iter().map(|&(px, py)| (px as f32, py as f32));
+        if let Some((px, py)) = points.next() {
+            pb.move_to(px, py);
+            for (px, py) in points {
+                pb.line_to(px, py);
             }
+            pb.close();
         }
     }
     if let Some(path) = pb.finish() {
         pen.color(BLACK);
+        pen.surface.push_transform(&Transform::from_row(module, 0.0, 0.0, module, x, y));
         pen.surface.draw_path(&path);
+        pen.surface.pop();
     }
 }
 

@@ -53,6 +53,93 @@ pub(crate) fn encode(data: &[u8], ec: EcLevel) -> Result<Qr, QrError> {
     Ok(Qr { width, dark })
 }
 
+/// The outline of the dark modules, in module units (x to the right, y down): closed polygons
+/// whose corners are grid points, turning clockwise around dark areas and counter-clockwise
+/// around light holes, so that filling them with the non-zero rule paints exactly the dark
+/// modules. One polygon per connected edge loop, with no point in the middle of a straight edge:
+/// far fewer points than one rectangle per module or per run, and no seams between neighbours.
+pub(crate) fn outline(qr: &Qr) -> Vec<Vec<(u16, u16)>> {
+    let n = qr.width;
+    let dark = |x: isize, y: isize| {
+        x >= 0 && y >= 0 && (x as usize) < n && (y as usize) < n && qr.dark[y as usize * n + x as usize]
+    };
+    // Directions: 0 right, 1 down, 2 left, 3 up. `out[v]` holds a bit per unused edge leaving
+    // the grid point v = y * (n + 1) + x.
+    const STEP: [(isize, isize); 4] = [(1, 0), (0, 1), (-1, 0), (0, -1)];
+    let side = n + 1;
+    let mut out = vec![0u8; side * side];
+    let point = |x: usize, y: usize| y * side + x;
+    for y in 0..n {
+        for x in 0..n {
+            let (xi, yi) = (x as isize, y as isize);
+            if !dark(xi, yi) {
+                continue;
+            }
+            // Each dark module's border clockwise, keeping only the sides next to light.
+            if !dark(xi, yi - 1) {
+                out[point(x, y)] |= 1 << 0;
+            }
+            if !dark(xi + 1, yi) {
+                out[point(x + 1, y)] |= 1 << 1;
+            }
+            if !dark(xi, yi + 1) {
+                out[point(x + 1, y + 1)] |= 1 << 2;
+            }
+            if !dark(xi - 1, yi) {
+                out[point(x, y + 1)] |= 1 << 3;
+            }
+        }
+    }
+    let mut polygons = Vec::new();
+    for start in 0..out.len() {
+        while out[start] != 0 {
+            // Every point has as many edges in as out, so a walk from `start` can only stop there.
+            let mut corners: Vec<(u16, u16)> = Vec::new();
+            let (mut x, mut y) = ((start % side) as isize, (start / side) as isize);
+            let mut dir = out[start].trailing_zeros() as usize;
+            loop {
+                let v = y as usize * side + x as usize;
+                if out[v] == 0 {
+                    break;
+                }
+                // Keep on straight if possible, else the first free turn clockwise from there.
+                let next = (0..4).map(|t| (dir + t) % 4).find(|d| out[v] & (1 << d) != 0).expect("an edge leaves");
+                if next != dir || corners.is_empty() {
+                    corners.push((x as u16, y as u16));
+                }
+                out[v] &= !(1 << next);
+                dir = next;
+                x += STEP[dir].0;
+                y += STEP[dir].1;
+            }
+            // The walk may have started in the middle of a straight edge or closed along one.
+            simplify(&mut corners);
+            polygons.push(corners);
+        }
+    }
+    polygons
+}
+
+/// Drops the points of a closed polygon that lie on the straight line between their neighbours.
+fn simplify(points: &mut Vec<(u16, u16)>) {
+    loop {
+        let k = points.len();
+        if k < 3 {
+            return;
+        }
+        let straight = (0..k).find(|&i| {
+            let (a, b, c) = (points[(i + k - 1) % k], points[i], points[(i + 1) % k]);
+            (a.0 == b.0 && b.0 == c.0) || (a.1 == b.1 && b.1 == c.1)
+        });
+        match straight {
+            Some(i) => {
+                points.remove(i);
+            }
+            None => return,
+        }
+    }
+}
+
 /// `qrcode`'s penalty score of a masked normal QR code (its rules 1 to 4, computed the same way).
 fn penalty(m: &[bool], n: usize) -> u32 {
     let at = |x: usize, y: usize| m[y * n + x];
@@ -133,6 +220,78 @@ mod tests {
                 let qr = encode(url.as_bytes(), ec).unwrap();
                 assert_eq!((qr.width, qr.dark), reference(url.as_bytes(), ec), "{url} {ec:?}");
             }
+        }
+    }
+
+    /// How many times the polygons wind around the point (x, y), counting the vertical edges
+    /// crossed by a ray to the right (down +1, up -1).
+    fn winding(polygons: &[Vec<(u16, u16)>], x: f32, y: f32) -> i32 {
+        let mut w = 0;
+        for p in polygons {
+            for i in 0..p.len() {
+                let (a, b) = (p[i], p[(i + 1) % p.len()]);
+                let (ax, ay, by) = (a.0 as f32, a.1 as f32, b.1 as f32);
+                if a.0 == b.0 && ax > x && y > ay.min(by) && y < ay.max(by) {
+                    w += if by > ay { 1 } else { -1 };
+                }
+            }
+        }
+        w
+    }
+
+    /// The outline covers exactly the dark modules (winding 1 in each, 0 outside), uses only
+    /// horizontal and vertical edges, and has no point in the middle of a straight edge.
+    fn assert_outline_matches(qr: &Qr) {
+        let polygons = outline(qr);
+        let n = qr.width;
+        for y in 0..n {
+            for x in 0..n {
+                let w = winding(&polygons, x as f32 + 0.5, y as f32 + 0.5);
+                assert_eq!(w, qr.dark[y * n + x] as i32, "module ({x}, {y})");
+            }
+        }
+        for p in &polygons {
+            assert!(p.len() >= 4 && p.len() % 2 == 0, "{p:?}");
+            for i in 0..p.len() {
+                let (a, b, c) = (p[i], p[(i + 1) % p.len()], p[(i + 2) % p.len()]);
+                assert!(a.0 == b.0 || a.1 == b.1, "diagonal edge {a:?} {b:?}");
+                assert!(!(a.0 == b.0 && b.0 == c.0) && !(a.1 == b.1 && b.1 == c.1), "straight point {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn outline_paints_exactly_the_dark_modules() {
+        for i in 0..50 {
+            let url = format!("https://bdtx.moet.gov.vn/verify/{}{}", crate::new_code(), "x".repeat(i * 3));
+            let qr = encode(url.as_bytes(), EcLevel::M).unwrap();
+            assert_outline_matches(&qr);
+            // Far fewer corners than four per run of dark modules.
+            let corners: usize = outline(&qr).iter().map(Vec::len).sum();
+            let runs =
+                (0..qr.width * qr.width).filter(|&k| qr.dark[k] && (k % qr.width == 0 || !qr.dark[k - 1])).count();
+            assert!(corners < 4 * runs, "{corners} corners for {runs} runs");
+        }
+        // Modules that touch only at corners, holes, a full and an empty grid, one module.
+        let grid = |width: usize, f: &dyn Fn(usize, usize) -> bool| Qr {
+            width,
+            dark: (0..width * width).map(|k| f(k % width, k / width)).collect(),
+        };
+        assert_outline_matches(&grid(7, &|x, y| (x + y) % 2 == 0));
+        assert_outline_matches(&grid(9, &|x, y| x % 4 != 2 && y % 4 != 2));
+        assert_outline_matches(&grid(5, &|x, y| !(x == 2 && y == 2)));
+        assert_outline_matches(&grid(4, &|_, _| true));
+        assert!(outline(&grid(4, &|_, _| false)).is_empty());
+        assert_eq!(outline(&grid(1, &|_, _| true)), vec![vec![(0, 0), (1, 0), (1, 1), (0, 1)]]);
+        let mut seed = 7u64;
+        for _ in 0..200 {
+            let cells: Vec<bool> = (0..121)
+                .map(|_| {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    seed >> 62 != 0
+                })
+                .collect();
+            assert_outline_matches(&Qr { width: 11, dark: cells });
         }
     }
 
