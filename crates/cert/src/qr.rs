@@ -142,6 +142,62 @@ fn simplify(points: &mut Vec<(u16, u16)>) {
 
 /// `qrcode`'s penalty score of a masked normal QR code (its rules 1 to 4, computed the same way).
 fn penalty(m: &[bool], n: usize) -> u32 {
+    if n <= 64 { penalty_bits(m, n) } else { penalty_modules(m, n) }
+}
+
+/// [`penalty`] for codes up to 64 modules wide (version 11; a verification URL takes version 4):
+/// each row and column as the bits of a `u64`, so every rule is a few shifts and counts per line
+/// instead of a comparison, often mispredicted, per module.
+fn penalty_bits(m: &[bool], n: usize) -> u32 {
+    let mut rows = [0u64; 64];
+    let mut cols = [0u64; 64];
+    for y in 0..n {
+        for x in 0..n {
+            let bit = m[y * n + x] as u64;
+            rows[y] |= bit << x;
+            cols[x] |= bit << y;
+        }
+    }
+    let (rows, cols) = (&rows[..n], &cols[..n]);
+    let below = |k: usize| if k >= 64 { u64::MAX } else { (1u64 << k) - 1 };
+    let mut score = 0u32;
+    // Rule 1: bit j of `same` says modules j and j + 1 match; a run of r ≥ 5 is a block of
+    // r - 1 ≥ 4 such bits and scores r - 2: one per window of four bits, plus two per block.
+    for &line in rows.iter().chain(cols) {
+        let same = !(line ^ (line >> 1)) & below(n - 1);
+        let fours = same & (same >> 1) & (same >> 2) & (same >> 3);
+        score += fours.count_ones() + 2 * (fours & !(fours << 1)).count_ones();
+    }
+    // Rule 2: 2×2 blocks of one colour.
+    for pair in rows.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let block = !(a ^ (a >> 1)) & !(b ^ (b >> 1)) & !(a ^ b) & below(n - 1);
+        score += 3 * block.count_ones();
+    }
+    // Rule 3: the finder-like pattern starting at bit j, without four light modules before it or
+    // without four after it (outside the code is light).
+    const PATTERN: [bool; 7] = [true, false, true, true, true, false, true];
+    let mut finder = 0u32;
+    if n >= 7 {
+        for &line in rows.iter().chain(cols) {
+            let mut at = below(n - 6);
+            for (k, dark) in PATTERN.iter().enumerate() {
+                at &= if *dark { line >> k } else { !(line >> k) };
+            }
+            let dark_before = (line << 1) | (line << 2) | (line << 3) | (line << 4);
+            let dark_after = (line >> 7) | (line >> 8) | (line >> 9) | (line >> 10);
+            finder += 40 * (at & !(dark_before & dark_after)).count_ones();
+        }
+    }
+    score += finder.wrapping_sub(720);
+    // Rule 4: the distance of the share of dark modules from one half.
+    let dark: u32 = rows.iter().map(|r| r.count_ones()).sum();
+    let ratio = dark as usize * 200 / m.len();
+    score + ratio.abs_diff(100) as u32
+}
+
+/// [`penalty`] module by module, for any width.
+fn penalty_modules(m: &[bool], n: usize) -> u32 {
     let at = |x: usize, y: usize| m[y * n + x];
     let mut score = 0u32;
     // Rule 1: runs of 5 + k modules of one colour in a row or column score 3 + k.
@@ -292,6 +348,40 @@ mod tests {
                 })
                 .collect();
             assert_outline_matches(&Qr { width: 11, dark: cells });
+        }
+    }
+
+    #[test]
+    fn penalty_by_bits_is_penalty_by_modules() {
+        let mut seed = 11u64;
+        let mut random = || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed >> 33
+        };
+        for n in (7..=64).chain([21; 40]).chain([33; 40]) {
+            // Sparse, even and dense grids, so that long runs, blocks and finder-like patterns occur.
+            for density in [1, 4, 8, 12, 15] {
+                let m: Vec<bool> = (0..n * n).map(|_| random() % 16 < density).collect();
+                assert_eq!(penalty_bits(&m, n), penalty_modules(&m, n), "width {n}, density {density}/16");
+            }
+        }
+        // And on real codes before masking picks one: every mask of several URLs.
+        for url in ["https://bdtx.moet.gov.vn/verify/abcdefghjkmnpqrstuvw", "x", &"y".repeat(200)] {
+            let bits = qrcode::bits::encode_auto(url.as_bytes(), EcLevel::M).unwrap();
+            let version = bits.version();
+            let (encoded, ecc) = qrcode::ec::construct_codewords(&bits.into_bytes(), version, EcLevel::M).unwrap();
+            let mut canvas = Canvas::new(version, EcLevel::M);
+            canvas.draw_all_functional_patterns();
+            canvas.draw_data(&encoded, &ecc);
+            for pattern in PATTERNS {
+                let mut c = canvas.clone();
+                c.apply_mask(pattern);
+                let m: Vec<bool> = c.into_colors().into_iter().map(|c| c == Color::Dark).collect();
+                let n = version.width() as usize;
+                if n <= 64 {
+                    assert_eq!(penalty_bits(&m, n), penalty_modules(&m, n), "{url} {pattern:?}");
+                }
+            }
         }
     }
 
