@@ -189,11 +189,12 @@ fn penalty_bits(m: &[bool], n: usize) -> u32 {
             finder += 40 * (at & !(dark_before & dark_after)).count_ones();
         }
     }
-    score += finder.wrapping_sub(720);
+    // Wrapping, as in release builds: a grid that is not a QR code may have fewer than 18.
+    score = score.wrapping_add(finder.wrapping_sub(720));
     // Rule 4: the distance of the share of dark modules from one half.
     let dark: u32 = rows.iter().map(|r| r.count_ones()).sum();
     let ratio = dark as usize * 200 / m.len();
-    score + ratio.abs_diff(100) as u32
+    score.wrapping_add(ratio.abs_diff(100) as u32)
 }
 
 /// [`penalty`] module by module, for any width.
@@ -248,11 +249,12 @@ fn penalty_modules(m: &[bool], n: usize) -> u32 {
             }
         }
     }
-    score += finder.wrapping_sub(720);
+    // Wrapping, as in release builds: a grid that is not a QR code may have fewer than 18.
+    score = score.wrapping_add(finder.wrapping_sub(720));
     // Rule 4: the distance of the share of dark modules from one half.
     let dark = m.iter().filter(|d| **d).count();
     let ratio = dark * 200 / m.len();
-    score + ratio.abs_diff(100) as u32
+    score.wrapping_add(ratio.abs_diff(100) as u32)
 }
 
 #[cfg(test)]
