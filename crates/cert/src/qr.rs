@@ -313,7 +313,8 @@ mod tests {
             for i in 0..p.len() {
                 let (a, b, c) = (p[i], p[(i + 1) % p.len()], p[(i + 2) % p.len()]);
                 assert!(a.0 == b.0 || a.1 == b.1, "diagonal edge {a:?} {b:?}");
-                assert!(!(a.0 == b.0 && b.0 == c.0) && !(a.1 == b.1 && b.1 == c.1), "straight point {b:?}");
+                let straight = (a.0 == b.0 && b.0 == c.0) || (a.1 == b.1 && b.1 == c.1);
+                assert!(!straight, "straight point {b:?}");
             }
         }
     }
