@@ -5,6 +5,7 @@
 //! Pure: no database, no HTTP. See `docs/certificates.md`.
 
 pub mod credential;
+mod dehint;
 pub mod error;
 pub mod model;
 pub mod pdf;

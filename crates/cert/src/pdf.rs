@@ -1,10 +1,11 @@
 //! The certificate as a one-page A4 landscape PDF, in Vietnamese, with a QR code of its
 //! verification URL.
 //!
-//! Fonts (DejaVu Serif regular and bold, full Vietnamese coverage) are embedded in the binary and
-//! parsed once per process; each PDF carries only the subset of glyphs it uses. Text is shaped
-//! here (rustybuzz, the shaper krilla itself uses) so lines can be measured, centred, wrapped and
-//! shrunk to fit; the QR code is drawn as vector squares.
+//! Fonts (DejaVu Serif regular and bold, full Vietnamese coverage) are embedded in the binary,
+//! stripped of their TrueType hinting and parsed once per process (see [`crate::dehint`]); each
+//! PDF carries only the subset of glyphs it uses. Text is shaped here (rustybuzz, the shaper
+//! krilla itself uses) so lines can be measured, centred, wrapped and shrunk to fit; the QR code is
+//! drawn as one vector path, the outline of its dark modules.
 
 use std::rc::Rc;
 use std::sync::OnceLock;
@@ -13,7 +14,7 @@ use chrono::{Datelike, NaiveDate};
 use krilla::action::LinkAction;
 use krilla::annotation::{Annotation, LinkAnnotation, Target};
 use krilla::color::rgb;
-use krilla::geom::{PathBuilder, Point, Rect};
+use krilla::geom::{PathBuilder, Point, Rect, Transform};
 use krilla::metadata::Metadata;
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
@@ -59,6 +60,11 @@ thread_local! {
 
 impl Face {
     fn load(bytes: &'static [u8], id: u8) -> Face {
+        // Once per process, so kept for the rest of it.
+        let bytes: &'static [u8] = match crate::dehint::without_hinting(bytes) {
+            Some(dehinted) => Box::leak(dehinted.into_boxed_slice()),
+            None => bytes,
+        };
         let font = Font::new(Data::from(bytes), 0).expect("the embedded font parses");
         let shaper = rustybuzz::Face::from_slice(bytes, 0).expect("the embedded font parses");
         let units_per_em = shaper.units_per_em() as f32;
@@ -416,35 +422,26 @@ fn draw_certificate(pen: &mut Pen, f: &Fonts, c: &CertificateData, verify_url: &
     Rect::from_xywh(x0, qr_top, qr_size.max(drawn), url_y + 2.0 - qr_top)
 }
 
-/// Draws the QR code as filled squares (runs of dark modules merged into one rectangle per run).
+/// Draws the QR code as one filled path: the outline of its dark modules in module units (small
+/// integers), scaled and placed by one transform, so the content stream stays short.
 fn draw_qr(pen: &mut Pen, qr: &Qr, x: f32, y: f32, size: f32) {
-    let n = qr.width;
-    let module = size / n as f32;
-    let colors = &qr.dark;
+    let module = size / qr.width as f32;
     let mut pb = PathBuilder::new();
-    for row in 0..n {
-        let mut col = 0;
-        while col < n {
-            if colors[row * n + col] {
-                let start = col;
-                while col < n && colors[row * n + col] {
-                    col += 1;
-                }
-                // A hair of overlap so viewers do not show seams between rows.
-                let w = (col - start) as f32 * module;
-                if let Some(rect) =
-                    Rect::from_xywh(x + start as f32 * module, y + row as f32 * module, w, module + 0.05)
-                {
-                    pb.push_rect(rect);
-                }
-            } else {
-                col += 1;
+    for polygon in crate::qr::outline(qr) {
+        let mut points = polygon.iter().map(|&(px, py)| (px as f32, py as f32));
+        if let Some((px, py)) = points.next() {
+            pb.move_to(px, py);
+            for (px, py) in points {
+                pb.line_to(px, py);
             }
+            pb.close();
         }
     }
     if let Some(path) = pb.finish() {
         pen.color(BLACK);
+        pen.surface.push_transform(&Transform::from_row(module, 0.0, 0.0, module, x, y));
         pen.surface.draw_path(&path);
+        pen.surface.pop();
     }
 }
 
@@ -510,6 +507,28 @@ pub(crate) mod tests {
         assert!(squashed.contains(&c.code), "the code is printed");
         // The QR code and URL are a link to the verification page.
         assert!(pdf.windows(URL.len()).any(|w| w == URL.as_bytes()), "no link annotation");
+    }
+
+    #[test]
+    fn embedded_fonts_carry_no_hinting() {
+        let pdf = render_pdf(&sample(), URL).unwrap();
+        let doc = lopdf::Document::load_mem(&pdf).unwrap();
+        let mut fonts = 0;
+        for object in doc.objects.values() {
+            let Ok(stream) = object.as_stream() else { continue };
+            let data = stream.decompressed_content().unwrap_or_else(|_| stream.content.clone());
+            if !data.starts_with(&[0, 1, 0, 0]) {
+                continue;
+            }
+            fonts += 1;
+            let count = u16::from_be_bytes([data[4], data[5]]) as usize;
+            let tags: Vec<&[u8]> = (0..count).map(|i| &data[12 + 16 * i..16 + 16 * i]).collect();
+            assert!(tags.contains(&&b"glyf"[..]), "{tags:?}");
+            for hinting in [&b"fpgm"[..], b"prep", b"cvt "] {
+                assert!(!tags.contains(&hinting), "{:?} embedded", String::from_utf8_lossy(hinting));
+            }
+        }
+        assert_eq!(fonts, 2, "regular and bold");
     }
 
     #[test]
