@@ -143,6 +143,10 @@ fn render(items: Vec<(i64, i64, CertificateData)>, key: &IssuerKey) -> Vec<Rende
     })
 }
 
+/// The same allocator as the `bdtx` server, which issues certificates in production.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
