@@ -390,6 +390,10 @@ impl Db {
             // No memory-mapped pages while loading: each connection's map, and the sorter files
             // of the index builds, would count in the process's memory (restored at the end).
             sqlx::query("PRAGMA mmap_size = 0").execute(&mut **t).await?;
+            // Index builds sort on two threads; SQLite's sorter uses none while temporary files
+            // are kept in memory. Best effort: refused if this connection has temporary tables.
+            let _ = sqlx::query("PRAGMA temp_store = FILE").execute(&mut **t).await;
+            sqlx::query("PRAGMA threads = 2").execute(&mut **t).await?;
         }
         let next_id = on_tx!(&mut tx, t => {
             if matches!(self, Db::Postgres(_)) {
@@ -652,6 +656,8 @@ impl BulkLoad {
         if let BulkTx::Sqlite(t) = &mut self.tx {
             let sql = format!("PRAGMA mmap_size = {}", crate::SQLITE_MMAP_SIZE);
             sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut **t).await?;
+            sqlx::query("PRAGMA threads = 0").execute(&mut **t).await?;
+            let _ = sqlx::query("PRAGMA temp_store = MEMORY").execute(&mut **t).await;
         }
         Ok(())
     }
