@@ -49,6 +49,21 @@ pub fn clean_multiline(s: &str) -> String {
 /// that SQLite and PostgreSQL match exactly the same way.
 pub fn fold(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    if s.is_ascii() {
+        // ASCII has nothing to decompose: lowercase and collapse whitespace only.
+        for c in s.chars() {
+            if c.is_whitespace() {
+                if !out.ends_with(' ') && !out.is_empty() {
+                    out.push(' ')
+                }
+            } else {
+                out.push(c.to_ascii_lowercase());
+            }
+        }
+        let trimmed = out.trim_end().len();
+        out.truncate(trimmed);
+        return out;
+    }
     for c in s.nfd() {
         if is_combining_mark(c) {
             continue;
@@ -114,14 +129,25 @@ pub fn name_sort_key(full: &str) -> String {
         let Ok(()) = collator().write_sort_key_to(part.as_str(), &mut key);
         key.push(0); // part separator: lower than any sort-key byte
     }
-    key.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&key)
+}
+
+/// Lowercase hex of bytes.
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 15) as usize] as char);
+    }
+    out
 }
 
 /// Sort key of a single text (unit names, titles) with Vietnamese collation, as hex.
 pub fn text_sort_key(s: &str) -> String {
     let mut key = Vec::with_capacity(32);
     let Ok(()) = collator().write_sort_key_to(s, &mut key);
-    key.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&key)
 }
 
 /// Escape `%`, `_` and `\` for a LIKE pattern using `ESCAPE '\'`.

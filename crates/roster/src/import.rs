@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use bdtx_domain::org::UnitKind;
 use bdtx_domain::people::PersonFields;
 use bdtx_domain::text::fold;
-use bdtx_store::roster::{Batch, NewPerson, PersonChange, fingerprint, name_birth_key};
+use bdtx_store::roster::{Batch, BulkLoad, NewPerson, PersonChange, PersonRow, fingerprint, name_birth_key};
 use bdtx_store::units::NewUnit;
 use bdtx_store::{Db, StoreError};
 
@@ -399,20 +399,22 @@ enum Class {
 
 const CHUNK_ROWS: usize = 20_000;
 
-/// Clean and check a chunk of rows on as many threads as there are cores, keeping their order.
-/// A row that fails keeps its cells (to find its unit and hold it back).
+/// Clean and check a chunk of rows on as many threads as there are cores, keeping their order;
+/// `then` turns a good row into what the caller keeps (on the same threads). A row that fails
+/// keeps its cells (to find its unit and hold it back).
 #[allow(clippy::type_complexity)]
-fn parse_chunk(
+fn parse_chunk<T: Send>(
     m: &Mapping,
     rows: Vec<(usize, Vec<String>)>,
     today: NaiveDate,
-) -> Vec<(Result<ParsedRow, Vec<RowError>>, Vec<String>)> {
+    then: &(impl Fn(ParsedRow) -> T + Sync),
+) -> Vec<(Result<T, Vec<RowError>>, Vec<String>)> {
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
     let per = rows.len().div_ceil(threads).max(1);
-    let parse = |part: &[(usize, Vec<String>)]| -> Vec<(Result<ParsedRow, Vec<RowError>>, Vec<String>)> {
+    let parse = |part: &[(usize, Vec<String>)]| -> Vec<(Result<T, Vec<RowError>>, Vec<String>)> {
         part.iter()
             .map(|(n, cells)| match parse_row(m, *n, cells, today) {
-                Ok(r) => (Ok(r), Vec::new()),
+                Ok(r) => (Ok(then(r)), Vec::new()),
                 Err(e) => (Err(e), cells.clone()),
             })
             .collect()
@@ -428,6 +430,22 @@ fn parse_chunk(
 
 /// Read, plan and (unless `dry_run`) apply a roster file.
 pub async fn import(db: &Db, path: &Path, opts: &Options, progress: Progress<'_>) -> Result<Report, ImportError> {
+    // A first load into an empty people table streams into one transaction (see `import_bulk`).
+    if !opts.dry_run && db.people_is_empty().await? {
+        if let Some(mut load) = db.bulk_load(opts.actor, opts.from).await? {
+            return match import_bulk(db, &mut load, path, opts, progress).await {
+                Ok(r) => {
+                    load.commit().await?;
+                    progress("write", r.added, r.added);
+                    Ok(r)
+                }
+                Err(e) => {
+                    load.rollback().await?;
+                    Err(e)
+                }
+            };
+        }
+    }
     let mut report = Report::default();
     let mut mapping: Option<Mapping> = None;
     let mut parsed: Vec<ParsedRow> = Vec::new();
@@ -436,7 +454,7 @@ pub async fn import(db: &Db, path: &Path, opts: &Options, progress: Progress<'_>
     // Rows are read in order and cleaned in chunks on every core (cleaning is pure).
     let mut pending: Vec<(usize, Vec<String>)> = Vec::with_capacity(CHUNK_ROWS);
     let mut parse_pending = |m: &Mapping, pending: &mut Vec<(usize, Vec<String>)>, report: &mut Report| {
-        for (result, cells) in parse_chunk(m, std::mem::take(pending), today) {
+        for (result, cells) in parse_chunk(m, std::mem::take(pending), today, &|r| r) {
             match result {
                 Ok(r) => {
                     report.warnings += r.warnings.len();
@@ -617,17 +635,298 @@ pub async fn import(db: &Db, path: &Path, opts: &Options, progress: Progress<'_>
         }
     }
 
-    // A first load into an empty people table writes without secondary indexes and builds them
-    // at the end: uniqueness was already checked above (in-file duplicates are rejected).
-    let bulk = !opts.dry_run && !by_unit.is_empty() && db.people_is_empty().await?;
-    if bulk {
-        db.bulk_load_begin().await?;
+    write(db, opts, path, &parsed, std::mem::take(&mut by_unit), &new_ids, &mut report, progress).await?;
+    report.errors.sort_by_key(|e| e.row_no);
+    Ok(report)
+}
+
+/// What the thread reading a file sends to the one writing.
+enum Feed {
+    /// Rows ready to add, and how many rows of the file have been read so far.
+    Rows(Vec<PersonRow>, usize),
+    Done(Box<Planned>),
+    Failed(ImportError),
+}
+
+/// What reading and planning found, once the whole file is read.
+struct Planned {
+    report: Report,
+    idx: UnitIndex,
+    plan: UnitPlan,
+    /// The unit of each row sent to be written, in order.
+    places: Vec<Place>,
+    /// Units held back: rows in error or duplicated there.
+    blocked: HashMap<Place, usize>,
+    /// Good rows not sent because their unit was already held back.
+    withheld: HashMap<Place, usize>,
+}
+
+/// Rows sent to the writer at a time.
+const FEED_ROWS: usize = 5_000;
+
+/// Read, clean, check and plan on one thread (cleaning itself on every core) and send the rows
+/// to add as they come; the caller writes them meanwhile.
+fn read_and_plan(
+    path: &Path,
+    opts: &Options,
+    idx: UnitIndex,
+    today: NaiveDate,
+    tx: &tokio::sync::mpsc::Sender<Feed>,
+) -> Result<Planned, ImportError> {
+    struct Ready {
+        row_no: usize,
+        unit: UnitRef,
+        warnings: usize,
+        person: PersonRow,
     }
-    let result = write(db, opts, path, &parsed, std::mem::take(&mut by_unit), &new_ids, &mut report, progress).await;
-    if bulk {
-        db.bulk_load_end().await?;
+    let mut st = Planned {
+        report: Report::default(),
+        idx,
+        plan: UnitPlan::default(),
+        places: Vec::new(),
+        blocked: HashMap::new(),
+        withheld: HashMap::new(),
+    };
+    let mut mapping: Option<Mapping> = None;
+    let mut failed_units: Vec<UnitRef> = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut resolved_units: HashMap<String, Result<Place, &'static str>> = HashMap::new();
+    let mut key = String::new();
+    let mut out: Vec<PersonRow> = Vec::with_capacity(FEED_ROWS);
+    let mut pending: Vec<(usize, Vec<String>)> = Vec::with_capacity(CHUNK_ROWS);
+    let ready = |r: ParsedRow| {
+        let unit = UnitRef::of(&r);
+        let core = r.core.map(|m| (m, r.fields.main_subject.clone().unwrap_or_default()));
+        Ready { row_no: r.row_no, unit, warnings: r.warnings.len(), person: PersonRow::new(r.fields, core) }
+    };
+    let mut flush = |m: &Mapping,
+                     pending: &mut Vec<(usize, Vec<String>)>,
+                     st: &mut Planned,
+                     out: &mut Vec<PersonRow>,
+                     last: bool|
+     -> Result<(), ImportError> {
+        for (result, cells) in parse_chunk(m, std::mem::take(pending), today, &ready) {
+            let r = match result {
+                Ok(r) => r,
+                Err(errs) => {
+                    st.report.errors.extend(errs);
+                    failed_units.push(UnitRef::raw(m, &cells));
+                    continue;
+                }
+            };
+            st.report.warnings += r.warnings;
+            // A national file names each school a few dozen times: resolve each once. The answer
+            // depends only on the unit columns; a planned school still gathers every row's levels.
+            key.clear();
+            for part in [&r.unit.province, &r.unit.commune, &r.unit.school, &r.unit.school_code] {
+                key.push_str(part);
+                key.push('\u{1f}');
+            }
+            let resolved = match resolved_units.get(key.as_str()) {
+                Some(known) => {
+                    if let Ok(Place::New(i)) = known {
+                        let levels = &mut st.plan.units[*i].0.levels;
+                        for l in &r.unit.levels {
+                            if !levels.contains(l) {
+                                levels.push(*l);
+                                levels.sort();
+                            }
+                        }
+                    }
+                    *known
+                }
+                None => {
+                    let got = resolve(&r.unit, &st.idx, &mut st.plan, opts, true);
+                    resolved_units.insert(key.clone(), got);
+                    got
+                }
+            };
+            let place = match resolved {
+                Ok(p) => p,
+                Err(code) => {
+                    let value = r.unit.school;
+                    st.report.errors.push(RowError { row_no: r.row_no, field: Some(Field::School), code, value });
+                    continue;
+                }
+            };
+            if let Some(first) = seen.insert(r.person.identity_key.clone(), r.row_no) {
+                st.report.errors.push(RowError {
+                    row_no: r.row_no,
+                    field: Some(Field::FullName),
+                    code: "duplicate_in_file",
+                    value: format!("{} (dòng {first})", r.person.fields.full_name),
+                });
+                *st.blocked.entry(place).or_default() += 1;
+                continue;
+            }
+            if st.blocked.contains_key(&place) {
+                // Its unit is held back already: no need to write it and take it out again.
+                *st.withheld.entry(place).or_default() += 1;
+                continue;
+            }
+            st.places.push(place);
+            out.push(r.person);
+        }
+        if out.len() >= FEED_ROWS || (last && !out.is_empty()) {
+            let rows = std::mem::replace(out, Vec::with_capacity(FEED_ROWS));
+            tx.blocking_send(Feed::Rows(rows, st.report.rows))
+                .map_err(|_| ImportError::Store(StoreError::Other("writing stopped".into())))?;
+        }
+        Ok(())
+    };
+    let encoding = for_each_row::<ImportError>(path, opts.limits, |row_no, cells| {
+        let Some(m) = &mapping else {
+            let m = map_headers(&cells, &opts.overrides)?;
+            st.report.unknown_columns = m.unknown.clone();
+            st.report.headers = cells;
+            mapping = Some(m);
+            return Ok(());
+        };
+        st.report.rows += 1;
+        pending.push((row_no, cells));
+        if pending.len() == CHUNK_ROWS {
+            flush(m, &mut pending, &mut st, &mut out, false)?;
+        }
+        Ok(())
+    })?;
+    let Some(m) = &mapping else {
+        return Err(ReadError::Empty.into());
+    };
+    flush(m, &mut pending, &mut st, &mut out, true)?;
+    st.report.encoding = Some(encoding);
+    // A unit with a row in error is held back whole.
+    for u in &failed_units {
+        if let Ok(place) = resolve(u, &st.idx, &mut UnitPlan::default(), opts, false) {
+            *st.blocked.entry(place).or_default() += 1;
+        }
     }
-    result?;
+    Ok(st)
+}
+
+/// A first load into an empty people table: the file is read and planned on one thread while
+/// the rows go into the database on another, in one transaction (`BulkLoad`). Rows are written
+/// before the whole file is known, so those of units held back at the end are taken out again;
+/// the units the kept rows need are created and the stays written last. The caller commits or
+/// rolls back.
+async fn import_bulk(
+    db: &Db,
+    load: &mut BulkLoad,
+    path: &Path,
+    opts: &Options,
+    progress: Progress<'_>,
+) -> Result<Report, ImportError> {
+    let mut idx = UnitIndex::load(db, opts.within).await?;
+    if idx.ministry.is_none() && opts.create_units {
+        // A fresh database: the Ministry is the root every created province hangs under.
+        let m = NewUnit {
+            code: "BGDDT".into(),
+            kind: UnitKind::Ministry,
+            name: "Bộ Giáo dục và Đào tạo".into(),
+            levels: vec![],
+            parent_id: None,
+            valid_from: NaiveDate::from_ymd_opt(1990, 1, 1).expect("date"),
+            valid_to: None,
+        };
+        let id = load.create_unit(&m).await?;
+        idx.ministry = Some(id);
+        idx.by_code.insert(m.code.clone(), (id, "ministry".into()));
+        idx.code_of.insert(id, m.code.clone());
+        idx.names.insert(id, m.name.clone());
+    }
+    let today = bdtx_domain::dates::today();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Feed>(2);
+    let (path2, opts2) = (path.to_path_buf(), opts.clone());
+    std::thread::spawn(move || {
+        let msg = match read_and_plan(&path2, &opts2, idx, today, &tx) {
+            Ok(st) => Feed::Done(Box::new(st)),
+            Err(e) => Feed::Failed(e),
+        };
+        let _ = tx.blocking_send(msg);
+    });
+    let mut ids: Vec<i64> = Vec::new();
+    let st = loop {
+        match rx.recv().await {
+            Some(Feed::Rows(rows, read)) => {
+                ids.extend(load.add_people(&rows).await?);
+                progress("read", read, 0);
+            }
+            Some(Feed::Done(st)) => break *st,
+            Some(Feed::Failed(e)) => return Err(e),
+            None => return Err(StoreError::Other("reading stopped".into()).into()),
+        }
+    };
+    let Planned { mut report, idx, plan, places, blocked, withheld } = st;
+    progress("write", 0, ids.len());
+
+    // Units held back: take their rows out again.
+    let mut by_unit: BTreeMap<Place, Vec<i64>> = BTreeMap::new();
+    for (id, place) in ids.iter().zip(&places) {
+        by_unit.entry(*place).or_default().push(*id);
+    }
+    let unit_name = |p: &Place| match p {
+        Place::Existing(id) => idx.names.get(id).cloned().unwrap_or_default(),
+        Place::New(i) => plan.units[*i].0.name.clone(),
+    };
+    let mut removed: Vec<i64> = Vec::new();
+    for place in blocked.keys() {
+        let rows = by_unit.remove(place).unwrap_or_default();
+        report.held_back.push((unit_name(place), rows.len() + withheld.get(place).copied().unwrap_or(0)));
+        removed.extend(rows);
+    }
+    report.held_back.sort();
+    removed.sort_unstable();
+    load.remove_people(&removed).await?;
+
+    // Create the units the kept rows need (and the planned units they hang under).
+    let needed: HashSet<usize> =
+        by_unit.keys().filter_map(|p| if let Place::New(i) = p { Some(*i) } else { None }).collect();
+    let mut new_ids: HashMap<usize, i64> = HashMap::new();
+    if !needed.is_empty() {
+        let mut keep = vec![false; plan.units.len()];
+        for i in (0..plan.units.len()).rev() {
+            if needed.contains(&i) || keep[i] {
+                keep[i] = true;
+                if let Err(p) = plan.units[i].1 {
+                    keep[p] = true;
+                }
+            }
+        }
+        let mut remap = HashMap::new();
+        let mut list = Vec::new();
+        for (i, (u, parent)) in plan.units.iter().enumerate() {
+            if keep[i] {
+                let parent = match parent {
+                    Ok(id) => Ok(*id),
+                    Err(p) => Err(remap[p]),
+                };
+                remap.insert(i, list.len());
+                list.push((u.clone(), parent));
+            }
+        }
+        report.units_created = list.len();
+        let created = load.create_units(&list, true).await?;
+        for (i, j) in remap {
+            new_ids.insert(i, created[j]);
+        }
+    }
+
+    // Stays, and one audit entry per unit.
+    let mut stays: Vec<(i64, i64)> = Vec::with_capacity(ids.len() - removed.len());
+    let mut summaries = Vec::with_capacity(by_unit.len());
+    let file = path.file_name().map(|f| f.to_string_lossy().to_string());
+    for (place, rows) in &by_unit {
+        let unit_id = match place {
+            Place::Existing(id) => *id,
+            Place::New(i) => new_ids[i],
+        };
+        stays.extend(rows.iter().map(|id| (*id, unit_id)));
+        let summary = serde_json::json!({"file": file, "added": rows.len(), "updated": 0, "unchanged": 0}).to_string();
+        summaries.push((unit_id, summary));
+        report.added += rows.len();
+    }
+    stays.sort_unstable();
+    load.add_stays(&stays).await?;
+    load.audit_units(&summaries).await?;
     report.errors.sort_by_key(|e| e.row_no);
     Ok(report)
 }

@@ -147,7 +147,8 @@ pub fn for_each_row_in<E: From<ReadError>>(
     }
     let check = |row: usize, cells: &[String]| -> Result<(), ReadError> {
         for (c, v) in cells.iter().enumerate() {
-            if v.chars().count() > limits.max_cell_chars {
+            // A cell has at most as many characters as bytes: count only long ones.
+            if v.len() > limits.max_cell_chars && v.chars().count() > limits.max_cell_chars {
                 return Err(ReadError::CellTooBig { cell: cell_name(row, c), max: limits.max_cell_chars });
             }
         }

@@ -97,6 +97,12 @@ pub fn parse_flexible_date(s: &str, today: NaiveDate) -> Option<NaiveDate> {
 }
 
 fn gender(s: &str) -> Result<Option<String>, ()> {
+    // The usual spellings first, without folding.
+    match s {
+        "Nam" => return Ok(Some("M".into())),
+        "Nữ" => return Ok(Some("F".into())),
+        _ => {}
+    }
     match fold(s).as_str() {
         "" => Ok(None),
         "nam" | "m" | "male" | "1" => Ok(Some("M".into())),
@@ -106,6 +112,13 @@ fn gender(s: &str) -> Result<Option<String>, ()> {
 }
 
 fn position(s: &str) -> Result<&'static str, ()> {
+    // The usual spellings first, without folding.
+    match s {
+        "Giáo viên" => return Ok("teacher"),
+        "Hiệu trưởng" => return Ok("principal"),
+        "Phó hiệu trưởng" => return Ok("vice_principal"),
+        _ => {}
+    }
     let f = fold(s);
     Ok(match f.as_str() {
         "" | "giao vien" | "gv" | "teacher" | "giao vien chu nhiem" => "teacher",

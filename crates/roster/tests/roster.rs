@@ -205,3 +205,90 @@ both_backends!(generated_roster_creates_units_and_round_trips_through_xlsx, |db:
     sorted.sort_by(|a, b| bdtx_domain::text::collate(a, b));
     assert_eq!(given, sorted);
 });
+
+/// People with their unit, comparable across databases (ids differ, identity keys do not).
+async fn people_and_units(
+    db: &TestDb,
+) -> Vec<(String, String, String, Option<String>, Option<String>, String, String)> {
+    on!(&db.db, p => sqlx::query_as(
+        "SELECT p.identity_key, p.full_name, p.sort_key, p.national_id, p.phone, p.levels, u.code
+         FROM people p JOIN person_units pu ON pu.person_id = p.id JOIN units u ON u.id = pu.unit_id
+         WHERE u.code NOT LIKE 'THU-NGHIEM%' ORDER BY p.identity_key").fetch_all(p).await)
+    .unwrap()
+}
+
+both_backends!(a_first_load_streams_and_matches_the_batched_import, |db: TestDb| async move {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("quocgia.csv");
+    bdtx_roster::generate::generate(3000, 11, &csv).unwrap();
+    let o = Options { create_units: true, accept_similar: true, ..opts() };
+    // into an empty people table: the streamed bulk load
+    let bulk = run(&db, &csv, &o).await.unwrap();
+    assert!(!bulk.held_back.is_empty() && bulk.added > 2000, "{} {:?}", bulk.added, bulk.held_back.len());
+    // the same file into a database that already has someone: the batched path
+    let other = bdtx_testkit::db(match &db.db {
+        bdtx_store::Db::Sqlite(..) => bdtx_testkit::Backend::Sqlite,
+        bdtx_store::Db::Postgres(_) => bdtx_testkit::Backend::Postgres,
+    })
+    .await
+    .unwrap();
+    let one = write(
+        dir.path(),
+        "mot.csv",
+        &format!("{HEAD}1,Ngô Văn Thử,01/01/1980,Nam,001080999999,,,Thử Nghiệm,,Trường Thử Nghiệm,THPT,Toán,GV,\n"),
+    );
+    assert_eq!(run(&other, &one, &o).await.unwrap().added, 1);
+    let batched = run(&other, &csv, &o).await.unwrap();
+    assert_eq!(
+        (bulk.added, bulk.units_created, &bulk.held_back, &bulk.errors),
+        (batched.added, batched.units_created, &batched.held_back, &batched.errors)
+    );
+    assert_eq!(people_and_units(&db).await, people_and_units(&other).await);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM accounts").await as usize, bulk.added);
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM audit_log WHERE action = 'roster.import'").await,
+        count(&other, "SELECT COUNT(*) FROM audit_log WHERE action = 'roster.import'").await - 1
+    );
+    // and the load left every index in place: re-importing changes nothing (fewer rows count
+    // as unchanged: a school created by the first import is now held back by its rows in error)
+    let again = run(&db, &csv, &o).await.unwrap();
+    assert_eq!((again.added, again.updated), (0, 0));
+    assert!(again.unchanged > 2000, "{}", again.unchanged);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM people").await as usize, bulk.added);
+});
+
+both_backends!(a_first_load_that_fails_midway_leaves_nothing, |db: TestDb| async move {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("quocgia.csv");
+    bdtx_roster::generate::generate(25_000, 5, &csv).unwrap();
+    // a 40,000-character cell near the end, read after the first rows were written
+    let mut text = std::fs::read_to_string(&csv).unwrap();
+    text.push_str(&format!("25001,{},01/01/1990,Nam,,,,Hà Nội,,Trường A,TH,,GV,\n", "x".repeat(40_000)));
+    std::fs::write(&csv, text).unwrap();
+    let units = count(&db, "SELECT COUNT(*) FROM units").await;
+    let audit = count(&db, "SELECT COUNT(*) FROM audit_log").await;
+    let mut written = 0;
+    let o = Options { create_units: true, accept_similar: true, ..opts() };
+    let e = import(&db, &csv, &o, &mut |stage, done, _| {
+        if stage == "read" {
+            written = done;
+        }
+    })
+    .await
+    .unwrap_err();
+    assert!(matches!(e, ImportError::Read(bdtx_roster::read::ReadError::CellTooBig { .. })), "{e}");
+    assert!(written >= 20_000, "rows were written before the bad cell was read ({written})");
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM people").await, 0);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM accounts").await, 0);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM units").await, units, "not even the Ministry");
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM audit_log").await, audit);
+    // the indexes dropped for the load are back
+    for (name, _) in bdtx_store::roster::BULK_INDEXES {
+        let n: i64 = on!(&db.db, p => sqlx::query_scalar(sqlx::AssertSqlSafe(match &db.db {
+            bdtx_store::Db::Sqlite(..) => format!("SELECT COUNT(*) FROM sqlite_master WHERE name = '{name}'"),
+            bdtx_store::Db::Postgres(_) => format!("SELECT COUNT(*) FROM pg_indexes WHERE indexname = '{name}'"),
+        })).fetch_one(p).await)
+        .unwrap();
+        assert_eq!(n, 1, "{name}");
+    }
+});

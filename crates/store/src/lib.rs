@@ -109,6 +109,10 @@ pub(crate) fn conflict(e: sqlx::Error, what: &'static str) -> StoreError {
 
 pub const DEFAULT_URL: &str = "sqlite://data/bdtx.db";
 
+/// Bytes of a SQLite database each connection maps into memory (a bulk load maps none, see
+/// `roster::BulkLoad`).
+pub(crate) const SQLITE_MMAP_SIZE: &str = "268435456";
+
 impl Db {
     /// Connect to `sqlite://path` (created if missing) or `postgres://…`.
     pub async fn connect(url: &str) -> Result<Db> {
@@ -130,7 +134,7 @@ impl Db {
                 // A page cache of up to 64 MB per connection and memory-mapped reads: bulk
                 // imports touch indexes at random and would otherwise re-read pages from the OS.
                 .pragma("cache_size", "-65536")
-                .pragma("mmap_size", "268435456")
+                .pragma("mmap_size", SQLITE_MMAP_SIZE)
                 .pragma("temp_store", "memory");
             if let Some(dir) = opts.get_filename().parent() {
                 if !dir.as_os_str().is_empty() {

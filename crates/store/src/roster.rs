@@ -73,6 +73,35 @@ pub struct Batch {
     pub summaries: Vec<(i64, String)>,
 }
 
+/// A person to add with the columns derived from their fields (folded name, sort key, identity
+/// key) already computed, so that this work happens where rows are cleaned (on every core) and
+/// not on the path that writes.
+#[derive(Debug, Clone)]
+pub struct PersonRow {
+    pub fields: PersonFields,
+    pub name_folded: String,
+    pub sort_key: String,
+    pub identity_key: String,
+    pub levels: String,
+    pub other_subjects: String,
+    /// Core status: (module code, subject); "*" when the file only says "cốt cán".
+    pub core: Option<(String, String)>,
+}
+
+impl PersonRow {
+    pub fn new(fields: PersonFields, core: Option<(String, String)>) -> PersonRow {
+        PersonRow {
+            name_folded: fold(&fields.full_name),
+            sort_key: name_sort_key(&fields.full_name),
+            identity_key: fields.identity_key(),
+            levels: fields.levels_string(),
+            other_subjects: fields.other_subjects.join(";"),
+            fields,
+            core,
+        }
+    }
+}
+
 const CHUNK: usize = 400;
 
 /// Secondary indexes dropped while a first, bulk load fills empty tables, and built once at the
@@ -96,26 +125,6 @@ impl Db {
         let any: Option<i64> =
             on!(self, p => sqlx::query_scalar("SELECT id FROM people LIMIT 1").fetch_optional(p).await)?;
         Ok(any.is_none())
-    }
-
-    /// Start a bulk load into empty tables: drop the secondary indexes (see [`BULK_INDEXES`]).
-    /// The caller has checked uniqueness itself and must call [`Db::bulk_load_end`], also after
-    /// a failure.
-    pub async fn bulk_load_begin(&self) -> Result<()> {
-        for (name, _) in BULK_INDEXES {
-            let sql = format!("DROP INDEX IF EXISTS {name}");
-            on!(self, p => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(p).await.map(|_| ()))?;
-        }
-        Ok(())
-    }
-
-    /// Build the indexes dropped by [`Db::bulk_load_begin`] (those already present are kept).
-    pub async fn bulk_load_end(&self) -> Result<()> {
-        for (_, create) in BULK_INDEXES {
-            let sql = create.replacen("INDEX ", "INDEX IF NOT EXISTS ", 1);
-            on!(self, p => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(p).await.map(|_| ()))?;
-        }
-        Ok(())
     }
 
     /// Create many units in one transaction (parents before children: a unit may name as
@@ -329,6 +338,328 @@ impl Db {
             tx.commit().await?;
             Ok(ids)
         })
+    }
+}
+
+/// A first load into an empty people table (a national or provincial roster), written in one
+/// transaction while the file is still being read: people, their accounts and core status go in
+/// batch by batch; at the end the rows of units held back are taken out again, the units the
+/// kept rows need are created, the stays are written, and the secondary indexes (dropped inside
+/// the same transaction, see [`BULK_INDEXES`]) are built once. A failure anywhere rolls all of
+/// it back, index drops included. BACKEND: on PostgreSQL the dropped indexes lock the people
+/// table against readers until the commit (the table was empty anyway).
+pub struct BulkLoad {
+    tx: BulkTx,
+    actor: Option<i64>,
+    at: i64,
+    from: String,
+    next_id: i64,
+}
+
+enum BulkTx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+macro_rules! on_tx {
+    ($tx:expr, $t:ident => $body:expr) => {
+        match $tx {
+            BulkTx::Sqlite($t) => $body,
+            BulkTx::Postgres($t) => $body,
+        }
+    };
+}
+
+impl Db {
+    /// Start a bulk load if nobody is on record yet (checked under the write lock); `None` when
+    /// people exist, and the caller uses [`Db::apply_roster_batch`] instead.
+    pub async fn bulk_load(&self, actor: Option<i64>, from: NaiveDate) -> Result<Option<BulkLoad>> {
+        let mut tx = match self {
+            Db::Sqlite(p, _) => BulkTx::Sqlite(p.begin_write().await?),
+            Db::Postgres(p) => BulkTx::Postgres(p.begin_write().await?),
+        };
+        let empty = on_tx!(&mut tx, t => {
+            let any: Option<i64> = sqlx::query_scalar("SELECT id FROM people LIMIT 1").fetch_optional(&mut **t).await?;
+            any.is_none()
+        });
+        if !empty {
+            on_tx!(tx, t => t.rollback().await?);
+            return Ok(None);
+        }
+        if let BulkTx::Sqlite(t) = &mut tx {
+            // No memory-mapped pages while loading: each connection's map, and the sorter files
+            // of the index builds, would count in the process's memory (restored at the end).
+            sqlx::query("PRAGMA mmap_size = 0").execute(&mut **t).await?;
+            // Index builds sort on two threads; SQLite's sorter uses none while temporary files
+            // are kept in memory. Best effort: refused if this connection has temporary tables.
+            let _ = sqlx::query("PRAGMA temp_store = FILE").execute(&mut **t).await;
+            sqlx::query("PRAGMA threads = 2").execute(&mut **t).await?;
+        }
+        let next_id = on_tx!(&mut tx, t => {
+            if matches!(self, Db::Postgres(_)) {
+                // Serialise with other bulk loads (the people table is locked for the load).
+                sqlx::query("LOCK TABLE people IN EXCLUSIVE MODE").execute(&mut **t).await?;
+            }
+            for (name, _) in BULK_INDEXES {
+                let sql = format!("DROP INDEX IF EXISTS {name}");
+                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut **t).await?;
+            }
+            let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM people").fetch_one(&mut **t).await?;
+            max + 1
+        });
+        Ok(Some(BulkLoad { tx, actor, at: now(), from: iso(from), next_id }))
+    }
+}
+
+impl BulkLoad {
+    /// Create one unit (the Ministry of a fresh database) inside the load.
+    pub async fn create_unit(&mut self, unit: &crate::units::NewUnit) -> Result<i64> {
+        let ids = self.create_units(&[(unit.clone(), Ok(0))], false).await?;
+        let (id, actor) = (ids[0], self.actor);
+        let after = serde_json::json!({"code": unit.code, "kind": unit.kind.as_str(),
+            "name": bdtx_domain::text::clean(&unit.name), "levels": bdtx_domain::org::levels_to_string(&unit.levels),
+            "parent_id": unit.parent_id, "valid_from": iso(unit.valid_from), "valid_to": unit.valid_to.map(iso)})
+        .to_string();
+        on_tx!(&mut self.tx, t_ => {
+            let tx = &mut **t_;
+            crate::audit_insert!(tx, actor, "unit.create", "unit", id, Some(unit.parent_id.unwrap_or(id)), None::<String>, Some(after));
+        });
+        Ok(id)
+    }
+
+    /// Create units, parents first (a parent may be `Err(index)` of an earlier unit in `units`;
+    /// `Ok(0)` means no parent), many to a statement. One audit entry for them all when `audit`.
+    pub async fn create_units(
+        &mut self,
+        units: &[(crate::units::NewUnit, std::result::Result<i64, usize>)],
+        audit: bool,
+    ) -> Result<Vec<i64>> {
+        if units.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (t, actor) = (self.at, self.actor);
+        // BACKEND: ids are reserved first so that children can name their parents in the same
+        // statement batch (SQLite holds the write lock; PostgreSQL draws from the sequence).
+        let ids: Vec<i64> = match &mut self.tx {
+            BulkTx::Sqlite(tx) => {
+                let max: i64 =
+                    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM units").fetch_one(&mut **tx).await?;
+                (1..=units.len() as i64).map(|i| max + i).collect()
+            }
+            BulkTx::Postgres(tx) => {
+                sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('units', 'id')) FROM generate_series(1, $1)")
+                    .bind(units.len() as i64)
+                    .fetch_all(&mut **tx)
+                    .await?
+            }
+        };
+        struct Row {
+            id: i64,
+            code: String,
+            kind: &'static str,
+            name: String,
+            folded: String,
+            sort_key: String,
+            levels: String,
+            from: String,
+            parent: i64,
+        }
+        let rows: Vec<Row> = units
+            .iter()
+            .zip(&ids)
+            .map(|((n, parent), id)| {
+                let name = bdtx_domain::text::clean(&n.name);
+                Row {
+                    id: *id,
+                    code: n.code.clone(),
+                    kind: n.kind.as_str(),
+                    folded: fold(&name),
+                    sort_key: bdtx_domain::text::text_sort_key(&name),
+                    name,
+                    levels: bdtx_domain::org::levels_to_string(&n.levels),
+                    from: iso(n.valid_from),
+                    parent: match parent {
+                        Ok(id) => *id,
+                        Err(i) => ids[*i],
+                    },
+                }
+            })
+            .collect();
+        on_tx!(&mut self.tx, t_ => {
+            let tx = &mut **t_;
+            for chunk in rows.chunks(CHUNK) {
+                let mut q = QueryBuilder::new(
+                    "INSERT INTO units (id, code, kind, name, name_folded, sort_key, levels, valid_from, created_at) ");
+                q.push_values(chunk, |mut b, r| {
+                    b.push_bind(r.id).push_bind(r.code.as_str()).push_bind(r.kind).push_bind(r.name.as_str())
+                        .push_bind(r.folded.as_str()).push_bind(r.sort_key.as_str()).push_bind(r.levels.as_str())
+                        .push_bind(r.from.as_str()).push_bind(t);
+                });
+                q.build().execute(&mut *tx).await.map_err(|e| crate::conflict(e, "code"))?;
+                let links: Vec<&Row> = chunk.iter().filter(|r| r.parent != 0).collect();
+                if !links.is_empty() {
+                    let mut q = QueryBuilder::new("INSERT INTO unit_links (unit_id, parent_id, valid_from) ");
+                    q.push_values(links, |mut b, r| {
+                        b.push_bind(r.id).push_bind(r.parent).push_bind(r.from.as_str());
+                    });
+                    q.build().execute(&mut *tx).await?;
+                }
+            }
+            if audit {
+                let detail = serde_json::json!({"created": ids.len()}).to_string();
+                crate::audit_insert!(tx, actor, "unit.import", "unit", ids[0], None::<i64>, None::<String>, Some(detail));
+            }
+            Ok::<_, crate::StoreError>(())
+        })?;
+        Ok(ids)
+    }
+
+    /// Add people with an account each (username = national ID, else p<id>) and their core
+    /// status; returns their ids, in order. Their stays are written by [`BulkLoad::add_stays`].
+    pub async fn add_people(&mut self, rows: &[PersonRow]) -> Result<Vec<i64>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (t, from) = (self.at, self.from.clone());
+        let ids: Vec<i64> = match &mut self.tx {
+            BulkTx::Sqlite(_) => {
+                let first = self.next_id;
+                self.next_id += rows.len() as i64;
+                (first..self.next_id).collect()
+            }
+            BulkTx::Postgres(tx) => {
+                sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('people', 'id')) FROM generate_series(1, $1)")
+                    .bind(rows.len() as i64)
+                    .fetch_all(&mut **tx)
+                    .await?
+            }
+        };
+        on_tx!(&mut self.tx, tx => {
+            for (chunk, ids) in rows.chunks(CHUNK).zip(ids.chunks(CHUNK)) {
+                let mut q = QueryBuilder::new(
+                    "INSERT INTO people (id, full_name, name_folded, sort_key, birth_date, gender, national_id, phone, email, position,
+                        levels, main_subject, other_subjects, identity_key, created_at, updated_at) ");
+                q.push_values(chunk.iter().zip(ids), |mut b, (a, id)| {
+                    let f = &a.fields;
+                    b.push_bind(*id).push_bind(f.full_name.as_str()).push_bind(a.name_folded.as_str()).push_bind(a.sort_key.as_str())
+                        .push_bind(f.birth_date.map(iso)).push_bind(f.gender.as_deref()).push_bind(f.national_id.as_deref())
+                        .push_bind(f.phone.as_deref()).push_bind(f.email.as_deref()).push_bind(f.position.as_str())
+                        .push_bind(a.levels.as_str()).push_bind(f.main_subject.as_deref()).push_bind(a.other_subjects.as_str())
+                        .push_bind(a.identity_key.as_str()).push_bind(t).push_bind(t);
+                });
+                q.build().execute(&mut **tx).await.map_err(|e| crate::conflict(e, "identity"))?;
+                let mut q = QueryBuilder::new("INSERT INTO accounts (username, person_id, created_at) ");
+                q.push_values(chunk.iter().zip(ids), |mut b, (a, id)| {
+                    b.push_bind(a.fields.national_id.clone().unwrap_or_else(|| format!("p{id}"))).push_bind(*id).push_bind(t);
+                });
+                q.push(" ON CONFLICT (username) DO NOTHING");
+                q.build().execute(&mut **tx).await?;
+                let cores: Vec<_> = chunk.iter().zip(ids).filter_map(|(a, id)| a.core.as_ref().map(|c| (id, c))).collect();
+                if !cores.is_empty() {
+                    let mut q = QueryBuilder::new("INSERT INTO core_status (person_id, module_code, subject, since) ");
+                    q.push_values(cores, |mut b, (id, (m, s))| {
+                        b.push_bind(*id).push_bind(m.as_str()).push_bind(s.as_str()).push_bind(from.as_str());
+                    });
+                    q.push(" ON CONFLICT DO NOTHING");
+                    q.build().execute(&mut **tx).await?;
+                }
+            }
+            // A national ID already used as someone's username: fall back to p<id>.
+            sqlx::query("INSERT INTO accounts (username, person_id, created_at)
+                 SELECT 'p' || CAST(p.id AS TEXT), p.id, $1 FROM people p
+                 WHERE p.id >= $2 AND p.id <= $3 AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.person_id = p.id)")
+                .bind(t).bind(ids[0]).bind(ids[ids.len() - 1]).execute(&mut **tx).await?;
+            Ok::<_, crate::StoreError>(())
+        })?;
+        Ok(ids)
+    }
+
+    /// Take out people added earlier in this load (the rows of units held back), with their
+    /// accounts and core status.
+    pub async fn remove_people(&mut self, ids: &[i64]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        on_tx!(&mut self.tx, tx => {
+            // Deleting a person checks that nobody was merged into them: without an index on
+            // `merged_into` that is a scan of the whole table per person deleted.
+            sqlx::query("CREATE INDEX bulk_people_merged ON people(merged_into)").execute(&mut **tx).await?;
+            for chunk in ids.chunks(CHUNK) {
+                for (table, column) in [("core_status", "person_id"), ("accounts", "person_id"), ("people", "id")] {
+                    let mut q = QueryBuilder::new(format!("DELETE FROM {table} WHERE {column} IN ("));
+                    let mut sep = q.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(*id);
+                    }
+                    q.push(")");
+                    q.build().execute(&mut **tx).await?;
+                }
+            }
+            sqlx::query("DROP INDEX bulk_people_merged").execute(&mut **tx).await?;
+            Ok::<_, crate::StoreError>(())
+        })
+    }
+
+    /// Where people work from the load's date: (person id, unit id).
+    pub async fn add_stays(&mut self, stays: &[(i64, i64)]) -> Result<()> {
+        let from = self.from.clone();
+        on_tx!(&mut self.tx, tx => {
+            for chunk in stays.chunks(CHUNK * 4) {
+                let mut q = QueryBuilder::new("INSERT INTO person_units (person_id, unit_id, valid_from) ");
+                q.push_values(chunk, |mut b, (person, unit)| {
+                    b.push_bind(*person).push_bind(*unit).push_bind(from.as_str());
+                });
+                q.build().execute(&mut **tx).await?;
+            }
+            Ok::<_, crate::StoreError>(())
+        })
+    }
+
+    /// One audit entry per unit written: (unit id, JSON summary), many to a statement.
+    pub async fn audit_units(&mut self, summaries: &[(i64, String)]) -> Result<()> {
+        let (actor, at) = (self.actor, crate::now_pub());
+        on_tx!(&mut self.tx, tx => {
+            for chunk in summaries.chunks(CHUNK) {
+                let mut q = QueryBuilder::new(
+                    "INSERT INTO audit_log (at, actor_account_id, action, entity, entity_id, unit_id, before_json, after_json) ");
+                q.push_values(chunk, |mut b, (unit, summary)| {
+                    b.push_bind(at).push_bind(actor).push_bind("roster.import").push_bind("unit").push_bind(unit.to_string())
+                        .push_bind(*unit).push_bind(None::<String>).push_bind(summary.as_str());
+                });
+                q.build().execute(&mut **tx).await?;
+            }
+            Ok::<_, crate::StoreError>(())
+        })
+    }
+
+    /// Build the indexes dropped at the start, then commit.
+    pub async fn commit(self) -> Result<()> {
+        let mut this = self;
+        on_tx!(&mut this.tx, tx => {
+            for (_, create) in BULK_INDEXES {
+                sqlx::query(sqlx::AssertSqlSafe(create)).execute(&mut **tx).await?;
+            }
+        });
+        this.restore().await?;
+        on_tx!(this.tx, tx => tx.commit().await?);
+        Ok(())
+    }
+
+    /// Undo everything, index drops included.
+    pub async fn rollback(mut self) -> Result<()> {
+        self.restore().await?;
+        on_tx!(self.tx, tx => tx.rollback().await?);
+        Ok(())
+    }
+
+    async fn restore(&mut self) -> Result<()> {
+        if let BulkTx::Sqlite(t) = &mut self.tx {
+            let sql = format!("PRAGMA mmap_size = {}", crate::SQLITE_MMAP_SIZE);
+            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut **t).await?;
+            sqlx::query("PRAGMA threads = 0").execute(&mut **t).await?;
+            let _ = sqlx::query("PRAGMA temp_store = MEMORY").execute(&mut **t).await;
+        }
+        Ok(())
     }
 }
 
