@@ -292,19 +292,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let c = Connection::open(&path).unwrap();
-        c.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (k TEXT PRIMARY KEY)").unwrap();
+        c.execute_batch(
+            "PRAGMA journal_mode = WAL; CREATE TABLE t (k TEXT PRIMARY KEY); INSERT INTO t VALUES ('taken')",
+        )
+        .unwrap();
         let lane = std::sync::Arc::new(Lane::open(path).unwrap());
         let mut tasks = Vec::new();
         for i in 0..400 {
             let lane = lane.clone();
             tasks.push(tokio::spawn(async move {
-                // Every fourth write inserts a key taken by the write before it and fails.
-                let k = if i % 4 == 3 { format!("k{}", i - 1) } else { format!("k{i}") };
-                let r = lane.write(move |c| Ok(exec(c, "INSERT INTO t (k) VALUES ($1)", &[&k])?)).await;
+                // Every fourth write inserts a key that exists already and fails.
+                let k = if i % 4 == 3 { "taken".to_string() } else { format!("k{i}") };
+                let written = k.clone();
+                let r = lane.write(move |c| Ok(exec(c, "INSERT INTO t (k) VALUES ($1)", &[&written])?)).await;
                 if r.is_ok() {
                     // Committed: a reader sees it at once.
-                    let seen = lane.read(|c| one(c, "SELECT 1 FROM t WHERE k = $1", &[&format!("k{i}")], |_| Ok(())));
-                    assert!(seen.unwrap().is_some(), "k{i} answered before it was visible");
+                    let seen = lane.read(|c| one(c, "SELECT 1 FROM t WHERE k = $1", &[&k], |_| Ok(())));
+                    assert!(seen.unwrap().is_some(), "{k} answered before it was visible");
                 }
                 (i, r.is_ok())
             }));
@@ -313,7 +317,7 @@ mod tests {
             let (i, ok) = t.await.unwrap();
             assert_eq!(ok, i % 4 != 3, "write {i}");
         }
-        assert_eq!(count(&c), 300);
+        assert_eq!(count(&c), 301);
         lane.close();
     }
 }
