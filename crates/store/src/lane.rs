@@ -11,7 +11,10 @@
 //! - **writes** are queued to one writer thread that owns a connection. Each time it wakes it
 //!   runs every queued write in one transaction, each in its own savepoint (a failing write
 //!   rolls back alone), commits once, and only then answers the callers: group commit, one
-//!   hand-off a write and no lock contention among the lane's writers.
+//!   hand-off a write and no lock contention among the lane's writers;
+//! - **checkpoints** (copying the WAL into the database file and syncing it) run on a thread of
+//!   their own every half second, never in the writer's commit, so a slow disk sync does not
+//!   hold up the queued writes.
 //!
 //! Writes from the rest of the program still go through sqlx; SQLite's file lock orders them
 //! with the lane's writer (which alone waits on `busy_timeout`, never a request thread).
@@ -30,6 +33,8 @@ use rusqlite::{CachedStatement, Connection, OpenFlags, ToSql};
 
 use crate::{Result, StoreError};
 
+/// How often the lane's own thread checkpoints the WAL.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 /// Most writes gathered into one transaction.
 const BATCH: usize = 512;
 /// Parameter names `$1`…: the statements are written for sqlx, whose SQLite and PostgreSQL
@@ -109,11 +114,25 @@ impl Lane {
     /// Open the lane of a database file (already created and in WAL mode by sqlx).
     pub(crate) fn open(path: PathBuf) -> Result<Lane> {
         let writer = connect(&path, false)?;
+        // The writer never checkpoints: copying the WAL into the database and syncing it would
+        // hold up every queued write for as long as the disk takes. A thread of its own does it.
+        writer.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+        let checkpointer = connect(&path, false)?;
+        checkpointer.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
         let (tx, rx) = mpsc::channel::<Box<dyn Work>>();
+        // Dropped when the writer stops, which stops the checkpointer.
+        let (running, stopped) = mpsc::channel::<()>();
         std::thread::Builder::new()
             .name("sqlite-lane-writer".into())
-            .spawn(move || write_loop(writer, rx))
+            .spawn(move || {
+                write_loop(writer, rx);
+                drop(running);
+            })
             .map_err(|e| StoreError::Other(format!("lane writer thread: {e}")))?;
+        std::thread::Builder::new()
+            .name("sqlite-lane-checkpoint".into())
+            .spawn(move || checkpoint_loop(checkpointer, stopped))
+            .map_err(|e| StoreError::Other(format!("lane checkpoint thread: {e}")))?;
         Ok(Lane { path, readers: Mutex::new(Vec::new()), jobs: Mutex::new(Some(tx)) })
     }
 
@@ -189,6 +208,21 @@ fn write_loop(c: Connection, rx: mpsc::Receiver<Box<dyn Work>>) {
         });
         for d in done {
             d.finish(commit.clone());
+        }
+    }
+}
+
+/// Every [`CHECKPOINT_EVERY`], a passive checkpoint: it copies what it can of the WAL into the
+/// database without waiting for, or holding up, readers and the writer (the WAL starts over once
+/// all of it is copied). Once more when the lane stops.
+fn checkpoint_loop(c: Connection, stopped: mpsc::Receiver<()>) {
+    loop {
+        let last = !matches!(stopped.recv_timeout(CHECKPOINT_EVERY), Err(mpsc::RecvTimeoutError::Timeout));
+        if let Err(e) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!("SQLite checkpoint: {e}");
+        }
+        if last {
+            return;
         }
     }
 }
