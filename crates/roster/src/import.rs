@@ -269,6 +269,33 @@ impl UnitPlan {
         self.keys.insert(key, self.units.len() - 1);
         self.units.len() - 1
     }
+    /// The planned units that the `needed` ones hang under, with them, parents first (a parent
+    /// still to be created is an index into the returned list), and where each planned index
+    /// went in that list.
+    fn subset(&self, needed: &HashSet<usize>) -> (Vec<(NewUnit, Result<i64, usize>)>, HashMap<usize, usize>) {
+        let mut keep = vec![false; self.units.len()];
+        for i in (0..self.units.len()).rev() {
+            if needed.contains(&i) || keep[i] {
+                keep[i] = true;
+                if let Err(p) = self.units[i].1 {
+                    keep[p] = true;
+                }
+            }
+        }
+        let mut remap = HashMap::new();
+        let mut list = Vec::new();
+        for (i, (u, parent)) in self.units.iter().enumerate() {
+            if keep[i] {
+                let parent = match parent {
+                    Ok(id) => Ok(*id),
+                    Err(p) => Err(remap[p]),
+                };
+                remap.insert(i, list.len());
+                list.push((u.clone(), parent));
+            }
+        }
+        (list, remap)
+    }
 }
 
 fn new_unit(code: String, kind: UnitKind, name: &str, from: NaiveDate) -> NewUnit {
@@ -604,28 +631,7 @@ pub async fn import(db: &Db, path: &Path, opts: &Options, progress: Progress<'_>
         by_unit.keys().filter_map(|p| if let Place::New(i) = p { Some(*i) } else { None }).collect();
     let mut new_ids: HashMap<usize, i64> = HashMap::new();
     if !needed.is_empty() {
-        // Keep every planned unit that a needed unit depends on (parents come first in the plan).
-        let mut keep = vec![false; plan.units.len()];
-        for i in (0..plan.units.len()).rev() {
-            if needed.contains(&i) || keep[i] {
-                keep[i] = true;
-                if let Err(p) = plan.units[i].1 {
-                    keep[p] = true;
-                }
-            }
-        }
-        let mut remap = HashMap::new();
-        let mut list = Vec::new();
-        for (i, (u, parent)) in plan.units.iter().enumerate() {
-            if keep[i] {
-                let parent = match parent {
-                    Ok(id) => Ok(*id),
-                    Err(p) => Err(remap[p]),
-                };
-                remap.insert(i, list.len());
-                list.push((u.clone(), parent));
-            }
-        }
+        let (list, remap) = plan.subset(&needed);
         report.units_created = list.len();
         if !opts.dry_run {
             let ids = db.create_units_batch(opts.actor, &list).await?;
@@ -882,27 +888,7 @@ async fn import_bulk(
         by_unit.keys().filter_map(|p| if let Place::New(i) = p { Some(*i) } else { None }).collect();
     let mut new_ids: HashMap<usize, i64> = HashMap::new();
     if !needed.is_empty() {
-        let mut keep = vec![false; plan.units.len()];
-        for i in (0..plan.units.len()).rev() {
-            if needed.contains(&i) || keep[i] {
-                keep[i] = true;
-                if let Err(p) = plan.units[i].1 {
-                    keep[p] = true;
-                }
-            }
-        }
-        let mut remap = HashMap::new();
-        let mut list = Vec::new();
-        for (i, (u, parent)) in plan.units.iter().enumerate() {
-            if keep[i] {
-                let parent = match parent {
-                    Ok(id) => Ok(*id),
-                    Err(p) => Err(remap[p]),
-                };
-                remap.insert(i, list.len());
-                list.push((u.clone(), parent));
-            }
-        }
+        let (list, remap) = plan.subset(&needed);
         report.units_created = list.len();
         let created = load.create_units(&list, true).await?;
         for (i, j) in remap {

@@ -304,9 +304,15 @@ impl Db {
 
     /// Everything authorization needs to know about an account.
     pub async fn principal(&self, account_id: i64) -> Result<Option<Principal>> {
-        let Some(acc) = self.account(account_id).await? else {
-            return Ok(None);
-        };
+        match self.account(account_id).await? {
+            Some(acc) => self.principal_of(&acc).await,
+            None => Ok(None),
+        }
+    }
+
+    /// [`Db::principal`] of an account already read (a new session reads it anyway).
+    pub async fn principal_of(&self, acc: &Account) -> Result<Option<Principal>> {
+        let account_id = acc.id;
         if acc.disabled {
             return Ok(None);
         }

@@ -119,6 +119,28 @@ pub const BULK_INDEXES: [(&str, &str); 6] = [
     ("person_units_person", "CREATE INDEX person_units_person ON person_units(person_id, valid_to)"),
 ];
 
+/// One account per new person, waiting for activation (username = national ID, else `p<id>`),
+/// and their core status: the same inserts for the batched and the bulk load.
+macro_rules! accounts_and_core {
+    ($exec:expr, $chunk:expr, $ids:expr, $t:expr, $from:expr) => {{
+        let mut q = QueryBuilder::new("INSERT INTO accounts (username, person_id, created_at) ");
+        q.push_values($chunk.iter().zip($ids), |mut b, (a, id)| {
+            b.push_bind(a.fields.national_id.clone().unwrap_or_else(|| format!("p{id}"))).push_bind(*id).push_bind($t);
+        });
+        q.push(" ON CONFLICT (username) DO NOTHING");
+        q.build().execute($exec).await?;
+        let cores: Vec<_> = $chunk.iter().zip($ids).filter_map(|(a, id)| a.core.as_ref().map(|c| (id, c))).collect();
+        if !cores.is_empty() {
+            let mut q = QueryBuilder::new("INSERT INTO core_status (person_id, module_code, subject, since) ");
+            q.push_values(cores, |mut b, (id, (m, s))| {
+                b.push_bind(*id).push_bind(m.as_str()).push_bind(s.as_str()).push_bind($from.as_str());
+            });
+            q.push(" ON CONFLICT DO NOTHING");
+            q.build().execute($exec).await?;
+        }
+    }};
+}
+
 impl Db {
     /// Whether nobody is on record yet (a first national or provincial load).
     pub async fn people_is_empty(&self) -> Result<bool> {
@@ -286,21 +308,7 @@ impl Db {
                 });
                 q.build().execute(&mut *tx).await?;
                 // One account per person, waiting for activation: username = national ID, else p<id>.
-                let mut q = QueryBuilder::new("INSERT INTO accounts (username, person_id, created_at) ");
-                q.push_values(chunk.iter().zip(ids), |mut b, (a, id)| {
-                    b.push_bind(a.fields.national_id.clone().unwrap_or_else(|| format!("p{id}"))).push_bind(*id).push_bind(t);
-                });
-                q.push(" ON CONFLICT (username) DO NOTHING");
-                q.build().execute(&mut *tx).await?;
-                let cores: Vec<_> = chunk.iter().zip(ids).filter_map(|(a, id)| a.core.as_ref().map(|c| (id, c))).collect();
-                if !cores.is_empty() {
-                    let mut q = QueryBuilder::new("INSERT INTO core_status (person_id, module_code, subject, since) ");
-                    q.push_values(cores, |mut b, (id, (m, s))| {
-                        b.push_bind(*id).push_bind(m.clone()).push_bind(s.clone()).push_bind(from.clone());
-                    });
-                    q.push(" ON CONFLICT DO NOTHING");
-                    q.build().execute(&mut *tx).await?;
-                }
+                accounts_and_core!(&mut *tx, chunk, ids, t, from);
             }
             if !batch.adds.is_empty() {
                 // A national ID already used as someone's username: fall back to p<id>.
@@ -548,21 +556,7 @@ impl BulkLoad {
                         .push_bind(a.identity_key.as_str()).push_bind(t).push_bind(t);
                 });
                 q.build().execute(&mut **tx).await.map_err(|e| crate::conflict(e, "identity"))?;
-                let mut q = QueryBuilder::new("INSERT INTO accounts (username, person_id, created_at) ");
-                q.push_values(chunk.iter().zip(ids), |mut b, (a, id)| {
-                    b.push_bind(a.fields.national_id.clone().unwrap_or_else(|| format!("p{id}"))).push_bind(*id).push_bind(t);
-                });
-                q.push(" ON CONFLICT (username) DO NOTHING");
-                q.build().execute(&mut **tx).await?;
-                let cores: Vec<_> = chunk.iter().zip(ids).filter_map(|(a, id)| a.core.as_ref().map(|c| (id, c))).collect();
-                if !cores.is_empty() {
-                    let mut q = QueryBuilder::new("INSERT INTO core_status (person_id, module_code, subject, since) ");
-                    q.push_values(cores, |mut b, (id, (m, s))| {
-                        b.push_bind(*id).push_bind(m.as_str()).push_bind(s.as_str()).push_bind(from.as_str());
-                    });
-                    q.push(" ON CONFLICT DO NOTHING");
-                    q.build().execute(&mut **tx).await?;
-                }
+                accounts_and_core!(&mut **tx, chunk, ids, t, from);
             }
             // A national ID already used as someone's username: fall back to p<id>.
             sqlx::query("INSERT INTO accounts (username, person_id, created_at)

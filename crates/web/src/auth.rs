@@ -113,10 +113,10 @@ async fn load(st: &AppState, token: &str, bearer: bool) -> Result<Option<Auth>, 
     let Some(s) = st.db.session(token).await? else {
         return Ok(None);
     };
-    let Some(principal) = st.db.principal(s.account_id).await? else {
+    let Some(account) = st.db.account(s.account_id).await? else {
         return Ok(None);
     };
-    let Some(account) = st.db.account(s.account_id).await? else {
+    let Some(principal) = st.db.principal_of(&account).await? else {
         return Ok(None);
     };
     let auth = Auth { principal, account, csrf: s.csrf, token: token.to_string(), bearer };
