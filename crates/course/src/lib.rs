@@ -21,7 +21,7 @@ pub use model::{
     Rubric, RubricLevel, Section,
 };
 pub use package::{MediaFile, Package, PackageError, load_dir, load_files, load_zip, validate};
-pub use quiz::{AnswerError, PublicKind, PublicQuestion, passed, public_questions, quiz_total};
+pub use quiz::{AnswerError, PublicKind, PublicQuestion, pass_mark, passed, public_questions, quiz_total};
 pub use rubric::RubricError;
 
 /// Points as Vietnamese users write them: decimal comma, at most two decimals, no trailing zeros

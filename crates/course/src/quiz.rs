@@ -117,7 +117,14 @@ pub fn quiz_total(quiz: &Quiz) -> f64 {
 
 /// Whether `earned` points reach the quiz's pass mark (`earned × 100 ≥ total × pass_percent`).
 pub fn passed(quiz: &Quiz, earned: f64) -> bool {
-    earned.is_finite() && earned * 100.0 + EPSILON >= quiz_total(quiz) * f64::from(quiz.pass_percent)
+    pass_mark(quiz)(earned)
+}
+
+/// The quiz's pass test on its own, for code that outlives the quiz (the store decides inside
+/// the submit's transaction whether the attempt marks the quiz done).
+pub fn pass_mark(quiz: &Quiz) -> impl Fn(f64) -> bool + Send + Sync + 'static {
+    let mark = quiz_total(quiz) * f64::from(quiz.pass_percent);
+    move |earned: f64| earned.is_finite() && earned * 100.0 + EPSILON >= mark
 }
 
 /// What a learner is shown of a question: no answers, and option indexes in authored order so

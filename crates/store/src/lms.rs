@@ -178,6 +178,77 @@ const SUBMIT_ATTEMPT: &str = "UPDATE quiz_attempts SET submitted_at = $2, points
     percent = CASE WHEN max_points > 0 THEN $3 * 100.0 / max_points ELSE 0 END
     WHERE id = $1 AND submitted_at IS NULL";
 
+/// Mark an activity done inside a sqlx transaction `$tx` (see [`Db::record_progress`]); true if
+/// it was not done before.
+macro_rules! progress_tx {
+    ($tx:ident, $enrollment_id:expr, $key:expr, $required:expr) => {{
+        let n = sqlx::query(INSERT_PROGRESS)
+            .bind($enrollment_id)
+            .bind($key)
+            .bind(now())
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected();
+        let inc = i64::from(n == 1 && $required);
+        let stage: Option<i64> = sqlx::query_scalar(UPDATE_PROGRESS)
+            .bind($enrollment_id)
+            .bind($key)
+            .bind(inc)
+            .fetch_optional(&mut *$tx)
+            .await?;
+        // Opening the course moves a learner to "in progress" on the dashboards.
+        if stage.is_some_and(|s| s < 2) {
+            crate::retally!($tx, &[$enrollment_id]);
+        }
+        n == 1
+    }};
+}
+
+/// [`Db::record_progress`] inside the lane's write transaction.
+fn progress_on(c: &rusqlite::Connection, enrollment_id: i64, key: &str, required: bool) -> Result<bool> {
+    let n = lane::exec(c, INSERT_PROGRESS, &[&enrollment_id, &key, &now()])?;
+    let inc = i64::from(n == 1 && required);
+    let stage: Option<i64> = lane::one(c, UPDATE_PROGRESS, &[&enrollment_id, &key, &inc], |r| r.get(0))?;
+    if stage.is_some_and(|s| s < 2) {
+        retally_lane(c, &[enrollment_id])?;
+    }
+    Ok(n == 1)
+}
+
+/// How a new attempt at a quiz starts: the quiz's attempt limit (0 = none), its total points
+/// and the attempt's shuffling seed.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAttempt {
+    pub max_attempts: u32,
+    pub max_points: f64,
+    pub seed: i64,
+}
+
+/// Whether a new attempt may start, given the latest one.
+fn may_start(latest: &Option<Attempt>, max_attempts: u32) -> bool {
+    match latest {
+        Some(a) if a.submitted_at.is_none() => false,
+        Some(a) => max_attempts == 0 || a.number < i64::from(max_attempts),
+        None => true,
+    }
+}
+
+/// [`Db::open_attempt`] inside the lane's write transaction.
+fn open_attempt_on(
+    c: &rusqlite::Connection,
+    enrollment_id: i64,
+    key: &str,
+    new: NewAttempt,
+) -> Result<Option<Attempt>> {
+    let current = lane::one(c, CURRENT_ATTEMPT, &[&enrollment_id, &key], Attempt::from_lane)?;
+    if !may_start(&current, new.max_attempts) {
+        return Ok(current.filter(|a| a.submitted_at.is_none()));
+    }
+    let n: i64 = lane::one(c, NEXT_ATTEMPT, &[&enrollment_id, &key], |r| r.get(0))?.unwrap_or(1);
+    lane::exec(c, INSERT_ATTEMPT, &[&enrollment_id, &key, &n, &new.seed, &now(), &new.max_points])?;
+    lane::one(c, CURRENT_ATTEMPT, &[&enrollment_id, &key], Attempt::from_lane)
+}
+
 impl Attempt {
     /// A row of `attempt_cols!` read through SQLite's lane.
     fn from_lane(r: &rusqlite::Row<'_>) -> rusqlite::Result<Attempt> {
@@ -203,32 +274,13 @@ impl Db {
     pub async fn record_progress(&self, enrollment_id: i64, item_key: &str, required: bool) -> Result<bool> {
         if let Some(lane) = self.lane() {
             let key = item_key.to_string();
-            return lane
-                .write(move |c| {
-                    let n = lane::exec(c, INSERT_PROGRESS, &[&enrollment_id, &key, &now()])?;
-                    let inc = i64::from(n == 1 && required);
-                    let stage: Option<i64> =
-                        lane::one(c, UPDATE_PROGRESS, &[&enrollment_id, &key, &inc], |r| r.get(0))?;
-                    if stage.is_some_and(|s| s < 2) {
-                        retally_lane(c, &[enrollment_id])?;
-                    }
-                    Ok(n == 1)
-                })
-                .await;
+            return lane.write(move |c| progress_on(c, enrollment_id, &key, required)).await;
         }
         on!(self, p => {
             let mut tx = p.begin_write().await?;
-            let n = sqlx::query(INSERT_PROGRESS)
-                .bind(enrollment_id).bind(item_key).bind(now()).execute(&mut *tx).await?.rows_affected();
-            let inc = i64::from(n == 1 && required);
-            let stage: Option<i64> = sqlx::query_scalar(UPDATE_PROGRESS)
-                .bind(enrollment_id).bind(item_key).bind(inc).fetch_optional(&mut *tx).await?;
-            // Opening the course moves a learner to "in progress" on the dashboards.
-            if stage.is_some_and(|s| s < 2) {
-                crate::retally!(tx, &[enrollment_id]);
-            }
+            let new = progress_tx!(tx, enrollment_id, item_key, required);
             tx.commit().await?;
-            Ok(n == 1)
+            Ok(new)
         })
     }
 
@@ -321,28 +373,13 @@ impl Db {
         max_points: f64,
         seed: i64,
     ) -> Result<Option<Attempt>> {
-        // Whether a new attempt may start, given the latest one.
-        let start = move |a: &Option<Attempt>| match a {
-            Some(a) if a.submitted_at.is_none() => false,
-            Some(a) => max_attempts == 0 || a.number < i64::from(max_attempts),
-            None => true,
-        };
         if let Some(lane) = self.lane() {
             let key = item_key.to_string();
-            return lane
-                .write(move |c| {
-                    let current = lane::one(c, CURRENT_ATTEMPT, &[&enrollment_id, &key], Attempt::from_lane)?;
-                    if !start(&current) {
-                        return Ok(current.filter(|a| a.submitted_at.is_none()));
-                    }
-                    let n: i64 = lane::one(c, NEXT_ATTEMPT, &[&enrollment_id, &key], |r| r.get(0))?.unwrap_or(1);
-                    lane::exec(c, INSERT_ATTEMPT, &[&enrollment_id, &key, &n, &seed, &now(), &max_points])?;
-                    lane::one(c, CURRENT_ATTEMPT, &[&enrollment_id, &key], Attempt::from_lane)
-                })
-                .await;
+            let new = NewAttempt { max_attempts, max_points, seed };
+            return lane.write(move |c| open_attempt_on(c, enrollment_id, &key, new)).await;
         }
         let current = self.current_attempt(enrollment_id, item_key).await?;
-        if !start(&current) {
+        if !may_start(&current, max_attempts) {
             return Ok(current.filter(|a| a.submitted_at.is_none()));
         }
         on!(self, p => {
@@ -403,6 +440,40 @@ impl Db {
         })
     }
 
+    /// Save an answer to the quiz's open attempt, starting an attempt first when none is open
+    /// and attempts remain (see [`Db::open_attempt`]); the attempt's id, or `Ok(None)` when every
+    /// attempt is used. One write on SQLite's lane.
+    pub async fn answer_quiz(
+        &self,
+        enrollment_id: i64,
+        item_key: &str,
+        new: NewAttempt,
+        question_key: &str,
+        answer_json: &str,
+        points: f64,
+    ) -> Result<Option<i64>> {
+        if let Some(lane) = self.lane() {
+            let (key, question, json) = (item_key.to_string(), question_key.to_string(), answer_json.to_string());
+            return lane
+                .write(move |c| {
+                    let Some(a) = open_attempt_on(c, enrollment_id, &key, new)? else { return Ok(None) };
+                    lane::exec(c, SAVE_ANSWER, &[&a.id, &question, &json, &points, &now()])?;
+                    Ok(Some(a.id))
+                })
+                .await;
+        }
+        let current = self.current_attempt(enrollment_id, item_key).await?;
+        let a = match current {
+            Some(a) if a.submitted_at.is_none() => a,
+            _ => match self.open_attempt(enrollment_id, item_key, new.max_attempts, new.max_points, new.seed).await? {
+                Some(a) => a,
+                None => return Ok(None),
+            },
+        };
+        self.save_answer(a.id, question_key, answer_json, points).await?;
+        Ok(Some(a.id))
+    }
+
     pub async fn answers(&self, attempt_id: i64) -> Result<Vec<AnswerRow>> {
         if let Some(lane) = self.lane() {
             return lane.read(|c| {
@@ -417,19 +488,44 @@ impl Db {
     /// Close an attempt with its score (sum of its answers). Submitting again returns the
     /// attempt as first submitted.
     pub async fn submit_attempt(&self, attempt_id: i64) -> Result<Attempt> {
+        self.submit_quiz_attempt(attempt_id, "", false, |_| false).await
+    }
+
+    /// Submit an attempt of a learner's quiz (see [`Db::submit_attempt`]) and, when `passes` says
+    /// its points reach the pass mark, mark the quiz done in the same transaction (see
+    /// [`Db::record_progress`]). Submitting again returns the attempt as first submitted and
+    /// records nothing more.
+    pub async fn submit_quiz_attempt(
+        &self,
+        attempt_id: i64,
+        item_key: &str,
+        required: bool,
+        passes: impl Fn(f64) -> bool + Send + 'static,
+    ) -> Result<Attempt> {
         if let Some(lane) = self.lane() {
+            let key = item_key.to_string();
             return lane
                 .write(move |c| {
                     let points: f64 = lane::one(c, ATTEMPT_POINTS, &[&attempt_id], |r| r.get(0))?.unwrap_or(0.0);
-                    lane::exec(c, SUBMIT_ATTEMPT, &[&attempt_id, &now(), &points])?;
-                    lane::one(c, ATTEMPT, &[&attempt_id], Attempt::from_lane)?.ok_or(StoreError::NotFound)
+                    let newly = lane::exec(c, SUBMIT_ATTEMPT, &[&attempt_id, &now(), &points])? == 1;
+                    let a = lane::one(c, ATTEMPT, &[&attempt_id], Attempt::from_lane)?.ok_or(StoreError::NotFound)?;
+                    if newly && passes(points) {
+                        progress_on(c, a.enrollment_id, &key, required)?;
+                    }
+                    Ok(a)
                 })
                 .await;
         }
         on!(self, p => {
             let mut tx = p.begin_write().await?;
             let points: f64 = sqlx::query_scalar(ATTEMPT_POINTS).bind(attempt_id).fetch_one(&mut *tx).await?;
-            sqlx::query(SUBMIT_ATTEMPT).bind(attempt_id).bind(now()).bind(points).execute(&mut *tx).await?;
+            let newly = sqlx::query(SUBMIT_ATTEMPT)
+                .bind(attempt_id).bind(now()).bind(points).execute(&mut *tx).await?.rows_affected() == 1;
+            if newly && passes(points) {
+                let enrollment_id: i64 = sqlx::query_scalar("SELECT enrollment_id FROM quiz_attempts WHERE id = $1")
+                    .bind(attempt_id).fetch_one(&mut *tx).await?;
+                let _new = progress_tx!(tx, enrollment_id, item_key, required);
+            }
             tx.commit().await?;
             Ok::<_, StoreError>(())
         })?;

@@ -254,6 +254,54 @@ both_backends!(rounds_enroll_by_filter_and_split_into_classes, |db: bdtx_testkit
     let _ = w.school;
 });
 
+both_backends!(
+    answering_opens_an_attempt_and_a_passing_submit_marks_the_quiz_done,
+    |db: bdtx_testkit::TestDb| async move {
+        let w = world(&db).await;
+        db.enroll_by_filter(
+            None,
+            w.round,
+            &EnrollFilter { unit_id: w.province, level: None, subject: None },
+            d("2020-12-20"),
+        )
+        .await
+        .unwrap();
+        let (e, f) = (
+            db.enrollments_of(w.thcs[0]).await.unwrap().remove(0),
+            db.enrollments_of(w.thcs[1]).await.unwrap().remove(0),
+        );
+        let new = |seed| bdtx_store::lms::NewAttempt { max_attempts: 2, max_points: 1.0, seed };
+        let pass = |pts: f64| pts >= 1.0;
+        let t = r#"{"type":"true_false","value":true}"#;
+
+        // The first answer opens an attempt; the next goes into the same one.
+        let a = db.answer_quiz(e.id, "kiem-tra", new(1), "c1", t, 0.0).await.unwrap().unwrap();
+        assert_eq!(db.answer_quiz(e.id, "kiem-tra", new(2), "c1", t, 1.0).await.unwrap(), Some(a));
+        assert_eq!(db.answers(a).await.unwrap().len(), 1, "the last answer wins");
+        let done = db.submit_quiz_attempt(a, "kiem-tra", true, pass).await.unwrap();
+        assert_eq!((done.number, done.percent), (1, Some(100.0)));
+        let st = db.learner_state(e.id).await.unwrap();
+        assert!(st.done.contains("kiem-tra"), "a pass marks the quiz done with the submit");
+        let e1 = db.enrollment(e.id).await.unwrap().unwrap();
+        assert_eq!((e1.items_done, e1.resume_key.as_deref()), (1, Some("kiem-tra")));
+        // Submitting again: the same result, nothing more recorded.
+        let again = db.submit_quiz_attempt(a, "kiem-tra", true, pass).await.unwrap();
+        assert_eq!(again.submitted_at, done.submitted_at);
+        assert_eq!(db.enrollment(e.id).await.unwrap().unwrap().items_done, 1);
+
+        // A failing attempt records nothing; after the last attempt, answering is refused.
+        let b = db.answer_quiz(f.id, "kiem-tra", new(3), "c1", t, 0.0).await.unwrap().unwrap();
+        let failed = db.submit_quiz_attempt(b, "kiem-tra", true, pass).await.unwrap();
+        assert_eq!(failed.percent, Some(0.0));
+        assert!(!db.learner_state(f.id).await.unwrap().done.contains("kiem-tra"));
+        let c = db.answer_quiz(f.id, "kiem-tra", new(4), "c1", t, 1.0).await.unwrap().unwrap();
+        assert_ne!(c, b, "a submitted attempt is never answered again: a new one opens");
+        db.submit_quiz_attempt(c, "kiem-tra", true, pass).await.unwrap();
+        assert!(db.learner_state(f.id).await.unwrap().done.contains("kiem-tra"));
+        assert_eq!(db.answer_quiz(f.id, "kiem-tra", new(5), "c1", t, 1.0).await.unwrap(), None, "no third attempt");
+    }
+);
+
 both_backends!(progress_quizzes_submissions_and_grades_are_idempotent, |db: bdtx_testkit::TestDb| async move {
     let w = world(&db).await;
     db.enroll_by_filter(

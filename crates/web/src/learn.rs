@@ -13,7 +13,7 @@ use bdtx_course::{PublicQuestion, public_questions, quiz_total};
 use bdtx_domain::authz::{Action, Principal, Relation, Target};
 use bdtx_domain::dates::now_unix;
 use bdtx_domain::round::{ActivityState, EnrollmentKind, WindowState, lms_assessment};
-use bdtx_store::lms::{AttachedFile, Attempt, Submission};
+use bdtx_store::lms::{AttachedFile, Attempt, NewAttempt, Submission};
 use bdtx_store::rounds::{Enrollment, Round};
 
 use crate::AppState;
@@ -164,8 +164,14 @@ pub async fn attempt_view(
 
 /// Start an attempt with its own shuffling seed (`None` when every attempt is used).
 async fn new_attempt(st: &AppState, s: &Studying, key: &str, quiz: &Quiz) -> Result<Option<Attempt>, AppError> {
+    let n = new_attempt_of(quiz);
+    Ok(st.db.open_attempt(s.e.id, key, n.max_attempts, n.max_points, n.seed).await?)
+}
+
+/// How a new attempt at `quiz` starts, with its own shuffling seed.
+fn new_attempt_of(quiz: &Quiz) -> NewAttempt {
     let seed = i64::from(rand::random::<u32>() & 0x7fff_ffff);
-    Ok(st.db.open_attempt(s.e.id, key, quiz.max_attempts, quiz_total(quiz), seed).await?)
+    NewAttempt { max_attempts: quiz.max_attempts, max_points: quiz_total(quiz), seed }
 }
 
 async fn view_of(st: &AppState, quiz: &Quiz, a: Attempt) -> Result<AttemptView, AppError> {
@@ -195,13 +201,12 @@ pub async fn answer(
     let question =
         quiz.question(question_key).ok_or_else(|| AppError::invalid("question", "question_not_in_attempt"))?;
     let points = question.grade(answer).map_err(|e| AppError::invalid("answer", e.code()))?;
-    let a = st.db.current_attempt(s.e.id, key).await?;
-    let a = match a {
-        Some(a) if a.submitted_at.is_none() => a,
-        _ => new_attempt(st, s, key, quiz).await?.ok_or_else(|| AppError::invalid("attempt", "no_attempts_left"))?,
-    };
     let json = serde_json::to_string(answer).map_err(|e| AppError::Internal(e.to_string()))?;
-    st.db.save_answer(a.id, question_key, &json, points).await?;
+    // Into the open attempt, or a new one (one write).
+    st.db
+        .answer_quiz(s.e.id, key, new_attempt_of(quiz), question_key, &json, points)
+        .await?
+        .ok_or_else(|| AppError::invalid("attempt", "no_attempts_left"))?;
     Ok(())
 }
 
@@ -211,14 +216,15 @@ pub async fn submit_quiz(st: &AppState, s: &Studying, key: &str) -> Result<Attem
     let item = s.item(key)?;
     let a = st.db.current_attempt(s.e.id, key).await?.ok_or_else(|| AppError::invalid("attempt", "no_attempt"))?;
     let newly = a.submitted_at.is_none();
-    if newly {
+    // Submitting again returns the result as it is: nothing to write. A pass marks the quiz done
+    // in the submit's own transaction.
+    let a = if newly {
         s.require_open()?;
-    }
-    let a = st.db.submit_attempt(a.id).await?;
+        st.db.submit_quiz_attempt(a.id, key, item.required, bdtx_course::pass_mark(quiz)).await?
+    } else {
+        a
+    };
     let passed = a.points.is_some_and(|pts| bdtx_course::passed(quiz, pts));
-    if passed {
-        st.db.record_progress(s.e.id, key, item.required).await?;
-    }
     // Only a newly submitted attempt that reaches the quiz's or the round's mark can change the
     // automatic assessment (a failed attempt never lowers the best one).
     let reaches_rule = a.percent.is_some_and(|p| p + 1e-9 >= f64::from(s.round.pass_rule().quiz_percent));

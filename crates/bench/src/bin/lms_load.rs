@@ -14,8 +14,9 @@
 //! Closed loop by default (each connection sends its next request when the previous answer
 //! arrives: the server's capacity at that concurrency). With `--rate R` the connections send R
 //! requests/s in total on a fixed schedule and latency is measured from the scheduled instant
-//! (no coordinated omission). A closed-loop GET /healthz at the same concurrency follows as the
-//! baseline: the most this client and server reach on this machine for any request.
+//! (no coordinated omission). A GET /healthz at the same concurrency follows as the baseline:
+//! closed loop, the most this client and server reach on this machine for any request; paced,
+//! the latency the client, the HTTP stack and the machine add at that rate.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -56,7 +57,8 @@ struct Args {
     /// as the server answers).
     #[arg(long, default_value_t = 0)]
     rate: u64,
-    /// Seconds of the closed-loop GET /healthz baseline at the same concurrency (0: none).
+    /// Seconds of the GET /healthz baseline at the same concurrency, closed loop or paced like
+    /// the hot path (0: none).
     #[arg(long, default_value_t = 10)]
     baseline: u64,
     /// Client worker threads (the server runs on the same machine).
@@ -257,8 +259,9 @@ async fn run(args: &Args, learners: &[(i64, String)], baseline: bool, warmup: u6
     for _ in 0..args.connections {
         senders.push(connect(args.addr).await.with_context(|| format!("connecting to {}", args.addr))?);
     }
-    let interval =
-        (!baseline && args.rate > 0).then(|| Duration::from_secs_f64(args.connections as f64 / args.rate as f64));
+    // The baseline is paced too when the hot path is: the latency this client, the HTTP stack and
+    // the machine add at that rate whatever the request does.
+    let interval = (args.rate > 0).then(|| Duration::from_secs_f64(args.connections as f64 / args.rate as f64));
     let mut tasks = Vec::with_capacity(args.connections);
     for (i, s) in senders.into_iter().enumerate() {
         let offset = interval.map(|iv| iv.mul_f64(i as f64 / args.connections as f64)).unwrap_or_default();
@@ -380,8 +383,9 @@ fn main() -> Result<()> {
         let hot_rate = line("hot path (all four)", &all, hot.secs);
         if args.baseline > 0 {
             let base = run(&args, &learners, true, 2.min(args.warmup), args.baseline).await?;
-            let base_rate = line("healthz baseline", &base.stats[Kind::Health as usize], base.secs);
-            if base_rate > 0.0 {
+            let name = if args.rate > 0 { "healthz baseline (paced)" } else { "healthz baseline" };
+            let base_rate = line(name, &base.stats[Kind::Health as usize], base.secs);
+            if base_rate > 0.0 && args.rate == 0 {
                 println!("hot path / healthz throughput: {:.2}", hot_rate / base_rate);
             }
         }
