@@ -36,7 +36,9 @@ pub fn stage_index(name: &str) -> Option<i64> {
 }
 
 /// The stage of enrollments, computed from the source tables (`-1`: not counted).
-pub const STAGE_SQL: &str = "SELECT e.id, e.round_id, e.unit_id, e.class_id, e.level, e.subject, e.kind,
+macro_rules! stage_sql {
+    () => {
+        "SELECT e.id, e.round_id, e.unit_id, e.class_id, e.level, e.subject, e.kind,
     e.stage AS old_stage, e.tallied_class AS old_class, e.tallied_attended AS old_attended,
     EXISTS (SELECT 1 FROM session_attendance a WHERE a.enrollment_id = e.id) AS attended,
     CAST(CASE WHEN e.status <> 'active' THEN -1
@@ -47,7 +49,13 @@ pub const STAGE_SQL: &str = "SELECT e.id, e.round_id, e.unit_id, e.class_id, e.l
       WHEN e.resume_key IS NOT NULL OR e.items_done > 0 THEN 2
       WHEN EXISTS (SELECT 1 FROM accounts a WHERE a.person_id = e.person_id AND a.password_hash IS NOT NULL) THEN 1
       ELSE 0 END AS BIGINT) AS new_stage
-    FROM enrollments e";
+    FROM enrollments e"
+    };
+}
+pub const STAGE_SQL: &str = stage_sql!();
+/// [`STAGE_SQL`] of one enrollment `$1`: one statement text, prepared once per connection
+/// (a list of ids written into the text is a new statement every time).
+const STAGE_ONE_SQL: &str = concat!(stage_sql!(), " WHERE e.id = $1");
 
 /// A unit and its current ancestors (the unit itself first). A unit closed by a restructuring
 /// (merged, dissolved, renamed) has no current parent: it goes up through its successor, so its
@@ -184,9 +192,9 @@ pub(crate) fn retally_lane(c: &rusqlite::Connection, ids: &[i64]) -> Result<()> 
     use crate::lane;
     let today = today_iso();
     let mut ancestors: HashMap<i64, Vec<i64>> = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let list = id_list(chunk);
-        let rows = lane::all(c, &format!("{STAGE_SQL} WHERE e.id IN ({list})"), &[], |r| {
+    // The lane recounts the one enrollment a learner's request changed.
+    for id in ids {
+        let rows = lane::all(c, STAGE_ONE_SQL, &[id], |r| {
             Ok(StageRow {
                 id: r.get("id")?,
                 round_id: r.get("round_id")?,
