@@ -8,20 +8,16 @@
 //!
 //! - **reads** run on the calling thread with a pooled read-only connection (WAL readers never
 //!   wait for the writer);
-//! - **writes** go through one write connection. A caller that finds it free, with no write
-//!   queued, writes on its own thread in a transaction of its own: no hand-off at all, which
-//!   matters on a busy machine where waking another thread waits for the scheduler. Otherwise
-//!   the write is queued to the writer thread. Each time it wakes it runs every queued write in
-//!   one transaction, each in its own savepoint (a failing write rolls back alone), commits
-//!   once, and only then answers the callers: group commit, and no lock contention among the
-//!   lane's writers;
+//! - **writes** are queued to one writer thread that owns a connection. Each time it wakes it
+//!   runs every queued write in one transaction, each in its own savepoint (a failing write
+//!   rolls back alone), commits once, and only then answers the callers: group commit, one
+//!   hand-off a write and no lock contention among the lane's writers;
 //! - **checkpoints** (copying the WAL into the database file and syncing it) run on a thread of
 //!   their own every half second, never in the writer's commit, so a slow disk sync does not
 //!   hold up the queued writes.
 //!
 //! Writes from the rest of the program still go through sqlx; SQLite's file lock orders them
-//! with the lane's writer: a caller writing on its own thread never waits for that lock (it
-//! queues its write instead); only the writer thread waits on `busy_timeout`.
+//! with the lane's writer (which alone waits on `busy_timeout`, never a request thread).
 //! PostgreSQL has no lane: its driver has no such hand-off and the same operations run
 //! through sqlx. Only the hot path's operations use the lane, and each shares its SQL text with
 //! the sqlx version (see `crate::lms`); a write that changes an enrollment's dashboard stage
@@ -29,9 +25,8 @@
 //! form of `retally!`.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::{CachedStatement, Connection, OpenFlags, ToSql};
@@ -42,8 +37,6 @@ use crate::{Result, StoreError};
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 /// Most writes gathered into one transaction.
 const BATCH: usize = 512;
-/// How long the writer thread waits for the write lock held by another connection.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Parameter names `$1`…: the statements are written for sqlx, whose SQLite and PostgreSQL
 /// drivers both take `$n`; SQLite numbers them by first appearance, so they are bound by name.
 const NAMES: [&str; 8] = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8"];
@@ -108,12 +101,6 @@ fn savepoint<T>(c: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Res
 pub struct Lane {
     path: PathBuf,
     readers: Mutex<Vec<Connection>>,
-    /// The one write connection, used by the writer thread for batches and by a caller that
-    /// finds it free for its own write; `None` once the lane is closed and the writer thread has stopped.
-    writer: Arc<Mutex<Option<Connection>>>,
-    /// Writes queued for the writer thread and not yet answered: while there are any, callers
-    /// queue behind them rather than write ahead of them.
-    queued: Arc<AtomicUsize>,
     jobs: Mutex<Option<mpsc::Sender<Box<dyn Work>>>>,
 }
 
@@ -132,17 +119,13 @@ impl Lane {
         writer.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
         let checkpointer = connect(&path, false)?;
         checkpointer.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
-        let writer = Arc::new(Mutex::new(Some(writer)));
-        let queued = Arc::new(AtomicUsize::new(0));
         let (tx, rx) = mpsc::channel::<Box<dyn Work>>();
         // Dropped when the writer stops, which stops the checkpointer.
         let (running, stopped) = mpsc::channel::<()>();
-        let (w, q) = (writer.clone(), queued.clone());
         std::thread::Builder::new()
             .name("sqlite-lane-writer".into())
             .spawn(move || {
-                write_loop(&w, &q, rx);
-                w.lock().unwrap_or_else(|e| e.into_inner()).take();
+                write_loop(writer, rx);
                 drop(running);
             })
             .map_err(|e| StoreError::Other(format!("lane writer thread: {e}")))?;
@@ -150,7 +133,7 @@ impl Lane {
             .name("sqlite-lane-checkpoint".into())
             .spawn(move || checkpoint_loop(checkpointer, stopped))
             .map_err(|e| StoreError::Other(format!("lane checkpoint thread: {e}")))?;
-        Ok(Lane { path, readers: Mutex::new(Vec::new()), writer, queued, jobs: Mutex::new(Some(tx)) })
+        Ok(Lane { path, readers: Mutex::new(Vec::new()), jobs: Mutex::new(Some(tx)) })
     }
 
     /// Read on the calling thread.
@@ -165,41 +148,17 @@ impl Lane {
         r
     }
 
-    /// Write, answering once the write is committed. When the write connection is free and no
-    /// write is queued, the write runs here and now in a transaction of its own (no hand-off to
-    /// another thread, which on a busy machine can wait for the scheduler); otherwise it is
-    /// queued to the writer thread, which commits everything queued together.
+    /// Write through the writer thread; answers once the write is committed.
     pub(crate) async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        if self.queued.load(Ordering::Acquire) == 0
-            && let Ok(c) = self.writer.try_lock()
-            && let Some(c) = c.as_ref()
-            && begin(c, false)?
-        {
-            let r = f(c);
-            let r = match r {
-                Ok(v) => c.prepare_cached("COMMIT").and_then(|mut s| s.execute([])).map(|_| v).map_err(|e| {
-                    let _ = c.execute_batch("ROLLBACK");
-                    StoreError::from(e)
-                }),
-                Err(e) => {
-                    let _ = c.execute_batch("ROLLBACK");
-                    Err(e)
-                }
-            };
-            return r;
-        }
         let (reply, answer) = tokio::sync::oneshot::channel();
         {
             let jobs = self.jobs.lock().expect("lane jobs");
             let jobs = jobs.as_ref().ok_or_else(|| StoreError::Other("database closed".into()))?;
-            self.queued.fetch_add(1, Ordering::AcqRel);
-            jobs.send(Box::new(Pending { f, reply })).map_err(|_| {
-                self.queued.fetch_sub(1, Ordering::AcqRel);
-                StoreError::Other("the SQLite writer thread stopped".into())
-            })?;
+            jobs.send(Box::new(Pending { f, reply }))
+                .map_err(|_| StoreError::Other("the SQLite writer thread stopped".into()))?;
         }
         answer.await.map_err(|_| StoreError::Other("the SQLite writer thread stopped".into()))?
     }
@@ -213,7 +172,7 @@ impl Lane {
 
 fn connect(path: &PathBuf, read_only: bool) -> Result<Connection> {
     let c = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-    c.busy_timeout(BUSY_TIMEOUT)?;
+    c.busy_timeout(Duration::from_secs(10))?;
     // The same settings as the sqlx pool (crate::Db::connect), smaller page cache.
     c.execute_batch(
         "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384;
@@ -226,24 +185,7 @@ fn connect(path: &PathBuf, read_only: bool) -> Result<Connection> {
     Ok(c)
 }
 
-/// Start the write transaction. Not `patient`: `Ok(false)` at once if another connection (a
-/// write through sqlx) holds the write lock; patient: wait for it up to the busy timeout.
-fn begin(c: &Connection, patient: bool) -> Result<bool> {
-    // A write that panicked may have left its transaction open.
-    if !c.is_autocommit() {
-        let _ = c.execute_batch("ROLLBACK");
-    }
-    c.busy_timeout(if patient { BUSY_TIMEOUT } else { Duration::ZERO })?;
-    match c.prepare_cached("BEGIN IMMEDIATE").and_then(|mut s| s.execute([])) {
-        Ok(_) => Ok(true),
-        Err(rusqlite::Error::SqliteFailure(e, _)) if !patient && e.code == rusqlite::ErrorCode::DatabaseBusy => {
-            Ok(false)
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-fn write_loop(writer: &Mutex<Option<Connection>>, queued: &AtomicUsize, rx: mpsc::Receiver<Box<dyn Work>>) {
+fn write_loop(c: Connection, rx: mpsc::Receiver<Box<dyn Work>>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < BATCH {
@@ -252,25 +194,18 @@ fn write_loop(writer: &Mutex<Option<Connection>>, queued: &AtomicUsize, rx: mpsc
                 Err(_) => break,
             }
         }
-        let n = batch.len();
-        let guard: MutexGuard<'_, Option<Connection>> = writer.lock().unwrap_or_else(|e| e.into_inner());
-        let c = guard.as_ref().expect("the writer thread owns the connection until it stops");
-        if let Err(e) = begin(c, true) {
-            let e = format!("{e}");
-            drop(guard);
-            queued.fetch_sub(n, Ordering::AcqRel);
+        if let Err(e) = c.prepare_cached("BEGIN IMMEDIATE").and_then(|mut s| s.execute([])) {
+            let e = format!("database: {e}");
             for w in batch {
                 w.fail(e.clone());
             }
             continue;
         }
-        let done: Vec<Box<dyn Done>> = batch.into_iter().map(|w| w.run(c)).collect();
+        let done: Vec<Box<dyn Done>> = batch.into_iter().map(|w| w.run(&c)).collect();
         let commit = c.prepare_cached("COMMIT").and_then(|mut s| s.execute([])).map(|_| ()).map_err(|e| {
             let _ = c.execute_batch("ROLLBACK");
             format!("database: {e}")
         });
-        drop(guard);
-        queued.fetch_sub(n, Ordering::AcqRel);
         for d in done {
             d.finish(commit.clone());
         }
@@ -417,33 +352,6 @@ mod tests {
             assert_eq!(ok, i % 4 != 3, "write {i}");
         }
         assert_eq!(count(&c), 301);
-        lane.close();
-    }
-
-    /// While another connection (a write through sqlx) holds the write lock, a lane write does
-    /// not fail and does not hold up the caller's thread: it is queued, waits for the lock on the
-    /// writer thread, and commits once the lock is released. A free connection writes inline.
-    #[tokio::test(flavor = "current_thread")]
-    async fn a_write_waits_for_another_connections_lock_on_the_writer_thread() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let other = Connection::open(&path).unwrap();
-        other.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (k TEXT PRIMARY KEY)").unwrap();
-        let lane = std::sync::Arc::new(Lane::open(path).unwrap());
-        // Free: written inline, nothing queued.
-        lane.write(|c| Ok(exec(c, "INSERT INTO t (k) VALUES ('inline')", &[])?)).await.unwrap();
-        assert_eq!(lane.queued.load(Ordering::Acquire), 0);
-        other.execute_batch("BEGIN IMMEDIATE; INSERT INTO t (k) VALUES ('other')").unwrap();
-        let l = lane.clone();
-        let queued =
-            tokio::spawn(async move { l.write(|c| Ok(exec(c, "INSERT INTO t (k) VALUES ('queued')", &[])?)).await });
-        // The single-threaded runtime goes on while the write waits for the lock.
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        assert!(!queued.is_finished(), "the write cannot have committed while the lock is held");
-        assert_eq!(lane.queued.load(Ordering::Acquire), 1);
-        other.execute_batch("COMMIT").unwrap();
-        queued.await.unwrap().unwrap();
-        assert_eq!(count(&other), 3);
         lane.close();
     }
 }
