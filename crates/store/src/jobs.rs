@@ -16,6 +16,9 @@ use crate::{BeginWrite, Db, Result, StoreError, now, on};
 
 pub const JOB_LEASE_SECONDS: i64 = 300;
 pub const MAIL_MAX_ATTEMPTS: i64 = 5;
+/// Rows a transaction when a job writes many (reminders, their e-mails): short transactions, so
+/// the learners' writes are never kept waiting long for the write lock.
+pub const WRITE_CHUNK: usize = 500;
 
 #[derive(Debug, Clone, FromRow, Serialize, utoipa::ToSchema)]
 pub struct Job {
@@ -181,24 +184,30 @@ impl Db {
 
     // ----- outbox -----
 
-    /// Queue messages (one transaction); a message whose key is already queued is skipped.
-    /// Returns how many were new.
+    /// Queue messages; a message whose key is already queued is skipped. Returns how many were
+    /// new. Written [`WRITE_CHUNK`] messages a transaction, so that a job queueing a province's
+    /// reminders never holds the write lock for long (on SQLite every learner's write waits for
+    /// it); a retry after a failure skips what was queued, by key.
     pub async fn queue_mail(&self, mails: &[NewMail]) -> Result<usize> {
         let t = now();
-        on!(self, p => {
-            let mut tx = p.begin_write().await?;
-            let mut n = 0;
-            for m in mails {
-                n += sqlx::query(
-                    "INSERT INTO outbox (person_id, to_addr, subject, body, dedupe_key, next_try_at, job_id, unit_id, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING")
-                    .bind(m.person_id).bind(&m.to_addr).bind(&m.subject).bind(&m.body).bind(&m.dedupe_key).bind(t)
-                    .bind(m.job_id).bind(m.unit_id).bind(t)
-                    .execute(&mut *tx).await?.rows_affected() as usize;
-            }
-            tx.commit().await?;
-            Ok(n)
-        })
+        let mut n = 0;
+        for chunk in mails.chunks(WRITE_CHUNK) {
+            n += on!(self, p => {
+                let mut tx = p.begin_write().await?;
+                let mut n = 0;
+                for m in chunk {
+                    n += sqlx::query(
+                        "INSERT INTO outbox (person_id, to_addr, subject, body, dedupe_key, next_try_at, job_id, unit_id, created_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING")
+                        .bind(m.person_id).bind(&m.to_addr).bind(&m.subject).bind(&m.body).bind(&m.dedupe_key).bind(t)
+                        .bind(m.job_id).bind(m.unit_id).bind(t)
+                        .execute(&mut *tx).await?.rows_affected() as usize;
+                }
+                tx.commit().await?;
+                n
+            });
+        }
+        Ok(n)
     }
 
     /// Claim up to `limit` due messages for sending: they are leased for a few minutes so that
@@ -285,21 +294,26 @@ impl Db {
             .bind(root).fetch_all(p).await)?)
     }
 
-    /// Insert in-app notifications `(person, link, text)` at once, skipping those already
-    /// notified under the same `link` and `kind` (idempotent reminders).
+    /// Insert in-app notifications `(person, link, text)`, skipping those already notified
+    /// under the same `link` and `kind` (idempotent reminders). [`WRITE_CHUNK`] a transaction,
+    /// as [`Db::queue_mail`].
     pub async fn notify_many(&self, notes: &[(i64, String, String)], kind: &str) -> Result<usize> {
         let t = now();
-        on!(self, p => {
-            let mut tx = p.begin_write().await?;
-            let mut n = 0;
-            for (person, link, text) in notes {
-                n += sqlx::query(
-                    "INSERT INTO notifications (person_id, kind, text, link, created_at)
-                     SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM notifications WHERE person_id = $1 AND kind = $2 AND link = $4)")
-                    .bind(person).bind(kind).bind(text).bind(link).bind(t).execute(&mut *tx).await?.rows_affected() as usize;
-            }
-            tx.commit().await?;
-            Ok(n)
-        })
+        let mut n = 0;
+        for chunk in notes.chunks(WRITE_CHUNK) {
+            n += on!(self, p => {
+                let mut tx = p.begin_write().await?;
+                let mut n = 0;
+                for (person, link, text) in chunk {
+                    n += sqlx::query(
+                        "INSERT INTO notifications (person_id, kind, text, link, created_at)
+                         SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM notifications WHERE person_id = $1 AND kind = $2 AND link = $4)")
+                        .bind(person).bind(kind).bind(text).bind(link).bind(t).execute(&mut *tx).await?.rows_affected() as usize;
+                }
+                tx.commit().await?;
+                n
+            });
+        }
+        Ok(n)
     }
 }

@@ -53,6 +53,8 @@ macro_rules! stage_sql {
     };
 }
 pub const STAGE_SQL: &str = stage_sql!();
+/// Rows a read when a job goes through a whole round's enrollments.
+const READ_PAGE: i64 = 2_000;
 /// [`STAGE_SQL`] of one enrollment `$1`: one statement text, prepared once per connection
 /// (a list of ids written into the text is a new statement every time).
 const STAGE_ONE_SQL: &str = concat!(stage_sql!(), " WHERE e.id = $1");
@@ -639,14 +641,27 @@ impl Db {
             last_done: Option<i64>,
         }
         let d = iso(today);
-        let rows: Vec<Cand> = on!(self, p => sqlx::query_as::<_, Cand>(
-            "SELECT e.id, e.person_id, e.unit_id, p.email, r.title, e.starts_on, e.ends_on,
-                    r.remind_before_days AS before_days, r.remind_idle_days AS idle_days,
-                    (SELECT MAX(g.done_at) FROM progress g WHERE g.enrollment_id = e.id) AS last_done
-             FROM enrollments e JOIN rounds r ON r.id = e.round_id JOIN people p ON p.id = e.person_id
-             WHERE e.status = 'active' AND e.stage BETWEEN 0 AND 2 AND e.starts_on <= $1 AND e.ends_on >= $1
-             ORDER BY e.id")
-            .bind(&d).fetch_all(p).await)?;
+        // Read in pages of enrollment ids: many short reads rather than one that keeps a
+        // snapshot open for the whole national list (on SQLite that stops checkpoints, and the
+        // write-ahead log every reader searches grows meanwhile).
+        let mut rows: Vec<Cand> = Vec::new();
+        loop {
+            let after = rows.last().map_or(0, |c| c.id);
+            let page: Vec<Cand> = on!(self, p => sqlx::query_as::<_, Cand>(
+                "SELECT e.id, e.person_id, e.unit_id, p.email, r.title, e.starts_on, e.ends_on,
+                        r.remind_before_days AS before_days, r.remind_idle_days AS idle_days,
+                        (SELECT MAX(g.done_at) FROM progress g WHERE g.enrollment_id = e.id) AS last_done
+                 FROM enrollments e JOIN rounds r ON r.id = e.round_id JOIN people p ON p.id = e.person_id
+                 WHERE e.status = 'active' AND e.stage BETWEEN 0 AND 2 AND e.starts_on <= $1 AND e.ends_on >= $1
+                   AND e.id > $2
+                 ORDER BY e.id LIMIT $3")
+                .bind(&d).bind(after).bind(READ_PAGE).fetch_all(p).await)?;
+            let last = page.len() < READ_PAGE as usize;
+            rows.extend(page);
+            if last {
+                break;
+            }
+        }
         let mut out = Vec::new();
         for c in rows {
             let (Some(starts), Some(ends)) =
