@@ -218,8 +218,10 @@ fn write_loop(c: Connection, rx: mpsc::Receiver<Box<dyn Work>>) {
 fn checkpoint_loop(c: Connection, stopped: mpsc::Receiver<()>) {
     loop {
         let last = !matches!(stopped.recv_timeout(CHECKPOINT_EVERY), Err(mpsc::RecvTimeoutError::Timeout));
-        if let Err(e) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::warn!("SQLite checkpoint: {e}");
+        let t = std::time::Instant::now();
+        match c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))) {
+            Err(e) => tracing::warn!("SQLite checkpoint: {e}"),
+            Ok((log, done)) => tracing::debug!(log, done, took = ?t.elapsed(), "SQLite checkpoint (WAL frames)"),
         }
         if last {
             return;
