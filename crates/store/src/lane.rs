@@ -37,6 +37,8 @@ use crate::{Result, StoreError};
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 /// Most writes gathered into one transaction.
 const BATCH: usize = 512;
+/// A batch slower than this is logged (at debug level).
+const SLOW_BATCH: Duration = Duration::from_millis(10);
 /// Parameter names `$1`…: the statements are written for sqlx, whose SQLite and PostgreSQL
 /// drivers both take `$n`; SQLite numbers them by first appearance, so they are bound by name.
 const NAMES: [&str; 8] = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8"];
@@ -117,6 +119,7 @@ impl Lane {
         // The writer never checkpoints: copying the WAL into the database and syncing it would
         // hold up every queued write for as long as the disk takes. A thread of its own does it.
         writer.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+        writer.busy_handler(Some(retry_every_millisecond))?;
         let checkpointer = connect(&path, false)?;
         checkpointer.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
         let (tx, rx) = mpsc::channel::<Box<dyn Work>>();
@@ -185,6 +188,19 @@ fn connect(path: &PathBuf, read_only: bool) -> Result<Connection> {
     Ok(c)
 }
 
+/// The writer's wait for the write lock while another connection holds it (a job writing
+/// through sqlx, in short transactions): try again every millisecond, for up to about ten
+/// seconds. SQLite's own busy timeout sleeps longer and longer (up to 100 ms a try), and a
+/// writer that commits transaction after transaction leaves the lock free only for moments in
+/// between, which such sleeps keep missing: every learner's write would wait for the whole job.
+fn retry_every_millisecond(tries: i32) -> bool {
+    if tries >= 10_000 {
+        return false;
+    }
+    std::thread::sleep(Duration::from_millis(1));
+    true
+}
+
 fn write_loop(c: Connection, rx: mpsc::Receiver<Box<dyn Work>>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -201,11 +217,17 @@ fn write_loop(c: Connection, rx: mpsc::Receiver<Box<dyn Work>>) {
             }
             continue;
         }
+        let (n, started) = (batch.len(), std::time::Instant::now());
         let done: Vec<Box<dyn Done>> = batch.into_iter().map(|w| w.run(&c)).collect();
+        let ran = started.elapsed();
         let commit = c.prepare_cached("COMMIT").and_then(|mut s| s.execute([])).map(|_| ()).map_err(|e| {
             let _ = c.execute_batch("ROLLBACK");
             format!("database: {e}")
         });
+        let took = started.elapsed();
+        if took >= SLOW_BATCH {
+            tracing::debug!(writes = n, ?ran, ?took, "slow SQLite write batch");
+        }
         for d in done {
             d.finish(commit.clone());
         }

@@ -67,6 +67,10 @@ struct Args {
     /// Label printed with the results (e.g. the backend).
     #[arg(long, default_value = "")]
     label: String,
+    /// Also print, second by second, the hot path's requests, p99 and max latency (where in the
+    /// run the slow answers were).
+    #[arg(long)]
+    timeline: bool,
 }
 
 const LESSONS: [&str; 6] = ["bai-1-1", "bai-1-2", "bai-2-1", "bai-2-2", "bai-3-1", "bai-3-2"];
@@ -108,6 +112,9 @@ const STOP: u8 = 2;
 
 struct Shared {
     phase: AtomicU8,
+    /// When measuring started, and one histogram per measured second (all kinds).
+    measured_from: Mutex<Option<Instant>>,
+    seconds: Vec<Mutex<Histogram<u64>>>,
     next_learner: AtomicUsize,
     learners: Vec<(i64, String)>,
     stats: [Mutex<Stats>; KINDS],
@@ -118,6 +125,13 @@ impl Shared {
     fn record(&self, kind: Kind, latency: Duration, status: Option<u16>) {
         if self.phase.load(Ordering::Relaxed) != MEASURE {
             return;
+        }
+        if status.is_some()
+            && !self.seconds.is_empty()
+            && let Some(from) = *self.measured_from.lock().expect("measured_from")
+            && let Some(h) = self.seconds.get(from.elapsed().as_secs() as usize)
+        {
+            h.lock().expect("seconds").saturating_record(latency.as_micros().max(1) as u64);
         }
         let mut s = self.stats[kind as usize].lock().expect("stats");
         match status {
@@ -243,11 +257,15 @@ async fn connection(
 struct Outcome {
     stats: Vec<Stats>,
     secs: f64,
+    seconds: Vec<Histogram<u64>>,
 }
 
 async fn run(args: &Args, learners: &[(i64, String)], baseline: bool, warmup: u64, secs: u64) -> Result<Outcome> {
+    let timeline = if args.timeline && !baseline { secs as usize + 1 } else { 0 };
     let sh = Arc::new(Shared {
         phase: AtomicU8::new(WARMUP),
+        measured_from: Mutex::new(None),
+        seconds: (0..timeline).map(|_| Mutex::new(Stats::new().hist)).collect(),
         next_learner: AtomicUsize::new(0),
         learners: learners.to_vec(),
         stats: std::array::from_fn(|_| Mutex::new(Stats::new())),
@@ -268,8 +286,9 @@ async fn run(args: &Args, learners: &[(i64, String)], baseline: bool, warmup: u6
         tasks.push(tokio::spawn(connection(sh.clone(), args.addr, Some(s), baseline, interval, offset)));
     }
     tokio::time::sleep(Duration::from_secs(warmup)).await;
-    sh.phase.store(MEASURE, Ordering::Relaxed);
     let started = Instant::now();
+    *sh.measured_from.lock().expect("measured_from") = Some(started);
+    sh.phase.store(MEASURE, Ordering::Relaxed);
     tokio::time::sleep(Duration::from_secs(secs)).await;
     sh.phase.store(STOP, Ordering::Relaxed);
     let measured = started.elapsed().as_secs_f64();
@@ -281,7 +300,8 @@ async fn run(args: &Args, learners: &[(i64, String)], baseline: bool, warmup: u6
         }
     }
     let stats = sh.stats.iter().map(|m| std::mem::replace(&mut *m.lock().expect("stats"), Stats::new())).collect();
-    Ok(Outcome { stats, secs: measured })
+    let seconds = sh.seconds.iter().map(|m| m.lock().expect("seconds").clone()).collect();
+    Ok(Outcome { stats, secs: measured, seconds })
 }
 
 fn ms(us: u64) -> f64 {
@@ -317,6 +337,8 @@ async fn probe(args: &Args, learners: &[(i64, String)]) -> Result<()> {
     let mut s = connect(args.addr).await.with_context(|| format!("connecting to {}", args.addr))?;
     let sh = Shared {
         phase: AtomicU8::new(STOP),
+        measured_from: Mutex::new(None),
+        seconds: vec![],
         next_learner: AtomicUsize::new(0),
         learners: vec![],
         stats: std::array::from_fn(|_| Mutex::new(Stats::new())),
@@ -381,6 +403,17 @@ fn main() -> Result<()> {
             all.transport_errors += s.transport_errors;
         }
         let hot_rate = line("hot path (all four)", &all, hot.secs);
+        if args.timeline {
+            println!("second  requests   p99 ms   max ms  (hot path, by the second answered)");
+            for (i, h) in hot.seconds.iter().enumerate().filter(|(_, h)| h.len() > 0) {
+                println!(
+                    "{i:>6} {:>9} {:>8.1} {:>8.1}",
+                    h.len(),
+                    ms(h.value_at_quantile(0.99)),
+                    ms(h.max())
+                );
+            }
+        }
         if args.baseline > 0 {
             let base = run(&args, &learners, true, 2.min(args.warmup), args.baseline).await?;
             let name = if args.rate > 0 { "healthz baseline (paced)" } else { "healthz baseline" };
