@@ -116,8 +116,10 @@ impl StreamingXlsx {
         self.part("docProps/core.xml", core_xml().as_bytes())?;
         self.part("_rels/.rels", ROOT_RELS.as_bytes())?;
         self.part("[Content_Types].xml", content_types(sheets.len()).as_bytes())?;
-        self.finished = true;
-        self.close()
+        let closed = self.close();
+        // A file the zip writer could not finish is removed like any unfinished one.
+        self.finished = closed.is_ok();
+        closed
     }
 
     /// Sheets written so far.
