@@ -6,8 +6,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
-
+pub use crate::xlsx::{EXCEL_MAX_ROWS, StreamingXlsx};
 use bdtx_store::roster::ExportRow;
 use bdtx_store::{Db, StoreError};
 
@@ -31,15 +30,10 @@ pub fn headings() -> [&'static str; 13] {
     ]
 }
 
-/// Excel's row limit, header included.
-pub const EXCEL_MAX_ROWS: u32 = 1_048_576;
-
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     #[error("{0}")]
     Store(#[from] StoreError),
-    #[error("xlsx: {0}")]
-    Xlsx(#[from] XlsxError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -63,32 +57,75 @@ fn position_vi(p: &str) -> &'static str {
     }
 }
 
-fn cells(n: u64, r: &ExportRow) -> [String; 13] {
-    let gender = match r.gender.as_deref() {
+/// Reusable buffers for the cells of a row that are not borrowed from it as they are.
+#[derive(Default)]
+struct Scratch {
+    n: String,
+    birth_date: String,
+    unit_above: String,
+}
+
+/// The 13 cells of an export row, borrowed from the row and from `s` (no allocation per cell).
+fn cells<'a>(s: &'a mut Scratch, n: u64, r: &ExportRow<'a>) -> [&'a str; 13] {
+    use std::fmt::Write as _;
+    s.n.clear();
+    let _ = write!(s.n, "{n}");
+    s.birth_date.clear();
+    if let Some(d) = r.birth_date {
+        show_date(&mut s.birth_date, d);
+    }
+    s.unit_above.clear();
+    if let Some(p) = r.parent {
+        s.unit_above.push_str(p);
+        if let Some(g) = r.grandparent {
+            s.unit_above.push_str(", ");
+            s.unit_above.push_str(g);
+        }
+    }
+    let gender = match r.gender {
         Some("M") => "Nam",
         Some("F") => "Nữ",
         _ => "",
     };
-    let unit_above = match (&r.parent, &r.grandparent) {
-        (Some(p), Some(g)) => format!("{p}, {g}"),
-        (Some(p), None) => p.clone(),
-        _ => String::new(),
-    };
     [
-        n.to_string(),
-        r.full_name.clone(),
-        r.birth_date.as_deref().map(bdtx_domain::dates::show).unwrap_or_default(),
-        gender.to_string(),
-        r.national_id.clone().unwrap_or_default(),
-        r.phone.clone().unwrap_or_default(),
-        r.email.clone().unwrap_or_default(),
-        position_vi(&r.position).to_string(),
-        r.levels.clone(),
-        r.main_subject.clone().unwrap_or_default(),
-        r.school.clone(),
-        r.school_code.clone(),
-        unit_above,
+        &s.n,
+        r.full_name,
+        &s.birth_date,
+        gender,
+        r.national_id.unwrap_or_default(),
+        r.phone.unwrap_or_default(),
+        r.email.unwrap_or_default(),
+        position_vi(r.position),
+        r.levels,
+        r.main_subject.unwrap_or_default(),
+        r.school,
+        r.school_code,
+        &s.unit_above,
     ]
+}
+
+/// `bdtx_domain::dates::show` (yyyy-mm-dd → dd/mm/yyyy, anything else as it is) without
+/// parsing and formatting through chrono for the usual, valid, date.
+fn show_date(out: &mut String, iso: &str) {
+    let b = iso.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    let well_formed = b.len() == 10 && b[4] == b'-' && b[7] == b'-' && digits(0..4) && digits(5..7) && digits(8..10);
+    let valid = well_formed
+        && chrono::NaiveDate::from_ymd_opt(
+            iso[0..4].parse().unwrap_or(0),
+            iso[5..7].parse().unwrap_or(0),
+            iso[8..10].parse().unwrap_or(0),
+        )
+        .is_some();
+    if valid {
+        out.push_str(&iso[8..10]);
+        out.push('/');
+        out.push_str(&iso[5..7]);
+        out.push('/');
+        out.push_str(&iso[0..4]);
+    } else {
+        out.push_str(&bdtx_domain::dates::show(iso));
+    }
 }
 
 /// Write the roster of `within` to `out`, .csv or .xlsx by extension. Returns rows written.
@@ -97,99 +134,44 @@ pub async fn export(db: &Db, within: Option<i64>, out: &Path) -> Result<u64, Exp
     if xlsx { export_xlsx(db, within, out).await } else { export_csv(db, within, std::fs::File::create(out)?).await }
 }
 
+/// A CSV field, neutralized, as the bytes the csv writer wants.
+struct Field<'a>(std::borrow::Cow<'a, str>);
+
+impl AsRef<[u8]> for Field<'_> {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
 pub async fn export_csv(db: &Db, within: Option<i64>, w: impl Write) -> Result<u64, ExportError> {
-    let mut w = std::io::BufWriter::new(w);
+    let mut w = std::io::BufWriter::with_capacity(256 * 1024, w);
     w.write_all("\u{feff}".as_bytes())?; // Excel opens UTF-8 with a BOM correctly
     let mut csv = csv::Writer::from_writer(w);
     csv.write_record(headings()).map_err(std::io::Error::other)?;
     let mut n = 0;
+    let mut s = Scratch::default();
     db.stream_roster(within, |r| {
         n += 1;
-        let c = cells(n, &r);
-        csv.write_record(c.iter().map(|s| neutralize(s).into_owned())).map_err(std::io::Error::other)
+        let c = cells(&mut s, n, &r);
+        csv.write_record(c.iter().map(|v| Field(neutralize(v)))).map_err(std::io::Error::other)
     })
     .await?;
     csv.flush()?;
     Ok(n)
 }
 
-/// An .xlsx table written row by row in constant memory, split into further sheets past
-/// Excel's row limit (each with the headings again); every cell is text, so nothing is a formula.
-pub struct StreamingXlsx {
-    wb: Workbook,
-    name: String,
-    headings: Vec<String>,
-    bold: Format,
-    sheet: usize,
-    row: u32,
-}
-
-impl StreamingXlsx {
-    pub fn new(name: &str, headings: &[&str]) -> Result<StreamingXlsx, XlsxError> {
-        let mut wb = Workbook::new();
-        wb.set_tempdir(std::env::temp_dir())?;
-        let mut me = StreamingXlsx {
-            wb,
-            name: name.to_string(),
-            headings: headings.iter().map(|h| h.to_string()).collect(),
-            bold: Format::new().set_bold(),
-            sheet: 0,
-            row: 0,
-        };
-        me.new_sheet()?;
-        Ok(me)
-    }
-
-    fn new_sheet(&mut self) -> Result<(), XlsxError> {
-        let ws: &mut Worksheet = self.wb.add_worksheet_with_constant_memory();
-        let name = if self.sheet == 0 { self.name.clone() } else { format!("{} ({})", self.name, self.sheet + 1) };
-        ws.set_name(name)?;
-        for (c, h) in self.headings.iter().enumerate() {
-            ws.write_string_with_format(0, c as u16, h, &self.bold)?;
-        }
-        ws.set_column_width(1, 28)?;
-        ws.set_freeze_panes(1, 0)?;
-        Ok(())
-    }
-
-    pub fn push(&mut self, cells: &[String]) -> Result<(), XlsxError> {
-        if self.row + 1 >= EXCEL_MAX_ROWS {
-            self.sheet += 1;
-            self.row = 0;
-            self.new_sheet()?;
-        }
-        self.row += 1;
-        let ws = self.wb.worksheet_from_index(self.sheet)?;
-        for (c, v) in cells.iter().enumerate() {
-            if !v.is_empty() {
-                ws.write_string(self.row, c as u16, v)?;
-            }
-        }
-        Ok(())
-    }
-
-    pub fn save(mut self, out: &Path) -> Result<(), XlsxError> {
-        self.wb.save(out)
-    }
-}
-
+/// Write the roster as .xlsx: rows go from the database cursor into the sheet XML, which a
+/// second thread compresses into the file while reading goes on (see `crate::xlsx`).
 pub async fn export_xlsx(db: &Db, within: Option<i64>, out: &Path) -> Result<u64, ExportError> {
-    let mut x = StreamingXlsx::new("Danh sách", &headings())?;
+    let mut x = StreamingXlsx::create(out, "Danh sách", &headings())?;
     let mut n = 0u64;
-    let mut failure: Option<XlsxError> = None;
+    let mut s = Scratch::default();
     db.stream_roster(within, |r| {
         n += 1;
-        x.push(&cells(n, &r)).map_err(|e| {
-            failure = Some(e);
-            std::io::Error::other("xlsx")
-        })
+        x.push(&cells(&mut s, n, &r))
     })
-    .await
-    .map_err(|e| match failure.take() {
-        Some(x) => ExportError::Xlsx(x),
-        None => ExportError::Store(e),
-    })?;
-    x.save(out)?;
+    .await?;
+    x.finish()?;
     Ok(n)
 }
 
@@ -201,5 +183,14 @@ mod tests {
         assert_eq!(super::neutralize("+84"), "'+84");
         assert_eq!(super::neutralize("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(super::neutralize("Nguyễn Văn An"), "Nguyễn Văn An");
+    }
+
+    #[test]
+    fn dates_show_as_before() {
+        for d in ["1985-03-07", "2000-02-29", "1999-02-29", "1985-3-7", "07/03/1985", "", "abcd-ef-gh", "2024-13-01"] {
+            let mut out = String::new();
+            super::show_date(&mut out, d);
+            assert_eq!(out, bdtx_domain::dates::show(d), "{d}");
+        }
     }
 }

@@ -9,3 +9,4 @@ pub mod generate;
 pub mod import;
 pub mod read;
 pub mod row;
+pub mod xlsx;

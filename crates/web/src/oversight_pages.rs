@@ -628,17 +628,17 @@ async fn list_xlsx(
             .await?;
         return Ok(Redirect::to(&format!("/jobs?highlight={job}")).into_response());
     }
-    let mut x = bdtx_roster::export::StreamingXlsx::new("Danh sách", &HEADINGS)
+    let path = std::env::temp_dir().join(format!("bdtx-list-{}.xlsx", bdtx_store::accounts::random_token(8)));
+    let mut x = bdtx_roster::export::StreamingXlsx::create(&path, "Danh sách", &HEADINGS)
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let mut n = 0u64;
     st.db
         .stream_stage_list(id, node, from, to, &q.filter(), |r| {
             n += 1;
-            x.push(&list_cells(n, &r)).map_err(|e| std::io::Error::other(e.to_string()))
+            x.push(&list_cells(n, &r))
         })
         .await?;
-    let path = std::env::temp_dir().join(format!("bdtx-list-{}.xlsx", bdtx_store::accounts::random_token(8)));
-    x.save(&path).map_err(|e| AppError::Internal(e.to_string()))?;
+    x.finish().map_err(|e| AppError::Internal(e.to_string()))?;
     let bytes = tokio::fs::read(&path).await.map_err(|e| AppError::Internal(e.to_string()))?;
     let _ = tokio::fs::remove_file(&path).await;
     Ok(crate::download::attachment(bytes, crate::download::XLSX, "danh-sach.xlsx"))

@@ -201,18 +201,18 @@ async fn export_list(st: &AppState, job: &Job, p: &ListJob) -> Result<serde_json
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     }
-    let mut x = bdtx_roster::export::StreamingXlsx::new("Danh sách", &crate::oversight_pages::HEADINGS)
+    let tmp = path.with_extension("part");
+    let mut x = bdtx_roster::export::StreamingXlsx::create(&tmp, "Danh sách", &crate::oversight_pages::HEADINGS)
         .map_err(|e| e.to_string())?;
     let mut n = 0u64;
     st.db
         .stream_stage_list(p.round_id, p.node(), p.from, p.to, &p.filter, |r| {
             n += 1;
-            x.push(&crate::oversight_pages::list_cells(n, &r)).map_err(|e| std::io::Error::other(e.to_string()))
+            x.push(&crate::oversight_pages::list_cells(n, &r))
         })
         .await
         .map_err(|e| e.to_string())?;
-    let tmp = path.with_extension("part");
-    x.save(&tmp).map_err(|e| e.to_string())?;
+    x.finish().map_err(|e| e.to_string())?;
     std::fs::rename(&tmp, &path).map_err(|e| e.to_string())?;
     Ok(serde_json::json!({ "rows": n }))
 }
