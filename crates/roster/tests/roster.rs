@@ -160,7 +160,9 @@ both_backends!(generated_roster_creates_units_and_round_trips_through_xlsx, |db:
     assert!(r.errors.iter().any(|e| e.code == "unit_not_found"));
     let r = run(&db, &csv, &Options { create_units: true, accept_similar: true, ..opts() }).await.unwrap();
     assert!(r.units_created > 40, "{}", r.units_created);
-    assert!(r.added > 1300, "added {} of {}: {:?}", r.added, r.rows, &r.errors[..r.errors.len().min(5)]);
+    // Most rows go in; a school with a row in error is held back whole, a school this import
+    // creates included (≈ 45 schools here, about one in five with a messy row that fails).
+    assert!(r.added > 1000, "added {} of {}: {:?}", r.added, r.rows, &r.errors[..r.errors.len().min(5)]);
     assert!(r.warnings > 0, "messy rows were repaired");
     assert!(r.errors.iter().any(|e| e.code == "duplicate_in_file"));
     assert!(r.errors.iter().any(|e| e.code == "invalid_date"));
