@@ -234,6 +234,11 @@ fn is_syllable(word: &str, strict_case: bool, strict_tone: bool) -> bool {
 // Tone placement
 // ---------------------------------------------------------------------------------------------
 
+/// Whether `s` is NFC already (the quick check; most text is), so that it need not be recomposed.
+fn is_nfc(s: &str) -> bool {
+    s.is_ascii() || unicode_normalization::is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes
+}
+
 /// Output NFC with tone marks placed consistently, whatever the input placement or normalisation
 /// form: "hoà" → "hòa", "thuý" → "thúy", "khoẻ" → "khỏe", "Thuỷ" → "Thủy". In open syllables
 /// with oa, oe, uy the tone goes on the first vowel (as in the examples); when a final consonant
@@ -242,7 +247,7 @@ fn is_syllable(word: &str, strict_case: bool, strict_tone: bool) -> bool {
 /// "giữa"; but "gìn"). Words that are not well-formed Vietnamese syllables are left as they are.
 /// Idempotent.
 pub fn normalize_tone_placement(s: &str) -> String {
-    let nfc: String = s.nfc().collect();
+    let nfc: std::borrow::Cow<str> = if is_nfc(s) { s.into() } else { s.nfc().collect::<String>().into() };
     let mut out = String::with_capacity(nfc.len());
     let mut word: Vec<char> = Vec::new();
     for c in nfc.chars() {
@@ -653,6 +658,10 @@ pub fn looks_like_vni(s: &str) -> bool {
 /// Detect a legacy encoding and convert the text to Unicode, returning which encoding was fixed
 /// (`None`, and the text unchanged, when it does not look like legacy text).
 pub fn repair_legacy(s: &str) -> (String, Option<Legacy>) {
+    if s.is_ascii() {
+        // Nothing a legacy encoding could have produced (its codes are all past ASCII).
+        return (s.to_string(), None);
+    }
     let t = tcvn3_evidence(s);
     let v = vni_evidence(s);
     let pick = match (t.detected(), v.detected()) {
@@ -678,7 +687,8 @@ pub fn repair_legacy(s: &str) -> (String, Option<Legacy>) {
 pub fn capitalize_name(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut at_start = true;
-    for c in s.nfc() {
+    let nfc: std::borrow::Cow<str> = if is_nfc(s) { s.into() } else { s.nfc().collect::<String>().into() };
+    for c in nfc.chars() {
         if c.is_alphabetic() {
             if at_start {
                 out.extend(c.to_uppercase());

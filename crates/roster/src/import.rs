@@ -135,14 +135,15 @@ impl UnitRef {
         }
     }
     /// From the raw cells of a row that failed its checks (to hold its unit back).
+    /// Cleaned as `parse_row` cleans a good row's unit columns.
     fn raw(m: &Mapping, cells: &[String]) -> UnitRef {
-        let get =
-            |f: Field| m.get(f).and_then(|i| cells.get(i)).map(|s| bdtx_domain::text::clean(s)).unwrap_or_default();
+        let cell = |f: Field| m.get(f).and_then(|i| cells.get(i)).map(|s| s.as_str()).unwrap_or("");
+        let text = |f: Field| bdtx_domain::text::clean(&bdtx_domain::clean::repair_legacy(cell(f)).0);
         UnitRef {
-            province: get(Field::Province),
-            commune: get(Field::Commune),
-            school: get(Field::School),
-            school_code: get(Field::SchoolCode),
+            province: text(Field::Province),
+            commune: text(Field::Commune),
+            school: text(Field::School),
+            school_code: cell(Field::SchoolCode).trim().to_string(),
             levels: vec![],
         }
     }
@@ -338,8 +339,13 @@ fn resolve(
             _ => {}
         }
     }
-    if !create || !opts.create_units || r.school.is_empty() || opts.within.is_some() {
+    if !opts.create_units || r.school.is_empty() || opts.within.is_some() {
         return Err("unit_not_found");
+    }
+    if !create {
+        // A row in error: the school it names may exist only in the plan (created by this
+        // import for the file's good rows); it is held back all the same.
+        return planned(r, province, commune, plan).map(Place::New).ok_or("unit_not_found");
     }
     // --create-units: create what the row names, reusing what exists.
     let from = NaiveDate::from_ymd_opt(2025, 7, 1).expect("date");
@@ -398,6 +404,22 @@ fn resolve(
     let mut u = new_unit(code, UnitKind::School, &r.school, from);
     u.levels = r.levels.clone();
     Ok(Place::New(plan.add(key, u, school_parent)))
+}
+
+/// The school this import plans to create for a row's unit columns, if any (the keys `resolve`
+/// gives what it plans; nothing is added).
+fn planned(r: &UnitRef, province: Option<i64>, commune: Option<i64>, plan: &UnitPlan) -> Option<usize> {
+    let prov_parent: Result<i64, usize> = match province {
+        Some(p) => Ok(p),
+        None if r.province.is_empty() => return None,
+        None => Err(*plan.keys.get(&(0, unit_key(&r.province)))?),
+    };
+    let school_parent: Result<i64, usize> = match (commune, r.commune.is_empty()) {
+        (Some(c), _) => Ok(c),
+        (None, true) => prov_parent,
+        (None, false) => Err(*plan.keys.get(&(1, format!("{prov_parent:?}|{}", unit_key(&r.commune))))?),
+    };
+    plan.keys.get(&(2, format!("{school_parent:?}|{}", fold(&r.school)))).copied()
 }
 
 /// Keep what the file leaves blank: an import never erases data it does not mention.
@@ -612,7 +634,7 @@ pub async fn import(db: &Db, path: &Path, opts: &Options, progress: Progress<'_>
     drop(people);
     // A unit with a row in error is held back whole.
     for u in &failed_units {
-        if let Ok(place) = resolve(u, &idx, &mut UnitPlan::default(), opts, false) {
+        if let Ok(place) = resolve(u, &idx, &mut plan, opts, false) {
             *blocked.entry(place).or_default() += 1;
         }
     }
@@ -670,8 +692,62 @@ struct Planned {
 /// Rows sent to the writer at a time.
 const FEED_ROWS: usize = 5_000;
 
-/// Read, clean, check and plan on one thread (cleaning itself on every core) and send the rows
-/// to add as they come; the caller writes them meanwhile.
+/// Rows a cleaning thread takes at a time in a first load.
+const PIPE_ROWS: usize = 4_000;
+
+/// A good row, cleaned and ready to plan and write.
+struct Ready {
+    row_no: usize,
+    unit: UnitRef,
+    warnings: usize,
+    person: PersonRow,
+}
+
+/// Clean and check rows on the calling thread; a row that fails keeps its cells (to find its
+/// unit and hold it back).
+#[allow(clippy::type_complexity)]
+fn clean_rows(
+    m: &Mapping,
+    rows: Vec<(usize, Vec<String>)>,
+    today: NaiveDate,
+) -> Vec<(Result<Ready, Vec<RowError>>, Vec<String>)> {
+    rows.into_iter()
+        .map(|(n, cells)| match parse_row(m, n, &cells, today) {
+            Ok(r) => {
+                let levels = r.fields.levels.clone();
+                let unit = UnitRef {
+                    province: r.province,
+                    commune: r.commune,
+                    school: r.school,
+                    school_code: r.school_code,
+                    levels,
+                };
+                let core = r.core.map(|m| (m, r.fields.main_subject.clone().unwrap_or_default()));
+                let ready = Ready {
+                    row_no: r.row_no,
+                    unit,
+                    warnings: r.warnings.len(),
+                    person: PersonRow::new(r.fields, core),
+                };
+                (Ok(ready), Vec::new())
+            }
+            Err(e) => (Err(e), cells),
+        })
+        .collect()
+}
+
+/// What the thread reading the file learnt besides the rows.
+struct FileInfo {
+    headers: Vec<String>,
+    unknown_columns: Vec<String>,
+    encoding: TextEncoding,
+}
+
+/// Read, clean, check and plan, and send the rows to add as they come; the caller writes them
+/// meanwhile. A pipeline: one thread reads the file and deals chunks of rows in turn to cleaning
+/// threads (one a core), this thread takes their results back in file order, plans them
+/// (units, duplicates) and sends the ready rows on. Every stage runs at once, so the cores stay
+/// busy however the work is split between reading, cleaning and writing.
 fn read_and_plan(
     path: &Path,
     opts: &Options,
@@ -679,12 +755,8 @@ fn read_and_plan(
     today: NaiveDate,
     tx: &tokio::sync::mpsc::Sender<Feed>,
 ) -> Result<Planned, ImportError> {
-    struct Ready {
-        row_no: usize,
-        unit: UnitRef,
-        warnings: usize,
-        person: PersonRow,
-    }
+    type Cleaned = (std::sync::Arc<Mapping>, Vec<(Result<Ready, Vec<RowError>>, Vec<String>)>);
+    type Chunk = (std::sync::Arc<Mapping>, Vec<(usize, Vec<String>)>);
     let mut st = Planned {
         report: Report::default(),
         idx,
@@ -693,116 +765,144 @@ fn read_and_plan(
         blocked: HashMap::new(),
         withheld: HashMap::new(),
     };
-    let mut mapping: Option<Mapping> = None;
     let mut failed_units: Vec<UnitRef> = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut resolved_units: HashMap<String, Result<Place, &'static str>> = HashMap::new();
     let mut key = String::new();
     let mut out: Vec<PersonRow> = Vec::with_capacity(FEED_ROWS);
-    let mut pending: Vec<(usize, Vec<String>)> = Vec::with_capacity(CHUNK_ROWS);
-    let ready = |r: ParsedRow| {
-        let unit = UnitRef::of(&r);
-        let core = r.core.map(|m| (m, r.fields.main_subject.clone().unwrap_or_default()));
-        Ready { row_no: r.row_no, unit, warnings: r.warnings.len(), person: PersonRow::new(r.fields, core) }
-    };
-    let mut flush = |m: &Mapping,
-                     pending: &mut Vec<(usize, Vec<String>)>,
-                     st: &mut Planned,
-                     out: &mut Vec<PersonRow>,
-                     last: bool|
-     -> Result<(), ImportError> {
-        for (result, cells) in parse_chunk(m, std::mem::take(pending), today, &ready) {
-            let r = match result {
-                Ok(r) => r,
-                Err(errs) => {
-                    st.report.errors.extend(errs);
-                    failed_units.push(UnitRef::raw(m, &cells));
-                    continue;
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
+    let info = std::thread::scope(|s| -> Result<FileInfo, ImportError> {
+        let mut to_clean = Vec::with_capacity(workers);
+        let mut cleaned = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (chunks, input) = std::sync::mpsc::sync_channel::<Chunk>(1);
+            let (results, output) = std::sync::mpsc::sync_channel::<Cleaned>(1);
+            s.spawn(move || {
+                for (m, rows) in input {
+                    let done = clean_rows(&m, rows, today);
+                    if results.send((m, done)).is_err() {
+                        break;
+                    }
                 }
+            });
+            to_clean.push(chunks);
+            cleaned.push(output);
+        }
+        let reader = s.spawn(move || -> Result<FileInfo, ImportError> {
+            let mut mapping: Option<std::sync::Arc<Mapping>> = None;
+            let (mut headers, mut k) = (Vec::new(), 0usize);
+            let mut pending: Vec<(usize, Vec<String>)> = Vec::with_capacity(PIPE_ROWS);
+            let stopped = || ImportError::Store(StoreError::Other("planning stopped".into()));
+            let encoding = for_each_row::<ImportError>(path, opts.limits, |row_no, cells| {
+                let Some(m) = &mapping else {
+                    mapping = Some(std::sync::Arc::new(map_headers(&cells, &opts.overrides)?));
+                    headers = cells;
+                    return Ok(());
+                };
+                pending.push((row_no, cells));
+                if pending.len() == PIPE_ROWS {
+                    let rows = std::mem::replace(&mut pending, Vec::with_capacity(PIPE_ROWS));
+                    to_clean[k % workers].send((m.clone(), rows)).map_err(|_| stopped())?;
+                    k += 1;
+                }
+                Ok(())
+            })?;
+            let Some(m) = mapping else {
+                return Err(ReadError::Empty.into());
             };
-            st.report.warnings += r.warnings;
-            // A national file names each school a few dozen times: resolve each once. The answer
-            // depends only on the unit columns; a planned school still gathers every row's levels.
-            key.clear();
-            for part in [&r.unit.province, &r.unit.commune, &r.unit.school, &r.unit.school_code] {
-                key.push_str(part);
-                key.push('\u{1f}');
+            if !pending.is_empty() {
+                to_clean[k % workers].send((m.clone(), pending)).map_err(|_| stopped())?;
             }
-            let resolved = match resolved_units.get(key.as_str()) {
-                Some(known) => {
-                    if let Ok(Place::New(i)) = known {
-                        let levels = &mut st.plan.units[*i].0.levels;
-                        for l in &r.unit.levels {
-                            if !levels.contains(l) {
-                                levels.push(*l);
-                                levels.sort();
+            Ok(FileInfo { headers, unknown_columns: m.unknown.clone(), encoding })
+        });
+        let mut k = 0usize;
+        // Chunks come back in the order they were dealt; a closed channel means the reader is done.
+        while let Ok((m, rows)) = cleaned[k % workers].recv() {
+            k += 1;
+            st.report.rows += rows.len();
+            for (result, cells) in rows {
+                let r = match result {
+                    Ok(r) => r,
+                    Err(errs) => {
+                        st.report.errors.extend(errs);
+                        failed_units.push(UnitRef::raw(&m, &cells));
+                        continue;
+                    }
+                };
+                st.report.warnings += r.warnings;
+                // A national file names each school a few dozen times: resolve each once. The
+                // answer depends only on the unit columns; a planned school still gathers every
+                // row's levels.
+                key.clear();
+                for part in [&r.unit.province, &r.unit.commune, &r.unit.school, &r.unit.school_code] {
+                    key.push_str(part);
+                    key.push('\u{1f}');
+                }
+                let resolved = match resolved_units.get(key.as_str()) {
+                    Some(known) => {
+                        if let Ok(Place::New(i)) = known {
+                            let levels = &mut st.plan.units[*i].0.levels;
+                            for l in &r.unit.levels {
+                                if !levels.contains(l) {
+                                    levels.push(*l);
+                                    levels.sort();
+                                }
                             }
                         }
+                        *known
                     }
-                    *known
-                }
-                None => {
-                    let got = resolve(&r.unit, &st.idx, &mut st.plan, opts, true);
-                    resolved_units.insert(key.clone(), got);
-                    got
-                }
-            };
-            let place = match resolved {
-                Ok(p) => p,
-                Err(code) => {
-                    let value = r.unit.school;
-                    st.report.errors.push(RowError { row_no: r.row_no, field: Some(Field::School), code, value });
+                    None => {
+                        let got = resolve(&r.unit, &st.idx, &mut st.plan, opts, true);
+                        resolved_units.insert(key.clone(), got);
+                        got
+                    }
+                };
+                let place = match resolved {
+                    Ok(p) => p,
+                    Err(code) => {
+                        let value = r.unit.school;
+                        st.report.errors.push(RowError { row_no: r.row_no, field: Some(Field::School), code, value });
+                        continue;
+                    }
+                };
+                if let Some(first) = seen.insert(r.person.identity_key.clone(), r.row_no) {
+                    st.report.errors.push(RowError {
+                        row_no: r.row_no,
+                        field: Some(Field::FullName),
+                        code: "duplicate_in_file",
+                        value: format!("{} (dòng {first})", r.person.fields.full_name),
+                    });
+                    *st.blocked.entry(place).or_default() += 1;
                     continue;
                 }
-            };
-            if let Some(first) = seen.insert(r.person.identity_key.clone(), r.row_no) {
-                st.report.errors.push(RowError {
-                    row_no: r.row_no,
-                    field: Some(Field::FullName),
-                    code: "duplicate_in_file",
-                    value: format!("{} (dòng {first})", r.person.fields.full_name),
-                });
-                *st.blocked.entry(place).or_default() += 1;
-                continue;
+                if st.blocked.contains_key(&place) {
+                    // Its unit is held back already: no need to write it and take it out again.
+                    *st.withheld.entry(place).or_default() += 1;
+                    continue;
+                }
+                st.places.push(place);
+                out.push(r.person);
             }
-            if st.blocked.contains_key(&place) {
-                // Its unit is held back already: no need to write it and take it out again.
-                *st.withheld.entry(place).or_default() += 1;
-                continue;
+            if out.len() >= FEED_ROWS {
+                let rows = std::mem::replace(&mut out, Vec::with_capacity(FEED_ROWS));
+                // On failure the receivers drop with this closure: the cleaners and the reader stop.
+                tx.blocking_send(Feed::Rows(rows, st.report.rows))
+                    .map_err(|_| ImportError::Store(StoreError::Other("writing stopped".into())))?;
             }
-            st.places.push(place);
-            out.push(r.person);
         }
-        if out.len() >= FEED_ROWS || (last && !out.is_empty()) {
-            let rows = std::mem::replace(out, Vec::with_capacity(FEED_ROWS));
-            tx.blocking_send(Feed::Rows(rows, st.report.rows))
-                .map_err(|_| ImportError::Store(StoreError::Other("writing stopped".into())))?;
-        }
-        Ok(())
-    };
-    let encoding = for_each_row::<ImportError>(path, opts.limits, |row_no, cells| {
-        let Some(m) = &mapping else {
-            let m = map_headers(&cells, &opts.overrides)?;
-            st.report.unknown_columns = m.unknown.clone();
-            st.report.headers = cells;
-            mapping = Some(m);
-            return Ok(());
-        };
-        st.report.rows += 1;
-        pending.push((row_no, cells));
-        if pending.len() == CHUNK_ROWS {
-            flush(m, &mut pending, &mut st, &mut out, false)?;
-        }
-        Ok(())
+        drop(cleaned);
+        reader.join().map_err(|_| ImportError::Store(StoreError::Other("reading the file failed".into())))?
     })?;
-    let Some(m) = &mapping else {
-        return Err(ReadError::Empty.into());
-    };
-    flush(m, &mut pending, &mut st, &mut out, true)?;
-    st.report.encoding = Some(encoding);
+    if !out.is_empty() {
+        tx.blocking_send(Feed::Rows(std::mem::take(&mut out), st.report.rows))
+            .map_err(|_| ImportError::Store(StoreError::Other("writing stopped".into())))?;
+    }
+    st.report.headers = info.headers;
+    st.report.unknown_columns = info.unknown_columns;
+    st.report.encoding = Some(info.encoding);
     // A unit with a row in error is held back whole.
     for u in &failed_units {
-        if let Ok(place) = resolve(u, &st.idx, &mut UnitPlan::default(), opts, false) {
+        if let Ok(place) = resolve(u, &st.idx, &mut st.plan, opts, false) {
             *st.blocked.entry(place).or_default() += 1;
         }
     }
@@ -853,7 +953,7 @@ async fn import_bulk(
     let st = loop {
         match rx.recv().await {
             Some(Feed::Rows(rows, read)) => {
-                ids.extend(load.add_people(&rows).await?);
+                ids.extend(load.add_people(rows).await?);
                 progress("read", read, 0);
             }
             Some(Feed::Done(st)) => break *st,
@@ -881,7 +981,8 @@ async fn import_bulk(
     }
     report.held_back.sort();
     removed.sort_unstable();
-    load.remove_people(&removed).await?;
+    let kept = ids.len() - removed.len();
+    load.remove_people(removed).await?;
 
     // Create the units the kept rows need (and the planned units they hang under).
     let needed: HashSet<usize> =
@@ -897,7 +998,7 @@ async fn import_bulk(
     }
 
     // Stays, and one audit entry per unit.
-    let mut stays: Vec<(i64, i64)> = Vec::with_capacity(ids.len() - removed.len());
+    let mut stays: Vec<(i64, i64)> = Vec::with_capacity(kept);
     let mut summaries = Vec::with_capacity(by_unit.len());
     let file = path.file_name().map(|f| f.to_string_lossy().to_string());
     for (place, rows) in &by_unit {
@@ -911,8 +1012,9 @@ async fn import_bulk(
         report.added += rows.len();
     }
     stays.sort_unstable();
-    load.add_stays(&stays).await?;
-    load.audit_units(&summaries).await?;
+    load.add_stays(stays).await?;
+    load.add_accounts().await?;
+    load.audit_units(summaries).await?;
     report.errors.sort_by_key(|e| e.row_no);
     Ok(report)
 }

@@ -159,16 +159,14 @@ pub fn for_each_row_in<E: From<ReadError>>(
         Kind::Text => {
             // UTF-8 (the usual case) is read in place; other encodings are decoded to a copy.
             let body = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
-            let (decoded, enc) = match std::str::from_utf8(body) {
-                Ok(_) => (None, TextEncoding::Utf8),
+            let decoded: String;
+            let (text, enc): (&str, TextEncoding) = match std::str::from_utf8(body) {
+                Ok(t) => (t, TextEncoding::Utf8),
                 Err(_) => {
                     let (t, e) = decode_text(bytes);
-                    (Some(t), e)
+                    decoded = t;
+                    (&decoded, e)
                 }
-            };
-            let text: &str = match &decoded {
-                Some(t) => t,
-                None => std::str::from_utf8(body).unwrap_or_default(),
             };
             let mut rdr = csv::ReaderBuilder::new()
                 .has_headers(false)

@@ -149,44 +149,47 @@ fn core(s: &str) -> Option<String> {
     }
 }
 
+/// The cell of a field, "" when the file has no such column or the row is short.
+fn cell<'a>(m: &Mapping, cells: &'a [String], f: Field) -> &'a str {
+    m.get(f).and_then(|i| cells.get(i)).map(|s| s.as_str()).unwrap_or("")
+}
+
 /// Clean and check one row. `legacy` says the file's text arrived as legacy 8-bit bytes.
 pub fn parse_row(m: &Mapping, row_no: usize, cells: &[String], today: NaiveDate) -> Result<ParsedRow, Vec<RowError>> {
     let mut warnings = Vec::new();
     let mut errors = Vec::new();
-    let get =
-        |f: Field| -> String { m.get(f).and_then(|i| cells.get(i)).map(|s| s.as_str()).unwrap_or("").to_string() };
+    let get = |f: Field| cell(m, cells, f);
     let mut err = |field: Field, code: &'static str, value: String| {
         errors.push(RowError { row_no, field: Some(field), code, value })
     };
     // Every text cell may come from an old TCVN3/VNI file.
     let text = |f: Field, warnings: &mut Vec<(Field, &'static str)>| -> String {
-        let (s, legacy) = repair_legacy(&get(f));
+        let (s, legacy) = repair_legacy(get(f));
         if legacy.is_some() {
             warnings.push((f, "legacy_encoding"));
         }
         clean(&s)
     };
-    let raw_name = get(Field::FullName);
-    let (full_name, legacy): (String, Option<Legacy>) = clean_name(&raw_name);
+    let (full_name, legacy): (String, Option<Legacy>) = clean_name(get(Field::FullName));
     if legacy.is_some() {
         warnings.push((Field::FullName, "legacy_encoding"));
     }
     let birth = get(Field::BirthDate);
-    let birth_date = match parse_flexible_date(&birth, today) {
+    let birth_date = match parse_flexible_date(birth, today) {
         None if birth.trim().is_empty() => None,
         None => {
-            err(Field::BirthDate, "invalid_date", birth.clone());
+            err(Field::BirthDate, "invalid_date", birth.to_string());
             None
         }
         Some(d) if d >= today => {
-            err(Field::BirthDate, "birth_in_future", birth.clone());
+            err(Field::BirthDate, "birth_in_future", birth.to_string());
             None
         }
         Some(d) => Some(d),
     };
     let g = get(Field::Gender);
-    let gender = gender(&g).unwrap_or_else(|_| {
-        err(Field::Gender, "invalid_gender", g.clone());
+    let gender = gender(g).unwrap_or_else(|_| {
+        err(Field::Gender, "invalid_gender", g.to_string());
         None
     });
     let id_raw: String = get(Field::NationalId).chars().filter(|c| !c.is_whitespace() && *c != '\'').collect();
@@ -221,19 +224,19 @@ pub fn parse_row(m: &Mapping, row_no: usize, cells: &[String], today: NaiveDate)
             warnings.push((Field::Phone, "leading_zeros"));
             format!("0{digits}")
         } else {
-            phone_raw.clone()
+            phone_raw.to_string()
         };
         match normalize_phone(&fixed) {
             Some(p) => Some(p),
             None => {
-                err(Field::Phone, "invalid_phone", phone_raw.clone());
+                err(Field::Phone, "invalid_phone", phone_raw.to_string());
                 None
             }
         }
     };
     let pos_raw = get(Field::Position);
-    let position = position(&pos_raw).unwrap_or_else(|_| {
-        err(Field::Position, "invalid_position", pos_raw.clone());
+    let position = position(pos_raw).unwrap_or_else(|_| {
+        err(Field::Position, "invalid_position", pos_raw.to_string());
         "teacher"
     });
     let draft = PersonDraft {
@@ -242,9 +245,9 @@ pub fn parse_row(m: &Mapping, row_no: usize, cells: &[String], today: NaiveDate)
         gender: None,
         national_id: None,
         phone: None,
-        email: Some(get(Field::Email)),
+        email: Some(get(Field::Email).to_string()),
         position: Some(position.into()),
-        levels: Some(levels(&get(Field::Levels))),
+        levels: Some(levels(get(Field::Levels))),
         main_subject: Some(text(Field::MainSubject, &mut warnings)),
         other_subjects: Some(text(Field::OtherSubjects, &mut warnings)),
     };
@@ -253,12 +256,12 @@ pub fn parse_row(m: &Mapping, row_no: usize, cells: &[String], today: NaiveDate)
     let commune = text(Field::Commune, &mut warnings);
     let school = text(Field::School, &mut warnings);
     let school_code = get(Field::SchoolCode).trim().to_string();
-    let core = core(&get(Field::Core));
+    let core = core(get(Field::Core));
     match validated {
         Err(inv) => {
             for e in inv.errors {
                 let field = Field::parse(&e.field);
-                let value = field.map(get).unwrap_or_default();
+                let value = field.map(|f| get(f).to_string()).unwrap_or_default();
                 errors.push(RowError { row_no, field, code: e.code, value });
             }
         }

@@ -139,6 +139,11 @@ impl Lane {
         Ok(Lane { path, readers: Mutex::new(Vec::new()), jobs: Mutex::new(Some(tx)) })
     }
 
+    /// The database file.
+    pub(crate) fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
     /// Read on the calling thread.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let c = self.readers.lock().expect("lane readers").pop();

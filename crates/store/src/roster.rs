@@ -5,13 +5,14 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
 use chrono::NaiveDate;
+use rusqlite::OptionalExtension;
 use sqlx::QueryBuilder;
 
 use bdtx_domain::dates::{iso, today};
 use bdtx_domain::people::PersonFields;
 use bdtx_domain::text::{fold, name_sort_key};
 
-use crate::{BeginWrite, Db, Result, now, on};
+use crate::{BeginWrite, Db, Result, StoreError, now, on};
 
 /// A unit valid today, with its parent today.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -129,6 +130,13 @@ macro_rules! accounts_and_core {
         });
         q.push(" ON CONFLICT (username) DO NOTHING");
         q.build().execute($exec).await?;
+        core_status!($exec, $chunk, $ids, $from);
+    }};
+}
+
+/// The core status of new people (those whose row says so).
+macro_rules! core_status {
+    ($exec:expr, $chunk:expr, $ids:expr, $from:expr) => {{
         let cores: Vec<_> = $chunk.iter().zip($ids).filter_map(|(a, id)| a.core.as_ref().map(|c| (id, c))).collect();
         if !cores.is_empty() {
             let mut q = QueryBuilder::new("INSERT INTO core_status (person_id, module_code, subject, since) ");
@@ -350,12 +358,18 @@ impl Db {
 }
 
 /// A first load into an empty people table (a national or provincial roster), written in one
-/// transaction while the file is still being read: people, their accounts and core status go in
-/// batch by batch; at the end the rows of units held back are taken out again, the units the
-/// kept rows need are created, the stays are written, and the secondary indexes (dropped inside
-/// the same transaction, see [`BULK_INDEXES`]) are built once. A failure anywhere rolls all of
-/// it back, index drops included. BACKEND: on PostgreSQL the dropped indexes lock the people
-/// table against readers until the commit (the table was empty anyway).
+/// transaction while the file is still being read: people and their core status go in batch by
+/// batch; at the end the rows of units held back are taken out again, the units the kept rows
+/// need are created, the stays and accounts are written, and the secondary indexes (dropped
+/// inside the same transaction, see [`BULK_INDEXES`]) are built once. A failure anywhere rolls
+/// all of it back, index drops included.
+///
+/// BACKEND: on SQLite the load has a connection of its own (rusqlite, the same linked library as
+/// sqlx), driven on a thread of its own: one prepared statement a row instead of sqlx's
+/// multi-row statements, whose per-value copies and hand-offs to its worker thread cost more
+/// than SQLite's own work. Closing that connection without a commit rolls everything back. A
+/// database without a file (in memory) has no bulk load. On PostgreSQL the dropped indexes lock
+/// the people table against readers until the commit (the table was empty anyway).
 pub struct BulkLoad {
     tx: BulkTx,
     actor: Option<i64>,
@@ -365,57 +379,172 @@ pub struct BulkLoad {
 }
 
 enum BulkTx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Sqlite(SqliteLoad),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
-macro_rules! on_tx {
-    ($tx:expr, $t:ident => $body:expr) => {
-        match $tx {
-            BulkTx::Sqlite($t) => $body,
-            BulkTx::Postgres($t) => $body,
+type Job = Box<dyn FnOnce(&mut rusqlite::Connection) + Send>;
+
+/// SQLite's side of a bulk load: a connection in one `BEGIN IMMEDIATE` transaction, on its own
+/// thread. Dropped without [`BulkLoad::commit`], the thread ends and closing the connection
+/// rolls the transaction back.
+struct SqliteLoad {
+    jobs: Option<std::sync::mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Page cache of the load's connection: the sorter of the index builds works in memory up to
+/// this size instead of merging runs from temporary files.
+const BULK_CACHE: &str = "-131072";
+
+impl SqliteLoad {
+    fn open(path: &std::path::Path) -> Result<SqliteLoad> {
+        use rusqlite::OpenFlags;
+        let c = rusqlite::Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        c.busy_timeout(std::time::Duration::from_secs(10))?;
+        // As the pool's connections (crate::Db::connect), except: no memory-mapped pages (each
+        // mapped page would count in the process's memory), a larger page cache, index builds
+        // that sort on two threads (SQLite's sorter uses none with temporary files in memory),
+        // no checkpoint in the commit (copying the load's WAL into the database is left to the
+        // lane's checkpoint thread, as for the lane's own writer, `crate::lane`), and foreign
+        // keys checked once before the commit instead of row by row (see `BulkLoad::commit`):
+        // deleting a held-back person otherwise looks for them in every table that refers to
+        // people, some twenty lookups a row.
+        c.execute_batch(&format!(
+            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF; PRAGMA cache_size = {BULK_CACHE};
+             PRAGMA mmap_size = 0; PRAGMA temp_store = FILE; PRAGMA threads = 2; PRAGMA wal_autocheckpoint = 0;"
+        ))?;
+        c.set_prepared_statement_cache_capacity(32);
+        let mut c = c;
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let thread = std::thread::Builder::new()
+            .name("sqlite-bulk-load".into())
+            .spawn(move || {
+                while let Ok(job) = rx.recv() {
+                    job(&mut c);
+                }
+            })
+            .map_err(|e| StoreError::Other(format!("bulk load thread: {e}")))?;
+        Ok(SqliteLoad { jobs: Some(tx), thread: Some(thread) })
+    }
+
+    /// Run `f` on the load's thread.
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut rusqlite::Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let stopped = || StoreError::Other("the SQLite bulk load thread stopped".into());
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.jobs
+            .as_ref()
+            .ok_or_else(stopped)?
+            .send(Box::new(move |c: &mut rusqlite::Connection| {
+                let _ = reply.send(f(c));
+            }))
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Stop the thread (closing the connection) and wait for it.
+    async fn close(mut self) {
+        self.jobs.take();
+        if let Some(t) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
         }
-    };
+    }
+}
+
+impl Drop for SqliteLoad {
+    fn drop(&mut self) {
+        // The thread ends on its own once the sender is gone; nobody waits for it here.
+        self.jobs.take();
+    }
+}
+
+/// Record how long a step of a bulk load took (`RUST_LOG=bdtx_store=debug`).
+fn step(what: &str, since: std::time::Instant) {
+    tracing::debug!("bulk load: {what} in {:.2} s", since.elapsed().as_secs_f64());
 }
 
 impl Db {
     /// Start a bulk load if nobody is on record yet (checked under the write lock); `None` when
-    /// people exist, and the caller uses [`Db::apply_roster_batch`] instead.
+    /// people exist (the caller uses [`Db::apply_roster_batch`] instead), or for a SQLite
+    /// database in memory.
     pub async fn bulk_load(&self, actor: Option<i64>, from: NaiveDate) -> Result<Option<BulkLoad>> {
-        let mut tx = match self {
-            Db::Sqlite(p, _) => BulkTx::Sqlite(p.begin_write().await?),
-            Db::Postgres(p) => BulkTx::Postgres(p.begin_write().await?),
-        };
-        let empty = on_tx!(&mut tx, t => {
-            let any: Option<i64> = sqlx::query_scalar("SELECT id FROM people LIMIT 1").fetch_optional(&mut **t).await?;
-            any.is_none()
-        });
-        if !empty {
-            on_tx!(tx, t => t.rollback().await?);
-            return Ok(None);
-        }
-        if let BulkTx::Sqlite(t) = &mut tx {
-            // No memory-mapped pages while loading: each connection's map, and the sorter files
-            // of the index builds, would count in the process's memory (restored at the end).
-            sqlx::query("PRAGMA mmap_size = 0").execute(&mut **t).await?;
-            // Index builds sort on two threads; SQLite's sorter uses none while temporary files
-            // are kept in memory. Best effort: refused if this connection has temporary tables.
-            let _ = sqlx::query("PRAGMA temp_store = FILE").execute(&mut **t).await;
-            sqlx::query("PRAGMA threads = 2").execute(&mut **t).await?;
-        }
-        let next_id = on_tx!(&mut tx, t => {
-            if matches!(self, Db::Postgres(_)) {
+        let (tx, next_id) = match self {
+            Db::Sqlite(..) => {
+                let Some(lane) = self.lane() else { return Ok(None) };
+                let load = SqliteLoad::open(lane.path())?;
+                let next_id = load
+                    .run(|c| {
+                        c.execute_batch("BEGIN IMMEDIATE")?;
+                        let any: Option<i64> =
+                            c.query_row("SELECT id FROM people LIMIT 1", [], |r| r.get(0)).optional()?;
+                        if any.is_some() {
+                            c.execute_batch("ROLLBACK")?;
+                            return Ok(None);
+                        }
+                        for (name, _) in BULK_INDEXES {
+                            c.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
+                        }
+                        let max: i64 = c.query_row("SELECT COALESCE(MAX(id), 0) FROM people", [], |r| r.get(0))?;
+                        Ok(Some(max + 1))
+                    })
+                    .await?;
+                let Some(next_id) = next_id else {
+                    load.close().await;
+                    return Ok(None);
+                };
+                (BulkTx::Sqlite(load), next_id)
+            }
+            Db::Postgres(p) => {
+                let mut t = p.begin_write().await?;
+                let any: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM people LIMIT 1").fetch_optional(&mut *t).await?;
+                if any.is_some() {
+                    t.rollback().await?;
+                    return Ok(None);
+                }
                 // Serialise with other bulk loads (the people table is locked for the load).
-                sqlx::query("LOCK TABLE people IN EXCLUSIVE MODE").execute(&mut **t).await?;
+                sqlx::query("LOCK TABLE people IN EXCLUSIVE MODE").execute(&mut *t).await?;
+                let any: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM people LIMIT 1").fetch_optional(&mut *t).await?;
+                if any.is_some() {
+                    t.rollback().await?;
+                    return Ok(None);
+                }
+                for (name, _) in BULK_INDEXES {
+                    let sql = format!("DROP INDEX IF EXISTS {name}");
+                    sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *t).await?;
+                }
+                (BulkTx::Postgres(t), 0)
             }
-            for (name, _) in BULK_INDEXES {
-                let sql = format!("DROP INDEX IF EXISTS {name}");
-                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut **t).await?;
-            }
-            let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM people").fetch_one(&mut **t).await?;
-            max + 1
-        });
+        };
         Ok(Some(BulkLoad { tx, actor, at: now(), from: iso(from), next_id }))
+    }
+}
+
+const INSERT_PERSON: &str =
+    "INSERT INTO people (id, full_name, name_folded, sort_key, birth_date, gender, national_id, phone,
+    email, position, levels, main_subject, other_subjects, identity_key, created_at, updated_at)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)";
+const INSERT_CORE: &str = "INSERT INTO core_status (person_id, module_code, subject, since) VALUES (?1, ?2, ?3, ?4)
+    ON CONFLICT DO NOTHING";
+const INSERT_UNIT: &str =
+    "INSERT INTO units (id, code, kind, name, name_folded, sort_key, levels, valid_from, created_at)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+const INSERT_AUDIT: &str =
+    "INSERT INTO audit_log (at, actor_account_id, action, entity, entity_id, unit_id, before_json, after_json)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+
+/// A unique constraint broken by a row of the load, named as `crate::conflict` names it.
+fn sqlite_conflict(e: rusqlite::Error, what: &'static str) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::ConstraintViolation) => StoreError::Conflict(what),
+        _ => StoreError::Sqlite(e),
     }
 }
 
@@ -428,15 +557,34 @@ impl BulkLoad {
             "name": bdtx_domain::text::clean(&unit.name), "levels": bdtx_domain::org::levels_to_string(&unit.levels),
             "parent_id": unit.parent_id, "valid_from": iso(unit.valid_from), "valid_to": unit.valid_to.map(iso)})
         .to_string();
-        on_tx!(&mut self.tx, t_ => {
-            let tx = &mut **t_;
-            crate::audit_insert!(tx, actor, "unit.create", "unit", id, Some(unit.parent_id.unwrap_or(id)), None::<String>, Some(after));
-        });
+        let unit_id = unit.parent_id.unwrap_or(id);
+        match &mut self.tx {
+            BulkTx::Sqlite(l) => {
+                l.run(move |c| {
+                    c.prepare_cached(INSERT_AUDIT)?.execute(rusqlite::params![
+                        crate::now_pub(),
+                        actor,
+                        "unit.create",
+                        "unit",
+                        id.to_string(),
+                        unit_id,
+                        None::<String>,
+                        after
+                    ])?;
+                    Ok(())
+                })
+                .await?
+            }
+            BulkTx::Postgres(t_) => {
+                let tx = &mut **t_;
+                crate::audit_insert!(tx, actor, "unit.create", "unit", id, Some(unit_id), None::<String>, Some(after));
+            }
+        }
         Ok(id)
     }
 
     /// Create units, parents first (a parent may be `Err(index)` of an earlier unit in `units`;
-    /// `Ok(0)` means no parent), many to a statement. One audit entry for them all when `audit`.
+    /// `Ok(0)` means no parent). One audit entry for them all when `audit`.
     pub async fn create_units(
         &mut self,
         units: &[(crate::units::NewUnit, std::result::Result<i64, usize>)],
@@ -449,9 +597,9 @@ impl BulkLoad {
         // BACKEND: ids are reserved first so that children can name their parents in the same
         // statement batch (SQLite holds the write lock; PostgreSQL draws from the sequence).
         let ids: Vec<i64> = match &mut self.tx {
-            BulkTx::Sqlite(tx) => {
+            BulkTx::Sqlite(l) => {
                 let max: i64 =
-                    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM units").fetch_one(&mut **tx).await?;
+                    l.run(|c| Ok(c.query_row("SELECT COALESCE(MAX(id), 0) FROM units", [], |r| r.get(0))?)).await?;
                 (1..=units.len() as i64).map(|i| max + i).collect()
             }
             BulkTx::Postgres(tx) => {
@@ -493,165 +641,370 @@ impl BulkLoad {
                 }
             })
             .collect();
-        on_tx!(&mut self.tx, t_ => {
-            let tx = &mut **t_;
-            for chunk in rows.chunks(CHUNK) {
-                let mut q = QueryBuilder::new(
-                    "INSERT INTO units (id, code, kind, name, name_folded, sort_key, levels, valid_from, created_at) ");
-                q.push_values(chunk, |mut b, r| {
-                    b.push_bind(r.id).push_bind(r.code.as_str()).push_bind(r.kind).push_bind(r.name.as_str())
-                        .push_bind(r.folded.as_str()).push_bind(r.sort_key.as_str()).push_bind(r.levels.as_str())
-                        .push_bind(r.from.as_str()).push_bind(t);
-                });
-                q.build().execute(&mut *tx).await.map_err(|e| crate::conflict(e, "code"))?;
-                let links: Vec<&Row> = chunk.iter().filter(|r| r.parent != 0).collect();
-                if !links.is_empty() {
-                    let mut q = QueryBuilder::new("INSERT INTO unit_links (unit_id, parent_id, valid_from) ");
-                    q.push_values(links, |mut b, r| {
-                        b.push_bind(r.id).push_bind(r.parent).push_bind(r.from.as_str());
+        let detail = serde_json::json!({"created": ids.len()}).to_string();
+        let first = ids[0];
+        match &mut self.tx {
+            BulkTx::Sqlite(l) => {
+                l.run(move |c| {
+                    let mut unit = c.prepare_cached(INSERT_UNIT)?;
+                    let mut link = c.prepare_cached(
+                        "INSERT INTO unit_links (unit_id, parent_id, valid_from) VALUES (?1, ?2, ?3)",
+                    )?;
+                    for r in &rows {
+                        unit.execute(rusqlite::params![
+                            r.id, r.code, r.kind, r.name, r.folded, r.sort_key, r.levels, r.from, t
+                        ])
+                        .map_err(|e| sqlite_conflict(e, "code"))?;
+                        if r.parent != 0 {
+                            link.execute(rusqlite::params![r.id, r.parent, r.from])?;
+                        }
+                    }
+                    if audit {
+                        c.prepare_cached(INSERT_AUDIT)?.execute(rusqlite::params![
+                            crate::now_pub(),
+                            actor,
+                            "unit.import",
+                            "unit",
+                            first.to_string(),
+                            None::<i64>,
+                            None::<String>,
+                            detail
+                        ])?;
+                    }
+                    Ok(())
+                })
+                .await?
+            }
+            BulkTx::Postgres(t_) => {
+                let tx = &mut **t_;
+                for chunk in rows.chunks(CHUNK) {
+                    let mut q = QueryBuilder::new(
+                        "INSERT INTO units (id, code, kind, name, name_folded, sort_key, levels, valid_from, created_at) ",
+                    );
+                    q.push_values(chunk, |mut b, r| {
+                        b.push_bind(r.id)
+                            .push_bind(r.code.as_str())
+                            .push_bind(r.kind)
+                            .push_bind(r.name.as_str())
+                            .push_bind(r.folded.as_str())
+                            .push_bind(r.sort_key.as_str())
+                            .push_bind(r.levels.as_str())
+                            .push_bind(r.from.as_str())
+                            .push_bind(t);
                     });
-                    q.build().execute(&mut *tx).await?;
+                    q.build().execute(&mut *tx).await.map_err(|e| crate::conflict(e, "code"))?;
+                    let links: Vec<&Row> = chunk.iter().filter(|r| r.parent != 0).collect();
+                    if !links.is_empty() {
+                        let mut q = QueryBuilder::new("INSERT INTO unit_links (unit_id, parent_id, valid_from) ");
+                        q.push_values(links, |mut b, r| {
+                            b.push_bind(r.id).push_bind(r.parent).push_bind(r.from.as_str());
+                        });
+                        q.build().execute(&mut *tx).await?;
+                    }
+                }
+                if audit {
+                    crate::audit_insert!(
+                        tx,
+                        actor,
+                        "unit.import",
+                        "unit",
+                        first,
+                        None::<i64>,
+                        None::<String>,
+                        Some(detail)
+                    );
                 }
             }
-            if audit {
-                let detail = serde_json::json!({"created": ids.len()}).to_string();
-                crate::audit_insert!(tx, actor, "unit.import", "unit", ids[0], None::<i64>, None::<String>, Some(detail));
-            }
-            Ok::<_, crate::StoreError>(())
-        })?;
+        }
         Ok(ids)
     }
 
-    /// Add people with an account each (username = national ID, else p<id>) and their core
-    /// status; returns their ids, in order. Their stays are written by [`BulkLoad::add_stays`].
-    pub async fn add_people(&mut self, rows: &[PersonRow]) -> Result<Vec<i64>> {
+    /// Add people and their core status; returns their ids, in order. Their accounts are
+    /// written by [`BulkLoad::add_accounts`] and their stays by [`BulkLoad::add_stays`], once
+    /// the rows held back are out.
+    pub async fn add_people(&mut self, rows: Vec<PersonRow>) -> Result<Vec<i64>> {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
         let (t, from) = (self.at, self.from.clone());
-        let ids: Vec<i64> = match &mut self.tx {
-            BulkTx::Sqlite(_) => {
+        match &mut self.tx {
+            BulkTx::Sqlite(l) => {
                 let first = self.next_id;
                 self.next_id += rows.len() as i64;
-                (first..self.next_id).collect()
+                l.run(move |c| {
+                    let mut person = c.prepare_cached(INSERT_PERSON)?;
+                    let mut core = c.prepare_cached(INSERT_CORE)?;
+                    for (a, id) in rows.iter().zip(first..) {
+                        let f = &a.fields;
+                        person
+                            .execute(rusqlite::params![
+                                id,
+                                f.full_name,
+                                a.name_folded,
+                                a.sort_key,
+                                f.birth_date.map(iso),
+                                f.gender,
+                                f.national_id,
+                                f.phone,
+                                f.email,
+                                f.position.as_str(),
+                                a.levels,
+                                f.main_subject,
+                                a.other_subjects,
+                                a.identity_key,
+                                t
+                            ])
+                            .map_err(|e| sqlite_conflict(e, "identity"))?;
+                        if let Some((m, s)) = &a.core {
+                            core.execute(rusqlite::params![id, m, s, from])?;
+                        }
+                    }
+                    Ok(())
+                })
+                .await?;
+                Ok((first..self.next_id).collect())
             }
             BulkTx::Postgres(tx) => {
-                sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('people', 'id')) FROM generate_series(1, $1)")
-                    .bind(rows.len() as i64)
-                    .fetch_all(&mut **tx)
-                    .await?
+                let ids: Vec<i64> = sqlx::query_scalar(
+                    "SELECT nextval(pg_get_serial_sequence('people', 'id')) FROM generate_series(1, $1)",
+                )
+                .bind(rows.len() as i64)
+                .fetch_all(&mut **tx)
+                .await?;
+                for (chunk, ids) in rows.chunks(CHUNK).zip(ids.chunks(CHUNK)) {
+                    let mut q = QueryBuilder::new(
+                        "INSERT INTO people (id, full_name, name_folded, sort_key, birth_date, gender, national_id, phone, email, position,
+                            levels, main_subject, other_subjects, identity_key, created_at, updated_at) ");
+                    q.push_values(chunk.iter().zip(ids), |mut b, (a, id)| {
+                        let f = &a.fields;
+                        b.push_bind(*id)
+                            .push_bind(f.full_name.as_str())
+                            .push_bind(a.name_folded.as_str())
+                            .push_bind(a.sort_key.as_str())
+                            .push_bind(f.birth_date.map(iso))
+                            .push_bind(f.gender.as_deref())
+                            .push_bind(f.national_id.as_deref())
+                            .push_bind(f.phone.as_deref())
+                            .push_bind(f.email.as_deref())
+                            .push_bind(f.position.as_str())
+                            .push_bind(a.levels.as_str())
+                            .push_bind(f.main_subject.as_deref())
+                            .push_bind(a.other_subjects.as_str())
+                            .push_bind(a.identity_key.as_str())
+                            .push_bind(t)
+                            .push_bind(t);
+                    });
+                    q.build().execute(&mut **tx).await.map_err(|e| crate::conflict(e, "identity"))?;
+                    core_status!(&mut **tx, chunk, ids, from);
+                }
+                Ok(ids)
             }
-        };
-        on_tx!(&mut self.tx, tx => {
-            for (chunk, ids) in rows.chunks(CHUNK).zip(ids.chunks(CHUNK)) {
-                let mut q = QueryBuilder::new(
-                    "INSERT INTO people (id, full_name, name_folded, sort_key, birth_date, gender, national_id, phone, email, position,
-                        levels, main_subject, other_subjects, identity_key, created_at, updated_at) ");
-                q.push_values(chunk.iter().zip(ids), |mut b, (a, id)| {
-                    let f = &a.fields;
-                    b.push_bind(*id).push_bind(f.full_name.as_str()).push_bind(a.name_folded.as_str()).push_bind(a.sort_key.as_str())
-                        .push_bind(f.birth_date.map(iso)).push_bind(f.gender.as_deref()).push_bind(f.national_id.as_deref())
-                        .push_bind(f.phone.as_deref()).push_bind(f.email.as_deref()).push_bind(f.position.as_str())
-                        .push_bind(a.levels.as_str()).push_bind(f.main_subject.as_deref()).push_bind(a.other_subjects.as_str())
-                        .push_bind(a.identity_key.as_str()).push_bind(t).push_bind(t);
-                });
-                q.build().execute(&mut **tx).await.map_err(|e| crate::conflict(e, "identity"))?;
-                accounts_and_core!(&mut **tx, chunk, ids, t, from);
-            }
-            // A national ID already used as someone's username: fall back to p<id>.
-            sqlx::query("INSERT INTO accounts (username, person_id, created_at)
-                 SELECT 'p' || CAST(p.id AS TEXT), p.id, $1 FROM people p
-                 WHERE p.id >= $2 AND p.id <= $3 AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.person_id = p.id)")
-                .bind(t).bind(ids[0]).bind(ids[ids.len() - 1]).execute(&mut **tx).await?;
-            Ok::<_, crate::StoreError>(())
-        })?;
-        Ok(ids)
+        }
     }
 
     /// Take out people added earlier in this load (the rows of units held back), with their
-    /// accounts and core status.
-    pub async fn remove_people(&mut self, ids: &[i64]) -> Result<()> {
+    /// core status (their accounts and stays are not written yet).
+    pub async fn remove_people(&mut self, ids: Vec<i64>) -> Result<()> {
         if ids.is_empty() {
             return Ok(());
         }
-        on_tx!(&mut self.tx, tx => {
-            // Deleting a person checks that nobody was merged into them: without an index on
-            // `merged_into` that is a scan of the whole table per person deleted.
-            sqlx::query("CREATE INDEX bulk_people_merged ON people(merged_into)").execute(&mut **tx).await?;
-            for chunk in ids.chunks(CHUNK) {
-                for (table, column) in [("core_status", "person_id"), ("accounts", "person_id"), ("people", "id")] {
-                    let mut q = QueryBuilder::new(format!("DELETE FROM {table} WHERE {column} IN ("));
-                    let mut sep = q.separated(", ");
-                    for id in chunk {
-                        sep.push_bind(*id);
+        let started = std::time::Instant::now();
+        // PostgreSQL: deleting a person checks that nobody was merged into them; without an
+        // index on `merged_into` that is a scan of the whole table per person deleted.
+        const MERGED: &str = "CREATE INDEX bulk_people_merged ON people(merged_into)";
+        match &mut self.tx {
+            BulkTx::Sqlite(l) => {
+                // No foreign keys are checked row by row here (see `SqliteLoad::open`).
+                l.run(move |c| {
+                    let mut core = c.prepare_cached("DELETE FROM core_status WHERE person_id = ?1")?;
+                    let mut person = c.prepare_cached("DELETE FROM people WHERE id = ?1")?;
+                    for id in &ids {
+                        core.execute([id])?;
+                        person.execute([id])?;
                     }
-                    q.push(")");
-                    q.build().execute(&mut **tx).await?;
-                }
+                    Ok(())
+                })
+                .await?
             }
-            sqlx::query("DROP INDEX bulk_people_merged").execute(&mut **tx).await?;
-            Ok::<_, crate::StoreError>(())
-        })
+            BulkTx::Postgres(tx) => {
+                sqlx::query(MERGED).execute(&mut **tx).await?;
+                for chunk in ids.chunks(CHUNK) {
+                    for (table, column) in [("core_status", "person_id"), ("people", "id")] {
+                        let mut q = QueryBuilder::new(format!("DELETE FROM {table} WHERE {column} IN ("));
+                        let mut sep = q.separated(", ");
+                        for id in chunk {
+                            sep.push_bind(*id);
+                        }
+                        q.push(")");
+                        q.build().execute(&mut **tx).await?;
+                    }
+                }
+                sqlx::query("DROP INDEX bulk_people_merged").execute(&mut **tx).await?;
+            }
+        }
+        step("held-back rows removed", started);
+        Ok(())
+    }
+
+    /// One account per person of the load, waiting for activation: username = national ID,
+    /// else (no ID, or the ID already someone's username) `p<id>`.
+    pub async fn add_accounts(&mut self) -> Result<()> {
+        let started = std::time::Instant::now();
+        // Everyone in the people table came with this load (it was empty, under the lock).
+        const BY_ID: &str = "INSERT INTO accounts (username, person_id, created_at)
+             SELECT COALESCE(national_id, 'p' || CAST(id AS TEXT)), id, $1 FROM people WHERE id > 0 ORDER BY id
+             ON CONFLICT (username) DO NOTHING";
+        const REST: &str = "INSERT INTO accounts (username, person_id, created_at)
+             SELECT 'p' || CAST(p.id AS TEXT), p.id, $1 FROM people p
+             WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.person_id = p.id) ORDER BY p.id";
+        let t = self.at;
+        match &mut self.tx {
+            BulkTx::Sqlite(l) => {
+                l.run(move |c| {
+                    c.execute(&BY_ID.replace("$1", "?1"), [t])?;
+                    c.execute(&REST.replace("$1", "?1"), [t])?;
+                    Ok(())
+                })
+                .await?
+            }
+            BulkTx::Postgres(tx) => {
+                sqlx::query(BY_ID).bind(t).execute(&mut **tx).await?;
+                sqlx::query(REST).bind(t).execute(&mut **tx).await?;
+            }
+        }
+        step("accounts written", started);
+        Ok(())
     }
 
     /// Where people work from the load's date: (person id, unit id).
-    pub async fn add_stays(&mut self, stays: &[(i64, i64)]) -> Result<()> {
+    pub async fn add_stays(&mut self, stays: Vec<(i64, i64)>) -> Result<()> {
+        let started = std::time::Instant::now();
         let from = self.from.clone();
-        on_tx!(&mut self.tx, tx => {
-            for chunk in stays.chunks(CHUNK * 4) {
-                let mut q = QueryBuilder::new("INSERT INTO person_units (person_id, unit_id, valid_from) ");
-                q.push_values(chunk, |mut b, (person, unit)| {
-                    b.push_bind(*person).push_bind(*unit).push_bind(from.as_str());
-                });
-                q.build().execute(&mut **tx).await?;
+        match &mut self.tx {
+            BulkTx::Sqlite(l) => {
+                l.run(move |c| {
+                    let mut stay = c.prepare_cached(
+                        "INSERT INTO person_units (person_id, unit_id, valid_from) VALUES (?1, ?2, ?3)",
+                    )?;
+                    for (person, unit) in &stays {
+                        stay.execute(rusqlite::params![person, unit, from])?;
+                    }
+                    Ok(())
+                })
+                .await?
             }
-            Ok::<_, crate::StoreError>(())
-        })
+            BulkTx::Postgres(tx) => {
+                for chunk in stays.chunks(CHUNK * 4) {
+                    let mut q = QueryBuilder::new("INSERT INTO person_units (person_id, unit_id, valid_from) ");
+                    q.push_values(chunk, |mut b, (person, unit)| {
+                        b.push_bind(*person).push_bind(*unit).push_bind(from.as_str());
+                    });
+                    q.build().execute(&mut **tx).await?;
+                }
+            }
+        }
+        step("stays written", started);
+        Ok(())
     }
 
-    /// One audit entry per unit written: (unit id, JSON summary), many to a statement.
-    pub async fn audit_units(&mut self, summaries: &[(i64, String)]) -> Result<()> {
+    /// One audit entry per unit written: (unit id, JSON summary).
+    pub async fn audit_units(&mut self, summaries: Vec<(i64, String)>) -> Result<()> {
         let (actor, at) = (self.actor, crate::now_pub());
-        on_tx!(&mut self.tx, tx => {
-            for chunk in summaries.chunks(CHUNK) {
-                let mut q = QueryBuilder::new(
-                    "INSERT INTO audit_log (at, actor_account_id, action, entity, entity_id, unit_id, before_json, after_json) ");
-                q.push_values(chunk, |mut b, (unit, summary)| {
-                    b.push_bind(at).push_bind(actor).push_bind("roster.import").push_bind("unit").push_bind(unit.to_string())
-                        .push_bind(*unit).push_bind(None::<String>).push_bind(summary.as_str());
-                });
-                q.build().execute(&mut **tx).await?;
+        match &mut self.tx {
+            BulkTx::Sqlite(l) => {
+                l.run(move |c| {
+                    let mut audit = c.prepare_cached(INSERT_AUDIT)?;
+                    for (unit, summary) in &summaries {
+                        audit.execute(rusqlite::params![
+                            at,
+                            actor,
+                            "roster.import",
+                            "unit",
+                            unit.to_string(),
+                            unit,
+                            None::<String>,
+                            summary
+                        ])?;
+                    }
+                    Ok(())
+                })
+                .await?
             }
-            Ok::<_, crate::StoreError>(())
-        })
+            BulkTx::Postgres(tx) => {
+                for chunk in summaries.chunks(CHUNK) {
+                    let mut q = QueryBuilder::new(
+                        "INSERT INTO audit_log (at, actor_account_id, action, entity, entity_id, unit_id, before_json, after_json) ",
+                    );
+                    q.push_values(chunk, |mut b, (unit, summary)| {
+                        b.push_bind(at)
+                            .push_bind(actor)
+                            .push_bind("roster.import")
+                            .push_bind("unit")
+                            .push_bind(unit.to_string())
+                            .push_bind(*unit)
+                            .push_bind(None::<String>)
+                            .push_bind(summary.as_str());
+                    });
+                    q.build().execute(&mut **tx).await?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Build the indexes dropped at the start, then commit.
     pub async fn commit(self) -> Result<()> {
-        let mut this = self;
-        on_tx!(&mut this.tx, tx => {
-            for (_, create) in BULK_INDEXES {
-                sqlx::query(sqlx::AssertSqlSafe(create)).execute(&mut **tx).await?;
+        match self.tx {
+            BulkTx::Sqlite(l) => {
+                l.run(|c| {
+                    for (name, create) in BULK_INDEXES {
+                        let started = std::time::Instant::now();
+                        c.execute_batch(create)?;
+                        step(name, started);
+                    }
+                    // The load's connection does not check foreign keys row by row: check every
+                    // table it wrote to that refers to another, once, before committing.
+                    let started = std::time::Instant::now();
+                    for table in
+                        ["people", "core_status", "units", "unit_links", "person_units", "accounts", "audit_log"]
+                    {
+                        let mut check = c.prepare(&format!("PRAGMA foreign_key_check({table})"))?;
+                        if let Some(row) = check.query([])?.next()? {
+                            let parent: String = row.get(2)?;
+                            return Err(StoreError::Other(format!(
+                                "bulk load: a row of {table} refers to a missing {parent}"
+                            )));
+                        }
+                    }
+                    step("foreign keys checked", started);
+                    let started = std::time::Instant::now();
+                    c.execute_batch("COMMIT")?;
+                    step("commit", started);
+                    Ok(())
+                })
+                .await?;
+                l.close().await;
             }
-        });
-        this.restore().await?;
-        on_tx!(this.tx, tx => tx.commit().await?);
+            BulkTx::Postgres(mut tx) => {
+                for (name, create) in BULK_INDEXES {
+                    let started = std::time::Instant::now();
+                    sqlx::query(sqlx::AssertSqlSafe(create)).execute(&mut *tx).await?;
+                    step(name, started);
+                }
+                tx.commit().await?;
+            }
+        }
         Ok(())
     }
 
     /// Undo everything, index drops included.
-    pub async fn rollback(mut self) -> Result<()> {
-        self.restore().await?;
-        on_tx!(self.tx, tx => tx.rollback().await?);
-        Ok(())
-    }
-
-    async fn restore(&mut self) -> Result<()> {
-        if let BulkTx::Sqlite(t) = &mut self.tx {
-            let sql = format!("PRAGMA mmap_size = {}", crate::SQLITE_MMAP_SIZE);
-            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut **t).await?;
-            sqlx::query("PRAGMA threads = 0").execute(&mut **t).await?;
-            let _ = sqlx::query("PRAGMA temp_store = MEMORY").execute(&mut **t).await;
+    pub async fn rollback(self) -> Result<()> {
+        match self.tx {
+            BulkTx::Sqlite(l) => {
+                l.run(|c| Ok(c.execute_batch("ROLLBACK")?)).await?;
+                l.close().await;
+            }
+            BulkTx::Postgres(tx) => tx.rollback().await?,
         }
         Ok(())
     }

@@ -421,8 +421,9 @@ both_backends!(bulk_load_drops_and_restores_the_same_indexes, |db: bdtx_testkit:
         bdtx_store::roster::PersonRow::new(fields("Trần Thị Bình", "001185000002"), Some(("*".into(), String::new()))),
         bdtx_store::roster::PersonRow::new(fields("Lê Văn Cường", "001085000003"), None),
     ];
-    let ids = load.add_people(&rows).await.unwrap();
-    load.remove_people(&ids[2..]).await.unwrap();
+    let ids = load.add_people(rows).await.unwrap();
+    load.remove_people(ids[2..].to_vec()).await.unwrap();
+    load.add_accounts().await.unwrap();
     load.commit().await.unwrap();
     assert_eq!(names(&db).await, before);
     let count = |sql: &'static str| {
