@@ -462,13 +462,10 @@ impl Db {
                 })
                 .await;
         }
-        let current = self.current_attempt(enrollment_id, item_key).await?;
-        let a = match current {
-            Some(a) if a.submitted_at.is_none() => a,
-            _ => match self.open_attempt(enrollment_id, item_key, new.max_attempts, new.max_points, new.seed).await? {
-                Some(a) => a,
-                None => return Ok(None),
-            },
+        // The open attempt, or a new one.
+        let Some(a) = self.open_attempt(enrollment_id, item_key, new.max_attempts, new.max_points, new.seed).await?
+        else {
+            return Ok(None);
         };
         self.save_answer(a.id, question_key, answer_json, points).await?;
         Ok(Some(a.id))
