@@ -547,15 +547,7 @@ pub async fn import(db: &Db, path: &Path, opts: &Options, progress: Progress<'_>
         if opts.dry_run {
             idx.ministry = Some(0);
         } else {
-            let m = NewUnit {
-                code: "BGDDT".into(),
-                kind: UnitKind::Ministry,
-                name: "Bộ Giáo dục và Đào tạo".into(),
-                levels: vec![],
-                parent_id: None,
-                valid_from: NaiveDate::from_ymd_opt(1990, 1, 1).expect("date"),
-                valid_to: None,
-            };
+            let m = ministry();
             db.create_unit(opts.actor, &m).await?;
             idx = UnitIndex::load(db, opts.within).await?;
         }
@@ -909,6 +901,19 @@ fn read_and_plan(
     Ok(st)
 }
 
+/// The Ministry, the root every province created by an import hangs under (a fresh database).
+fn ministry() -> NewUnit {
+    NewUnit {
+        code: "BGDDT".into(),
+        kind: UnitKind::Ministry,
+        name: "Bộ Giáo dục và Đào tạo".into(),
+        levels: vec![],
+        parent_id: None,
+        valid_from: NaiveDate::from_ymd_opt(1990, 1, 1).expect("date"),
+        valid_to: None,
+    }
+}
+
 /// A first load into an empty people table: the file is read and planned on one thread while
 /// the rows go into the database on another, in one transaction (`BulkLoad`). Rows are written
 /// before the whole file is known, so those of units held back at the end are taken out again;
@@ -924,15 +929,7 @@ async fn import_bulk(
     let mut idx = UnitIndex::load(db, opts.within).await?;
     if idx.ministry.is_none() && opts.create_units {
         // A fresh database: the Ministry is the root every created province hangs under.
-        let m = NewUnit {
-            code: "BGDDT".into(),
-            kind: UnitKind::Ministry,
-            name: "Bộ Giáo dục và Đào tạo".into(),
-            levels: vec![],
-            parent_id: None,
-            valid_from: NaiveDate::from_ymd_opt(1990, 1, 1).expect("date"),
-            valid_to: None,
-        };
+        let m = ministry();
         let id = load.create_unit(&m).await?;
         idx.ministry = Some(id);
         idx.by_code.insert(m.code.clone(), (id, "ministry".into()));
