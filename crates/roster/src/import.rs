@@ -2,7 +2,7 @@
 //! written together or not at all, and a unit with any row in error (or a look-alike awaiting a
 //! decision) is held back whole. Re-importing the same file changes nothing.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::Path;
 
 use chrono::NaiveDate;
@@ -15,7 +15,7 @@ use bdtx_store::units::NewUnit;
 use bdtx_store::{Db, StoreError};
 
 use crate::columns::{Field, Mapping, MappingError, map_headers};
-use crate::read::{Limits, ReadError, TextEncoding, for_each_row};
+use crate::read::{Limits, ReadError, StringRecord, TextEncoding, for_each_record, for_each_row};
 use crate::row::{ParsedRow, RowError, parse_row};
 
 #[derive(Debug, Clone)]
@@ -136,8 +136,8 @@ impl UnitRef {
     }
     /// From the raw cells of a row that failed its checks (to hold its unit back).
     /// Cleaned as `parse_row` cleans a good row's unit columns.
-    fn raw(m: &Mapping, cells: &[String]) -> UnitRef {
-        let cell = |f: Field| m.get(f).and_then(|i| cells.get(i)).map(|s| s.as_str()).unwrap_or("");
+    fn raw(m: &Mapping, cells: &StringRecord) -> UnitRef {
+        let cell = |f: Field| m.get(f).and_then(|i| cells.get(i)).unwrap_or("");
         let text = |f: Field| bdtx_domain::text::clean(&bdtx_domain::clean::repair_legacy(cell(f)).0);
         UnitRef {
             province: text(Field::Province),
@@ -454,16 +454,16 @@ const CHUNK_ROWS: usize = 20_000;
 #[allow(clippy::type_complexity)]
 fn parse_chunk<T: Send>(
     m: &Mapping,
-    rows: Vec<(usize, Vec<String>)>,
+    rows: Vec<(usize, StringRecord)>,
     today: NaiveDate,
     then: &(impl Fn(ParsedRow) -> T + Sync),
-) -> Vec<(Result<T, Vec<RowError>>, Vec<String>)> {
+) -> Vec<(Result<T, Vec<RowError>>, StringRecord)> {
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
     let per = rows.len().div_ceil(threads).max(1);
-    let parse = |part: &[(usize, Vec<String>)]| -> Vec<(Result<T, Vec<RowError>>, Vec<String>)> {
+    let parse = |part: &[(usize, StringRecord)]| -> Vec<(Result<T, Vec<RowError>>, StringRecord)> {
         part.iter()
             .map(|(n, cells)| match parse_row(m, *n, cells, today) {
-                Ok(r) => (Ok(then(r)), Vec::new()),
+                Ok(r) => (Ok(then(r)), StringRecord::new()),
                 Err(e) => (Err(e), cells.clone()),
             })
             .collect()
@@ -501,8 +501,8 @@ pub async fn import(db: &Db, path: &Path, opts: &Options, progress: Progress<'_>
     let mut failed_units: Vec<UnitRef> = Vec::new();
     let today = bdtx_domain::dates::today();
     // Rows are read in order and cleaned in chunks on every core (cleaning is pure).
-    let mut pending: Vec<(usize, Vec<String>)> = Vec::with_capacity(CHUNK_ROWS);
-    let mut parse_pending = |m: &Mapping, pending: &mut Vec<(usize, Vec<String>)>, report: &mut Report| {
+    let mut pending: Vec<(usize, StringRecord)> = Vec::with_capacity(CHUNK_ROWS);
+    let mut parse_pending = |m: &Mapping, pending: &mut Vec<(usize, StringRecord)>, report: &mut Report| {
         for (result, cells) in parse_chunk(m, std::mem::take(pending), today, &|r| r) {
             match result {
                 Ok(r) => {
@@ -516,8 +516,9 @@ pub async fn import(db: &Db, path: &Path, opts: &Options, progress: Progress<'_>
             }
         }
     };
-    let encoding = for_each_row::<ImportError>(path, opts.limits, |row_no, cells| {
+    let encoding = for_each_record::<ImportError>(path, opts.limits, |row_no, cells| {
         let Some(m) = &mapping else {
+            let cells: Vec<String> = cells.iter().map(String::from).collect();
             let m = map_headers(&cells, &opts.overrides)?;
             report.unknown_columns = m.unknown.clone();
             report.headers = cells;
@@ -700,9 +701,9 @@ struct Ready {
 #[allow(clippy::type_complexity)]
 fn clean_rows(
     m: &Mapping,
-    rows: Vec<(usize, Vec<String>)>,
+    rows: Vec<(usize, StringRecord)>,
     today: NaiveDate,
-) -> Vec<(Result<Ready, Vec<RowError>>, Vec<String>)> {
+) -> Vec<(Result<Ready, Vec<RowError>>, StringRecord)> {
     rows.into_iter()
         .map(|(n, cells)| match parse_row(m, n, &cells, today) {
             Ok(r) => {
@@ -721,7 +722,7 @@ fn clean_rows(
                     warnings: r.warnings.len(),
                     person: PersonRow::new(r.fields, core),
                 };
-                (Ok(ready), Vec::new())
+                (Ok(ready), StringRecord::new())
             }
             Err(e) => (Err(e), cells),
         })
@@ -747,8 +748,8 @@ fn read_and_plan(
     today: NaiveDate,
     tx: &tokio::sync::mpsc::Sender<Feed>,
 ) -> Result<Planned, ImportError> {
-    type Cleaned = (std::sync::Arc<Mapping>, Vec<(Result<Ready, Vec<RowError>>, Vec<String>)>);
-    type Chunk = (std::sync::Arc<Mapping>, Vec<(usize, Vec<String>)>);
+    type Cleaned = (std::sync::Arc<Mapping>, Vec<(Result<Ready, Vec<RowError>>, StringRecord)>);
+    type Chunk = (std::sync::Arc<Mapping>, Vec<(usize, StringRecord)>);
     let mut st = Planned {
         report: Report::default(),
         idx,
@@ -758,10 +759,15 @@ fn read_and_plan(
         withheld: HashMap::new(),
     };
     let mut failed_units: Vec<UnitRef> = Vec::new();
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut resolved_units: HashMap<String, Result<Place, &'static str>> = HashMap::new();
+    // foldhash: a fast hash with a random seed (keys come from the file).
+    let mut seen: foldhash::HashMap<String, usize> = foldhash::HashMap::default();
+    let mut resolved_units: foldhash::HashMap<String, Result<Place, &'static str>> = foldhash::HashMap::default();
     let mut key = String::new();
-    let mut out: Vec<PersonRow> = Vec::with_capacity(FEED_ROWS);
+    // Good rows wait here for FEED_ROWS more to come before they are sent: the rows of a school
+    // usually come together, so a row in error usually holds its school back before that
+    // school's rows went into the database (rows written and then held back are taken out
+    // again at the end, at a cost).
+    let mut out: VecDeque<(Place, PersonRow)> = VecDeque::with_capacity(2 * FEED_ROWS);
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
     let info = std::thread::scope(|s| -> Result<FileInfo, ImportError> {
         let mut to_clean = Vec::with_capacity(workers);
@@ -769,44 +775,51 @@ fn read_and_plan(
         for _ in 0..workers {
             let (chunks, input) = std::sync::mpsc::sync_channel::<Chunk>(1);
             let (results, output) = std::sync::mpsc::sync_channel::<Cleaned>(1);
-            s.spawn(move || {
-                for (m, rows) in input {
-                    let done = clean_rows(&m, rows, today);
-                    if results.send((m, done)).is_err() {
-                        break;
+            let cleaner = std::thread::Builder::new().name("roster-clean".into());
+            cleaner
+                .spawn_scoped(s, move || {
+                    for (m, rows) in input {
+                        let done = clean_rows(&m, rows, today);
+                        if results.send((m, done)).is_err() {
+                            break;
+                        }
                     }
-                }
-            });
+                })
+                .map_err(|e| ReadError::Io(e.to_string()))?;
             to_clean.push(chunks);
             cleaned.push(output);
         }
-        let reader = s.spawn(move || -> Result<FileInfo, ImportError> {
-            let mut mapping: Option<std::sync::Arc<Mapping>> = None;
-            let (mut headers, mut k) = (Vec::new(), 0usize);
-            let mut pending: Vec<(usize, Vec<String>)> = Vec::with_capacity(PIPE_ROWS);
-            let stopped = || ImportError::Store(StoreError::Other("planning stopped".into()));
-            let encoding = for_each_row::<ImportError>(path, opts.limits, |row_no, cells| {
-                let Some(m) = &mapping else {
-                    mapping = Some(std::sync::Arc::new(map_headers(&cells, &opts.overrides)?));
-                    headers = cells;
-                    return Ok(());
+        let reader = std::thread::Builder::new().name("roster-read".into());
+        let reader = reader
+            .spawn_scoped(s, move || -> Result<FileInfo, ImportError> {
+                let mut mapping: Option<std::sync::Arc<Mapping>> = None;
+                let (mut headers, mut k) = (Vec::new(), 0usize);
+                let mut pending: Vec<(usize, StringRecord)> = Vec::with_capacity(PIPE_ROWS);
+                let stopped = || ImportError::Store(StoreError::Other("planning stopped".into()));
+                let encoding = for_each_record::<ImportError>(path, opts.limits, |row_no, cells| {
+                    let Some(m) = &mapping else {
+                        let cells: Vec<String> = cells.iter().map(String::from).collect();
+                        mapping = Some(std::sync::Arc::new(map_headers(&cells, &opts.overrides)?));
+                        headers = cells;
+                        return Ok(());
+                    };
+                    pending.push((row_no, cells));
+                    if pending.len() == PIPE_ROWS {
+                        let rows = std::mem::replace(&mut pending, Vec::with_capacity(PIPE_ROWS));
+                        to_clean[k % workers].send((m.clone(), rows)).map_err(|_| stopped())?;
+                        k += 1;
+                    }
+                    Ok(())
+                })?;
+                let Some(m) = mapping else {
+                    return Err(ReadError::Empty.into());
                 };
-                pending.push((row_no, cells));
-                if pending.len() == PIPE_ROWS {
-                    let rows = std::mem::replace(&mut pending, Vec::with_capacity(PIPE_ROWS));
-                    to_clean[k % workers].send((m.clone(), rows)).map_err(|_| stopped())?;
-                    k += 1;
+                if !pending.is_empty() {
+                    to_clean[k % workers].send((m.clone(), pending)).map_err(|_| stopped())?;
                 }
-                Ok(())
-            })?;
-            let Some(m) = mapping else {
-                return Err(ReadError::Empty.into());
-            };
-            if !pending.is_empty() {
-                to_clean[k % workers].send((m.clone(), pending)).map_err(|_| stopped())?;
-            }
-            Ok(FileInfo { headers, unknown_columns: m.unknown.clone(), encoding })
-        });
+                Ok(FileInfo { headers, unknown_columns: m.unknown.clone(), encoding })
+            })
+            .map_err(|e| ReadError::Io(e.to_string()))?;
         let mut k = 0usize;
         // Chunks come back in the order they were dealt; a closed channel means the reader is done.
         while let Ok((m, rows)) = cleaned[k % workers].recv() {
@@ -817,7 +830,13 @@ fn read_and_plan(
                     Ok(r) => r,
                     Err(errs) => {
                         st.report.errors.extend(errs);
-                        failed_units.push(UnitRef::raw(&m, &cells));
+                        // Hold its unit back now if it is known already; else look again once
+                        // the whole file is planned (a later row may plan the school it names).
+                        let unit = UnitRef::raw(&m, &cells);
+                        match resolve(&unit, &st.idx, &mut st.plan, opts, false) {
+                            Ok(place) => *st.blocked.entry(place).or_default() += 1,
+                            Err(_) => failed_units.push(unit),
+                        }
                         continue;
                     }
                 };
@@ -872,23 +891,16 @@ fn read_and_plan(
                     *st.withheld.entry(place).or_default() += 1;
                     continue;
                 }
-                st.places.push(place);
-                out.push(r.person);
+                out.push_back((place, r.person));
             }
-            if out.len() >= FEED_ROWS {
-                let rows = std::mem::replace(&mut out, Vec::with_capacity(FEED_ROWS));
+            if out.len() >= 2 * FEED_ROWS {
                 // On failure the receivers drop with this closure: the cleaners and the reader stop.
-                tx.blocking_send(Feed::Rows(rows, st.report.rows))
-                    .map_err(|_| ImportError::Store(StoreError::Other("writing stopped".into())))?;
+                feed(&mut st, out.drain(..FEED_ROWS), tx)?;
             }
         }
         drop(cleaned);
         reader.join().map_err(|_| ImportError::Store(StoreError::Other("reading the file failed".into())))?
     })?;
-    if !out.is_empty() {
-        tx.blocking_send(Feed::Rows(std::mem::take(&mut out), st.report.rows))
-            .map_err(|_| ImportError::Store(StoreError::Other("writing stopped".into())))?;
-    }
     st.report.headers = info.headers;
     st.report.unknown_columns = info.unknown_columns;
     st.report.encoding = Some(info.encoding);
@@ -898,7 +910,30 @@ fn read_and_plan(
             *st.blocked.entry(place).or_default() += 1;
         }
     }
+    feed(&mut st, out.drain(..), tx)?;
     Ok(st)
+}
+
+/// Send good rows to the writer, in order, but for those of units held back meanwhile.
+fn feed(
+    st: &mut Planned,
+    rows: impl Iterator<Item = (Place, PersonRow)>,
+    tx: &tokio::sync::mpsc::Sender<Feed>,
+) -> Result<(), ImportError> {
+    let mut send = Vec::with_capacity(FEED_ROWS);
+    for (place, row) in rows {
+        if st.blocked.contains_key(&place) {
+            *st.withheld.entry(place).or_default() += 1;
+        } else {
+            st.places.push(place);
+            send.push(row);
+        }
+    }
+    if send.is_empty() {
+        return Ok(());
+    }
+    tx.blocking_send(Feed::Rows(send, st.report.rows))
+        .map_err(|_| ImportError::Store(StoreError::Other("writing stopped".into())))
 }
 
 /// The Ministry, the root every province created by an import hangs under (a fresh database).
@@ -939,13 +974,16 @@ async fn import_bulk(
     let today = bdtx_domain::dates::today();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Feed>(2);
     let (path2, opts2) = (path.to_path_buf(), opts.clone());
-    std::thread::spawn(move || {
-        let msg = match read_and_plan(&path2, &opts2, idx, today, &tx) {
-            Ok(st) => Feed::Done(Box::new(st)),
-            Err(e) => Feed::Failed(e),
-        };
-        let _ = tx.blocking_send(msg);
-    });
+    std::thread::Builder::new()
+        .name("roster-plan".into())
+        .spawn(move || {
+            let msg = match read_and_plan(&path2, &opts2, idx, today, &tx) {
+                Ok(st) => Feed::Done(Box::new(st)),
+                Err(e) => Feed::Failed(e),
+            };
+            let _ = tx.blocking_send(msg);
+        })
+        .map_err(|e| ReadError::Io(e.to_string()))?;
     let mut ids: Vec<i64> = Vec::new();
     let st = loop {
         match rx.recv().await {

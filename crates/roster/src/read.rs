@@ -6,6 +6,7 @@ use std::io::Cursor;
 use std::path::Path;
 
 use calamine::{DataRef, Reader, Xlsx};
+pub use csv::StringRecord;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -99,22 +100,10 @@ fn sniff(bytes: &[u8]) -> Result<Kind, ReadError> {
     Ok(Kind::Text)
 }
 
-fn decode_text(bytes: &[u8]) -> (String, TextEncoding) {
-    if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
-        return (String::from_utf8_lossy(rest).into_owned(), TextEncoding::Utf8);
-    }
-    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
-        let enc = if bytes[0] == 0xFF { encoding_rs::UTF_16LE } else { encoding_rs::UTF_16BE };
-        let (s, _, _) = enc.decode(&bytes[2..]);
-        return (s.into_owned(), TextEncoding::Utf16);
-    }
-    match std::str::from_utf8(bytes) {
-        Ok(s) => (s.to_string(), TextEncoding::Utf8),
-        Err(_) => {
-            let (s, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
-            (s.into_owned(), TextEncoding::Legacy8Bit)
-        }
-    }
+/// A UTF-16 text (with its byte-order mark) as UTF-8.
+fn decode_utf16(bytes: &[u8]) -> String {
+    let enc = if bytes[0] == 0xFF { encoding_rs::UTF_16LE } else { encoding_rs::UTF_16BE };
+    enc.decode(&bytes[2..]).0.into_owned()
 }
 
 fn delimiter(text: &str) -> u8 {
@@ -129,117 +118,185 @@ pub fn for_each_row<E: From<ReadError>>(
     limits: Limits,
     mut f: impl FnMut(usize, Vec<String>) -> Result<(), E>,
 ) -> Result<TextEncoding, E> {
-    let meta = std::fs::metadata(path).map_err(|e| ReadError::Io(e.to_string()))?;
-    if meta.len() > limits.max_bytes {
-        return Err(ReadError::TooBig { limit_mb: limits.max_bytes / (1024 * 1024) }.into());
-    }
-    let bytes = std::fs::read(path).map_err(|e| ReadError::Io(e.to_string()))?;
-    for_each_row_in(&bytes, limits, &mut f)
+    for_each_record(path, limits, |row, rec| f(row, rec.iter().map(String::from).collect()))
 }
 
+/// [`for_each_row`] on a file's bytes already in memory (an upload).
 pub fn for_each_row_in<E: From<ReadError>>(
     bytes: &[u8],
     limits: Limits,
     f: &mut impl FnMut(usize, Vec<String>) -> Result<(), E>,
 ) -> Result<TextEncoding, E> {
+    records_in(bytes, limits, &mut |row, rec: StringRecord| f(row, rec.iter().map(String::from).collect()))
+}
+
+/// As [`for_each_row`], each row's cells in one `StringRecord` (one buffer, not a String a
+/// cell: the import's reading thread hands a million of them to the cleaning threads). A CSV
+/// in UTF-8 or legacy 8-bit text is read as it streams from the disk; .xlsx and UTF-16 files
+/// are read whole first.
+pub fn for_each_record<E: From<ReadError>>(
+    path: &Path,
+    limits: Limits,
+    mut f: impl FnMut(usize, StringRecord) -> Result<(), E>,
+) -> Result<TextEncoding, E> {
+    use std::io::Read;
+    let io = |e: std::io::Error| ReadError::Io(e.to_string());
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.len() > limits.max_bytes {
+        return Err(ReadError::TooBig { limit_mb: limits.max_bytes / (1024 * 1024) }.into());
+    }
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let mut head = Vec::with_capacity(HEAD);
+    (&mut file).take(HEAD as u64).read_to_end(&mut head).map_err(io)?;
+    if matches!(sniff(&head)?, Kind::Text) && !is_utf16(&head) {
+        // Bytes past the limit (a file growing while read) are not read.
+        let rest = file.take(limits.max_bytes.saturating_sub(head.len() as u64));
+        return csv_records(std::io::Cursor::new(head).chain(rest), limits, &mut f);
+    }
+    let mut bytes = head;
+    file.read_to_end(&mut bytes).map_err(io)?;
+    records_in(&bytes, limits, &mut f)
+}
+
+/// Bytes enough to tell a file's kind and a CSV's delimiter.
+const HEAD: usize = 64 * 1024;
+
+fn is_utf16(head: &[u8]) -> bool {
+    head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF])
+}
+
+/// Every row of a file in memory.
+fn records_in<E: From<ReadError>>(
+    bytes: &[u8],
+    limits: Limits,
+    f: &mut impl FnMut(usize, StringRecord) -> Result<(), E>,
+) -> Result<TextEncoding, E> {
     if bytes.len() as u64 > limits.max_bytes {
         return Err(ReadError::TooBig { limit_mb: limits.max_bytes / (1024 * 1024) }.into());
     }
-    let check = |row: usize, cells: &[String]| -> Result<(), ReadError> {
-        for (c, v) in cells.iter().enumerate() {
-            // A cell has at most as many characters as bytes: count only long ones.
-            if v.len() > limits.max_cell_chars && v.chars().count() > limits.max_cell_chars {
-                return Err(ReadError::CellTooBig { cell: cell_name(row, c), max: limits.max_cell_chars });
-            }
-        }
-        Ok(())
-    };
-    let mut any = false;
     match sniff(bytes)? {
-        Kind::Text => {
-            // UTF-8 (the usual case) is read in place; other encodings are decoded to a copy.
-            let body = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
-            let decoded: String;
-            let (text, enc): (&str, TextEncoding) = match std::str::from_utf8(body) {
-                Ok(t) => (t, TextEncoding::Utf8),
-                Err(_) => {
-                    let (t, e) = decode_text(bytes);
-                    decoded = t;
-                    (&decoded, e)
-                }
-            };
-            let mut rdr = csv::ReaderBuilder::new()
-                .has_headers(false)
-                .flexible(true)
-                .delimiter(delimiter(text))
-                .from_reader(text.as_bytes());
-            let mut rec = csv::StringRecord::new();
-            let mut row = 0;
-            loop {
-                match rdr.read_record(&mut rec) {
-                    Ok(false) => break,
-                    Ok(true) => {
-                        row += 1;
-                        let cells: Vec<String> = rec.iter().map(|s| s.to_string()).collect();
-                        if cells.iter().all(|c| c.trim().is_empty()) {
-                            continue;
-                        }
-                        check(row, &cells)?;
-                        any = true;
-                        f(row, cells)?;
-                    }
-                    Err(e) => return Err(ReadError::Corrupt(e.to_string()).into()),
-                }
-            }
-            if !any {
-                return Err(ReadError::Empty.into());
-            }
-            Ok(enc)
+        Kind::Text if is_utf16(bytes) => {
+            let text = decode_utf16(bytes);
+            csv_records(text.as_bytes(), limits, f)?;
+            Ok(TextEncoding::Utf16)
         }
-        Kind::Xlsx => {
-            let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| ReadError::Corrupt(e.to_string()))?;
-            let sheet = wb.sheet_names().first().cloned().ok_or(ReadError::Empty)?;
-            if let Ok(formulas) = wb.worksheet_formula(&sheet) {
-                if let Some((r, c, _)) = formulas.used_cells().find(|(_, _, v)| !v.is_empty()) {
-                    let (r0, c0) = formulas.start().unwrap_or((0, 0));
-                    return Err(ReadError::Formula { cell: cell_name(r0 as usize + r + 1, c0 as usize + c) }.into());
-                }
-            }
-            let mut reader = wb.worksheet_cells_reader(&sheet).map_err(|e| ReadError::Corrupt(e.to_string()))?;
-            let mut current: Option<(u32, Vec<String>)> = None;
-            let mut flush = |row: Option<(u32, Vec<String>)>,
-                             f: &mut dyn FnMut(usize, Vec<String>) -> Result<(), E>|
-             -> Result<(), E> {
-                if let Some((r, cells)) = row {
-                    if cells.iter().any(|c| !c.trim().is_empty()) {
-                        check(r as usize + 1, &cells)?;
-                        any = true;
-                        f(r as usize + 1, cells)?;
-                    }
-                }
-                Ok(())
-            };
-            loop {
-                let cell = reader.next_cell().map_err(|e| ReadError::Corrupt(e.to_string()))?;
-                let Some(cell) = cell else { break };
-                let (r, c) = cell.get_position();
-                if current.as_ref().is_some_and(|(cr, _)| *cr != r) {
-                    flush(current.take(), f)?;
-                }
-                let entry = current.get_or_insert_with(|| (r, Vec::new()));
-                let c = c as usize;
-                if entry.1.len() <= c {
-                    entry.1.resize(c + 1, String::new());
-                }
-                entry.1[c] = cell_text(cell.get_value());
-            }
-            flush(current.take(), f)?;
-            if !any {
-                return Err(ReadError::Empty.into());
-            }
-            Ok(TextEncoding::Utf8)
+        Kind::Text => csv_records(bytes, limits, f),
+        Kind::Xlsx => xlsx_records(bytes, limits, f),
+    }
+}
+
+/// A cell longer than the limit is an error of the file.
+fn check(limits: Limits, row: usize, rec: &StringRecord) -> Result<(), ReadError> {
+    for (c, v) in rec.iter().enumerate() {
+        // A cell has at most as many characters as bytes: count only long ones.
+        if v.len() > limits.max_cell_chars && v.chars().count() > limits.max_cell_chars {
+            return Err(ReadError::CellTooBig { cell: cell_name(row, c), max: limits.max_cell_chars });
         }
     }
+    Ok(())
+}
+
+/// The rows of a CSV, UTF-8 (a byte-order mark is skipped) or else legacy 8-bit text: a row
+/// that is not valid UTF-8 is read as Windows-1252 bytes (old TCVN3/VNI files; the cells are
+/// repaired later), and the file is then reported as legacy text.
+fn csv_records<E: From<ReadError>>(
+    mut input: impl std::io::Read,
+    limits: Limits,
+    f: &mut impl FnMut(usize, StringRecord) -> Result<(), E>,
+) -> Result<TextEncoding, E> {
+    use std::io::Read;
+    let io = |e: std::io::Error| ReadError::Io(e.to_string());
+    // The first line tells the delimiter, after a byte-order mark if any.
+    let mut head = Vec::with_capacity(HEAD);
+    (&mut input).take(HEAD as u64).read_to_end(&mut head).map_err(io)?;
+    let start = if head.starts_with(&[0xEF, 0xBB, 0xBF]) { 3 } else { 0 };
+    let delim = delimiter(&String::from_utf8_lossy(&head[start..]));
+    let mut head = std::io::Cursor::new(head);
+    head.set_position(start as u64);
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delim)
+        .buffer_capacity(256 * 1024)
+        .from_reader(std::io::Read::chain(head, input));
+    let (mut any, mut row, mut enc) = (false, 0, TextEncoding::Utf8);
+    let mut bytes = csv::ByteRecord::new();
+    loop {
+        match rdr.read_byte_record(&mut bytes) {
+            Ok(false) => break,
+            Ok(true) => {
+                row += 1;
+                let rec = match StringRecord::from_byte_record(std::mem::take(&mut bytes)) {
+                    Ok(rec) => rec,
+                    Err(e) => {
+                        enc = TextEncoding::Legacy8Bit;
+                        let raw = e.into_byte_record();
+                        raw.iter().map(|cell| encoding_rs::WINDOWS_1252.decode(cell).0).collect()
+                    }
+                };
+                if rec.iter().all(|c| c.trim().is_empty()) {
+                    continue;
+                }
+                check(limits, row, &rec)?;
+                any = true;
+                f(row, rec)?;
+            }
+            Err(e) => return Err(ReadError::Corrupt(e.to_string()).into()),
+        }
+    }
+    if !any {
+        return Err(ReadError::Empty.into());
+    }
+    Ok(enc)
+}
+
+fn xlsx_records<E: From<ReadError>>(
+    bytes: &[u8],
+    limits: Limits,
+    f: &mut impl FnMut(usize, StringRecord) -> Result<(), E>,
+) -> Result<TextEncoding, E> {
+    let mut any = false;
+    let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| ReadError::Corrupt(e.to_string()))?;
+    let sheet = wb.sheet_names().first().cloned().ok_or(ReadError::Empty)?;
+    if let Ok(formulas) = wb.worksheet_formula(&sheet) {
+        if let Some((r, c, _)) = formulas.used_cells().find(|(_, _, v)| !v.is_empty()) {
+            let (r0, c0) = formulas.start().unwrap_or((0, 0));
+            return Err(ReadError::Formula { cell: cell_name(r0 as usize + r + 1, c0 as usize + c) }.into());
+        }
+    }
+    let mut reader = wb.worksheet_cells_reader(&sheet).map_err(|e| ReadError::Corrupt(e.to_string()))?;
+    let mut current: Option<(u32, Vec<String>)> = None;
+    let mut flush =
+        |row: Option<(u32, Vec<String>)>, f: &mut dyn FnMut(usize, StringRecord) -> Result<(), E>| -> Result<(), E> {
+            if let Some((r, cells)) = row {
+                if cells.iter().any(|c| !c.trim().is_empty()) {
+                    let rec = StringRecord::from(cells);
+                    check(limits, r as usize + 1, &rec)?;
+                    any = true;
+                    f(r as usize + 1, rec)?;
+                }
+            }
+            Ok(())
+        };
+    loop {
+        let cell = reader.next_cell().map_err(|e| ReadError::Corrupt(e.to_string()))?;
+        let Some(cell) = cell else { break };
+        let (r, c) = cell.get_position();
+        if current.as_ref().is_some_and(|(cr, _)| *cr != r) {
+            flush(current.take(), f)?;
+        }
+        let entry = current.get_or_insert_with(|| (r, Vec::new()));
+        let c = c as usize;
+        if entry.1.len() <= c {
+            entry.1.resize(c + 1, String::new());
+        }
+        entry.1[c] = cell_text(cell.get_value());
+    }
+    flush(current.take(), f)?;
+    if !any {
+        return Err(ReadError::Empty.into());
+    }
+    Ok(TextEncoding::Utf8)
 }
 
 /// The header row of a file (its first non-empty row).
@@ -332,6 +389,44 @@ mod tests {
         }
         assert_eq!(enc, Some(TextEncoding::Legacy8Bit));
         assert_eq!(out[1][0], "NguyÔn");
+    }
+
+    #[test]
+    fn a_file_streams_past_its_first_bytes_as_read_whole() {
+        // Larger than the head read to tell the kind and the delimiter: rows cross that edge.
+        let mut text = "\u{feff}Họ và tên;Trường\n".to_string();
+        for i in 0..5_000 {
+            text.push_str(&format!("Nguyễn Văn {i};\"Trường; TH {i}\"\n"));
+        }
+        assert!(text.len() > 2 * HEAD);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ds.csv");
+        std::fs::write(&path, &text).unwrap();
+        let mut streamed = Vec::new();
+        let enc = for_each_row(&path, Limits::default(), |r, c| {
+            streamed.push((r, c));
+            Ok::<_, ReadError>(())
+        })
+        .unwrap();
+        assert_eq!(enc, TextEncoding::Utf8);
+        assert_eq!(streamed, rows(text.as_bytes()).unwrap());
+        assert_eq!(streamed.len(), 5_001);
+        assert_eq!(streamed[4_000], (4_001, vec!["Nguyễn Văn 3999".to_string(), "Trường; TH 3999".to_string()]));
+        // legacy bytes past the head are read as such, and the file is reported so
+        let mut bytes = text.into_bytes();
+        bytes.extend(b"Nguy\xd4n;A\n");
+        std::fs::write(&path, &bytes).unwrap();
+        let mut last = None;
+        let enc = for_each_row(&path, Limits::default(), |_, c| {
+            last = Some(c);
+            Ok::<_, ReadError>(())
+        })
+        .unwrap();
+        assert_eq!(enc, TextEncoding::Legacy8Bit);
+        assert_eq!(last.unwrap(), vec!["NguyÔn".to_string(), "A".to_string()]);
+        // a limit smaller than the file: nothing is read
+        let small = Limits { max_bytes: 1024, ..Limits::default() };
+        assert!(matches!(for_each_row(&path, small, |_, _| Ok::<_, ReadError>(())), Err(ReadError::TooBig { .. })));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use bdtx_domain::people::{PersonDraft, PersonFields, normalize_national_id, norm
 use bdtx_domain::text::{clean, fold};
 
 use crate::columns::{Field, Mapping};
+use crate::read::StringRecord;
 
 /// A row that passed every check.
 #[derive(Debug, Clone)]
@@ -150,12 +151,17 @@ fn core(s: &str) -> Option<String> {
 }
 
 /// The cell of a field, "" when the file has no such column or the row is short.
-fn cell<'a>(m: &Mapping, cells: &'a [String], f: Field) -> &'a str {
-    m.get(f).and_then(|i| cells.get(i)).map(|s| s.as_str()).unwrap_or("")
+fn cell<'a>(m: &Mapping, cells: &'a StringRecord, f: Field) -> &'a str {
+    m.get(f).and_then(|i| cells.get(i)).unwrap_or("")
 }
 
 /// Clean and check one row. `legacy` says the file's text arrived as legacy 8-bit bytes.
-pub fn parse_row(m: &Mapping, row_no: usize, cells: &[String], today: NaiveDate) -> Result<ParsedRow, Vec<RowError>> {
+pub fn parse_row(
+    m: &Mapping,
+    row_no: usize,
+    cells: &StringRecord,
+    today: NaiveDate,
+) -> Result<ParsedRow, Vec<RowError>> {
     let mut warnings = Vec::new();
     let mut errors = Vec::new();
     let get = |f: Field| cell(m, cells, f);
@@ -329,7 +335,7 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        let r = parse_row(&m, 2, &cells, today()).unwrap();
+        let r = parse_row(&m, 2, &cells.into(), today()).unwrap();
         assert_eq!(r.fields.full_name, "Nguyễn Văn An");
         assert_eq!(r.fields.national_id.as_deref(), Some("001085012345"));
         assert_eq!(r.fields.phone.as_deref(), Some("0912345678"));
@@ -347,7 +353,7 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let e = parse_row(&m, 7, &cells, today()).unwrap_err();
+        let e = parse_row(&m, 7, &cells.into(), today()).unwrap_err();
         let got: Vec<_> = e.iter().map(|e| (e.field, e.code)).collect();
         assert!(got.contains(&(Some(Field::BirthDate), "invalid_date")), "{got:?}");
         assert!(got.contains(&(Some(Field::NationalId), "invalid_national_id")), "{got:?}");

@@ -1,7 +1,7 @@
 //! Bulk operations for roster imports: indexes of what exists, and batched writes that keep a
 //! unit's rows together in one transaction. BACKEND: id reservation differs (see `reserve_ids`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
 use chrono::NaiveDate;
@@ -376,6 +376,9 @@ pub struct BulkLoad {
     at: i64,
     from: String,
     next_id: i64,
+    /// People of the load whose national ID was someone's username already: they get
+    /// `p<id>` in [`BulkLoad::add_accounts`].
+    id_taken: Vec<i64>,
 }
 
 enum BulkTx {
@@ -393,9 +396,12 @@ struct SqliteLoad {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-/// Page cache of the load's connection: the sorter of the index builds works in memory up to
-/// this size instead of merging runs from temporary files.
+/// Page cache of the load's connection while rows go in: the unique indexes of the accounts
+/// table are filled in random key order and stay in memory.
 const BULK_CACHE: &str = "-131072";
+
+/// Page cache while the dropped indexes are built (see [`BulkLoad::commit`]): 2 MiB.
+const INDEX_CACHE: &str = "-2048";
 
 impl SqliteLoad {
     fn open(path: &std::path::Path) -> Result<SqliteLoad> {
@@ -523,7 +529,7 @@ impl Db {
                 (BulkTx::Postgres(t), 0)
             }
         };
-        Ok(Some(BulkLoad { tx, actor, at: now(), from: iso(from), next_id }))
+        Ok(Some(BulkLoad { tx, actor, at: now(), from: iso(from), next_id, id_taken: Vec::new() }))
     }
 }
 
@@ -531,6 +537,9 @@ const INSERT_PERSON: &str =
     "INSERT INTO people (id, full_name, name_folded, sort_key, birth_date, gender, national_id, phone,
     email, position, levels, main_subject, other_subjects, identity_key, created_at, updated_at)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)";
+/// An account waiting for activation; username = national ID, else `p<id>`.
+const INSERT_ACCOUNT: &str = "INSERT INTO accounts (username, person_id, created_at) VALUES (?1, ?2, ?3)
+    ON CONFLICT (username) DO NOTHING";
 const INSERT_CORE: &str = "INSERT INTO core_status (person_id, module_code, subject, since) VALUES (?1, ?2, ?3, ?4)
     ON CONFLICT DO NOTHING";
 const INSERT_UNIT: &str =
@@ -719,9 +728,11 @@ impl BulkLoad {
         Ok(ids)
     }
 
-    /// Add people and their core status; returns their ids, in order. Their accounts are
-    /// written by [`BulkLoad::add_accounts`] and their stays by [`BulkLoad::add_stays`], once
-    /// the rows held back are out.
+    /// Add people, their accounts (username = national ID, else `p<id>`; see
+    /// [`BulkLoad::add_accounts`] for IDs taken) and their core status; returns their ids, in
+    /// order. Their stays are written by [`BulkLoad::add_stays`], once the rows held back are
+    /// out. Accounts go in with their people, while the file is still being read and cleaned
+    /// on the other cores, rather than in one statement at the end when nothing else runs.
     pub async fn add_people(&mut self, rows: Vec<PersonRow>) -> Result<Vec<i64>> {
         if rows.is_empty() {
             return Ok(Vec::new());
@@ -731,37 +742,48 @@ impl BulkLoad {
             BulkTx::Sqlite(l) => {
                 let first = self.next_id;
                 self.next_id += rows.len() as i64;
-                l.run(move |c| {
-                    let mut person = c.prepare_cached(INSERT_PERSON)?;
-                    let mut core = c.prepare_cached(INSERT_CORE)?;
-                    for (a, id) in rows.iter().zip(first..) {
-                        let f = &a.fields;
-                        person
-                            .execute(rusqlite::params![
-                                id,
-                                f.full_name,
-                                a.name_folded,
-                                a.sort_key,
-                                f.birth_date.map(iso),
-                                f.gender,
-                                f.national_id,
-                                f.phone,
-                                f.email,
-                                f.position.as_str(),
-                                a.levels,
-                                f.main_subject,
-                                a.other_subjects,
-                                a.identity_key,
-                                t
-                            ])
-                            .map_err(|e| sqlite_conflict(e, "identity"))?;
-                        if let Some((m, s)) = &a.core {
-                            core.execute(rusqlite::params![id, m, s, from])?;
+                let taken = l
+                    .run(move |c| {
+                        let mut person = c.prepare_cached(INSERT_PERSON)?;
+                        let mut account = c.prepare_cached(INSERT_ACCOUNT)?;
+                        let mut core = c.prepare_cached(INSERT_CORE)?;
+                        let mut taken = Vec::new();
+                        for (a, id) in rows.iter().zip(first..) {
+                            let f = &a.fields;
+                            person
+                                .execute(rusqlite::params![
+                                    id,
+                                    f.full_name,
+                                    a.name_folded,
+                                    a.sort_key,
+                                    f.birth_date.map(iso),
+                                    f.gender,
+                                    f.national_id,
+                                    f.phone,
+                                    f.email,
+                                    f.position.as_str(),
+                                    a.levels,
+                                    f.main_subject,
+                                    a.other_subjects,
+                                    a.identity_key,
+                                    t
+                                ])
+                                .map_err(|e| sqlite_conflict(e, "identity"))?;
+                            let added = match &f.national_id {
+                                Some(n) => account.execute(rusqlite::params![n, id, t])?,
+                                None => account.execute(rusqlite::params![format!("p{id}"), id, t])?,
+                            };
+                            if added == 0 {
+                                taken.push(id);
+                            }
+                            if let Some((m, s)) = &a.core {
+                                core.execute(rusqlite::params![id, m, s, from])?;
+                            }
                         }
-                    }
-                    Ok(())
-                })
-                .await?;
+                        Ok(taken)
+                    })
+                    .await?;
+                self.id_taken.extend(taken);
                 Ok((first..self.next_id).collect())
             }
             BulkTx::Postgres(tx) => {
@@ -795,6 +817,15 @@ impl BulkLoad {
                             .push_bind(t);
                     });
                     q.build().execute(&mut **tx).await.map_err(|e| crate::conflict(e, "identity"))?;
+                    let mut q = QueryBuilder::new("INSERT INTO accounts (username, person_id, created_at) ");
+                    q.push_values(chunk.iter().zip(ids), |mut b, (a, id)| {
+                        b.push_bind(a.fields.national_id.clone().unwrap_or_else(|| format!("p{id}")))
+                            .push_bind(*id)
+                            .push_bind(t);
+                    });
+                    q.push(" ON CONFLICT (username) DO NOTHING RETURNING person_id");
+                    let added: HashSet<i64> = q.build_query_scalar().fetch_all(&mut **tx).await?.into_iter().collect();
+                    self.id_taken.extend(ids.iter().filter(|id| !added.contains(id)));
                     core_status!(&mut **tx, chunk, ids, from);
                 }
                 Ok(ids)
@@ -803,12 +834,13 @@ impl BulkLoad {
     }
 
     /// Take out people added earlier in this load (the rows of units held back), with their
-    /// core status (their accounts and stays are not written yet).
+    /// accounts and core status (their stays are not written yet). `ids` is sorted.
     pub async fn remove_people(&mut self, ids: Vec<i64>) -> Result<()> {
         if ids.is_empty() {
             return Ok(());
         }
         let started = std::time::Instant::now();
+        self.id_taken.retain(|id| ids.binary_search(id).is_err());
         // PostgreSQL: deleting a person checks that nobody was merged into them; without an
         // index on `merged_into` that is a scan of the whole table per person deleted.
         const MERGED: &str = "CREATE INDEX bulk_people_merged ON people(merged_into)";
@@ -817,9 +849,11 @@ impl BulkLoad {
                 // No foreign keys are checked row by row here (see `SqliteLoad::open`).
                 l.run(move |c| {
                     let mut core = c.prepare_cached("DELETE FROM core_status WHERE person_id = ?1")?;
+                    let mut account = c.prepare_cached("DELETE FROM accounts WHERE person_id = ?1")?;
                     let mut person = c.prepare_cached("DELETE FROM people WHERE id = ?1")?;
                     for id in &ids {
                         core.execute([id])?;
+                        account.execute([id])?;
                         person.execute([id])?;
                     }
                     Ok(())
@@ -829,7 +863,7 @@ impl BulkLoad {
             BulkTx::Postgres(tx) => {
                 sqlx::query(MERGED).execute(&mut **tx).await?;
                 for chunk in ids.chunks(CHUNK) {
-                    for (table, column) in [("core_status", "person_id"), ("people", "id")] {
+                    for (table, column) in [("core_status", "person_id"), ("accounts", "person_id"), ("people", "id")] {
                         let mut q = QueryBuilder::new(format!("DELETE FROM {table} WHERE {column} IN ("));
                         let mut sep = q.separated(", ");
                         for id in chunk {
@@ -846,30 +880,31 @@ impl BulkLoad {
         Ok(())
     }
 
-    /// One account per person of the load, waiting for activation: username = national ID,
-    /// else (no ID, or the ID already someone's username) `p<id>`.
+    /// The accounts of people whose national ID was already someone's username when they were
+    /// added: `p<id>` instead.
     pub async fn add_accounts(&mut self) -> Result<()> {
         let started = std::time::Instant::now();
-        // Everyone in the people table came with this load (it was empty, under the lock).
-        const BY_ID: &str = "INSERT INTO accounts (username, person_id, created_at)
-             SELECT COALESCE(national_id, 'p' || CAST(id AS TEXT)), id, $1 FROM people WHERE id > 0 ORDER BY id
-             ON CONFLICT (username) DO NOTHING";
-        const REST: &str = "INSERT INTO accounts (username, person_id, created_at)
-             SELECT 'p' || CAST(p.id AS TEXT), p.id, $1 FROM people p
-             WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.person_id = p.id) ORDER BY p.id";
-        let t = self.at;
+        let (t, ids) = (self.at, std::mem::take(&mut self.id_taken));
         match &mut self.tx {
             BulkTx::Sqlite(l) => {
                 l.run(move |c| {
-                    c.execute(&BY_ID.replace("$1", "?1"), [t])?;
-                    c.execute(&REST.replace("$1", "?1"), [t])?;
+                    let mut account =
+                        c.prepare_cached("INSERT INTO accounts (username, person_id, created_at) VALUES (?1, ?2, ?3)")?;
+                    for id in &ids {
+                        account.execute(rusqlite::params![format!("p{id}"), id, t])?;
+                    }
                     Ok(())
                 })
                 .await?
             }
             BulkTx::Postgres(tx) => {
-                sqlx::query(BY_ID).bind(t).execute(&mut **tx).await?;
-                sqlx::query(REST).bind(t).execute(&mut **tx).await?;
+                for chunk in ids.chunks(CHUNK) {
+                    let mut q = QueryBuilder::new("INSERT INTO accounts (username, person_id, created_at) ");
+                    q.push_values(chunk, |mut b, id| {
+                        b.push_bind(format!("p{id}")).push_bind(*id).push_bind(t);
+                    });
+                    q.build().execute(&mut **tx).await?;
+                }
             }
         }
         step("accounts written", started);
@@ -957,17 +992,21 @@ impl BulkLoad {
         match self.tx {
             BulkTx::Sqlite(l) => {
                 l.run(|c| {
+                    // A small page cache while the indexes are built: SQLite's sorter fills runs
+                    // of the cache's size and sorts and merges them on its worker threads
+                    // (`PRAGMA threads`); with one run as large as the index it sorts alone on
+                    // this thread. The people table's pages are read once per index either way.
+                    c.execute_batch(&format!("PRAGMA cache_size = {INDEX_CACHE}"))?;
                     for (name, create) in BULK_INDEXES {
                         let started = std::time::Instant::now();
                         c.execute_batch(create)?;
                         step(name, started);
                     }
                     // The load's connection does not check foreign keys row by row: check every
-                    // table it wrote to that refers to another, once, before committing.
+                    // table it wrote to that refers to another, once, before committing. Not
+                    // `people`: its one reference (`merged_into`) is never written by a load.
                     let started = std::time::Instant::now();
-                    for table in
-                        ["people", "core_status", "units", "unit_links", "person_units", "accounts", "audit_log"]
-                    {
+                    for table in ["core_status", "units", "unit_links", "person_units", "accounts", "audit_log"] {
                         let mut check = c.prepare(&format!("PRAGMA foreign_key_check({table})"))?;
                         if let Some(row) = check.query([])?.next()? {
                             let parent: String = row.get(2)?;

@@ -402,6 +402,12 @@ both_backends!(bulk_load_drops_and_restores_the_same_indexes, |db: bdtx_testkit:
     let load = db.bulk_load(None, from).await.unwrap().expect("nobody on record");
     load.rollback().await.unwrap();
     assert_eq!(names(&db).await, before);
+    // an account without a person whose username is a national ID of the file
+    bdtx_store::on!(&db.db, p => sqlx::query("INSERT INTO accounts (username, created_at) VALUES ('001085000004', 0)")
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))
+    .unwrap();
     // a load that succeeds builds them again
     let mut load = db.bulk_load(None, from).await.unwrap().expect("nobody on record");
     let fields = |name: &str, id: &str| bdtx_domain::people::PersonFields {
@@ -420,9 +426,10 @@ both_backends!(bulk_load_drops_and_restores_the_same_indexes, |db: bdtx_testkit:
         bdtx_store::roster::PersonRow::new(fields("Nguyễn Văn An", "001085000001"), None),
         bdtx_store::roster::PersonRow::new(fields("Trần Thị Bình", "001185000002"), Some(("*".into(), String::new()))),
         bdtx_store::roster::PersonRow::new(fields("Lê Văn Cường", "001085000003"), None),
+        bdtx_store::roster::PersonRow::new(fields("Phạm Văn Dũng", "001085000004"), None),
     ];
     let ids = load.add_people(rows).await.unwrap();
-    load.remove_people(ids[2..].to_vec()).await.unwrap();
+    load.remove_people(vec![ids[2]]).await.unwrap();
     load.add_accounts().await.unwrap();
     load.commit().await.unwrap();
     assert_eq!(names(&db).await, before);
@@ -430,8 +437,22 @@ both_backends!(bulk_load_drops_and_restores_the_same_indexes, |db: bdtx_testkit:
         let db = db.db.clone();
         async move { bdtx_store::on!(&db, p => sqlx::query_scalar::<_, i64>(sql).fetch_one(p).await).unwrap() }
     };
-    assert_eq!(count("SELECT COUNT(*) FROM people").await, 2);
-    assert_eq!(count("SELECT COUNT(*) FROM accounts WHERE person_id IS NOT NULL").await, 2);
+    assert_eq!(count("SELECT COUNT(*) FROM people").await, 3);
+    // one account per person kept, the removed person's taken out with them; the ID that was
+    // someone's username already gives p<id>
+    let accounts: Vec<(String, i64)> = bdtx_store::on!(&db.db, p => sqlx::query_as(
+        "SELECT username, person_id FROM accounts WHERE person_id IS NOT NULL ORDER BY person_id")
+        .fetch_all(p)
+        .await)
+    .unwrap();
+    assert_eq!(
+        accounts,
+        vec![
+            ("001085000001".to_string(), ids[0]),
+            ("001185000002".to_string(), ids[1]),
+            (format!("p{}", ids[3]), ids[3])
+        ]
+    );
     assert_eq!(count("SELECT COUNT(*) FROM core_status").await, 1);
     assert!(db.bulk_load(None, from).await.unwrap().is_none(), "people on record: no bulk load");
 });
