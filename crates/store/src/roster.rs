@@ -1,7 +1,7 @@
 //! Bulk operations for roster imports: indexes of what exists, and batched writes that keep a
 //! unit's rows together in one transaction. BACKEND: id reservation differs (see `reserve_ids`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
 use chrono::NaiveDate;
@@ -376,9 +376,6 @@ pub struct BulkLoad {
     at: i64,
     from: String,
     next_id: i64,
-    /// People of the load whose national ID was someone's username already: they get
-    /// `p<id>` in [`BulkLoad::add_accounts`].
-    id_taken: Vec<i64>,
 }
 
 enum BulkTx {
@@ -396,8 +393,9 @@ struct SqliteLoad {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-/// Page cache of the load's connection while rows go in: the unique indexes of the accounts
-/// table are filled in random key order and stay in memory.
+/// Page cache of the load's connection until the indexes are built: the accounts'
+/// `INSERT … SELECT` fills their two unique indexes in random key order, which wants them
+/// in memory (with a 2 MiB cache it takes twice as long).
 const BULK_CACHE: &str = "-131072";
 
 /// Page cache while the dropped indexes are built (see [`BulkLoad::commit`]): 2 MiB.
@@ -529,7 +527,7 @@ impl Db {
                 (BulkTx::Postgres(t), 0)
             }
         };
-        Ok(Some(BulkLoad { tx, actor, at: now(), from: iso(from), next_id, id_taken: Vec::new() }))
+        Ok(Some(BulkLoad { tx, actor, at: now(), from: iso(from), next_id }))
     }
 }
 
@@ -537,9 +535,6 @@ const INSERT_PERSON: &str =
     "INSERT INTO people (id, full_name, name_folded, sort_key, birth_date, gender, national_id, phone,
     email, position, levels, main_subject, other_subjects, identity_key, created_at, updated_at)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)";
-/// An account waiting for activation; username = national ID, else `p<id>`.
-const INSERT_ACCOUNT: &str = "INSERT INTO accounts (username, person_id, created_at) VALUES (?1, ?2, ?3)
-    ON CONFLICT (username) DO NOTHING";
 const INSERT_CORE: &str = "INSERT INTO core_status (person_id, module_code, subject, since) VALUES (?1, ?2, ?3, ?4)
     ON CONFLICT DO NOTHING";
 const INSERT_UNIT: &str =
@@ -548,6 +543,53 @@ const INSERT_UNIT: &str =
 const INSERT_AUDIT: &str =
     "INSERT INTO audit_log (at, actor_account_id, action, entity, entity_id, unit_id, before_json, after_json)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+
+/// Rows for PostgreSQL's `COPY … FROM STDIN` in its text format: tab between fields, `\N` for
+/// NULL, backslash escapes for the characters that would end a field or a row.
+struct CopyRows(Vec<u8>);
+
+impl CopyRows {
+    fn with_capacity(bytes: usize) -> CopyRows {
+        CopyRows(Vec::with_capacity(bytes))
+    }
+
+    fn row(&mut self, fields: &[Option<&str>]) {
+        for (i, field) in fields.iter().enumerate() {
+            if i > 0 {
+                self.0.push(b'\t');
+            }
+            let Some(text) = field else {
+                self.0.extend_from_slice(b"\\N");
+                continue;
+            };
+            for &b in text.as_bytes() {
+                match b {
+                    b'\\' => self.0.extend_from_slice(b"\\\\"),
+                    b'\t' => self.0.extend_from_slice(b"\\t"),
+                    b'\n' => self.0.extend_from_slice(b"\\n"),
+                    b'\r' => self.0.extend_from_slice(b"\\r"),
+                    _ => self.0.push(b),
+                }
+            }
+        }
+        self.0.push(b'\n');
+    }
+
+    /// Send the rows with `statement` (a `COPY … FROM STDIN`) inside the load's transaction.
+    async fn copy_into(
+        self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+        statement: &str,
+    ) -> std::result::Result<u64, sqlx::Error> {
+        let mut copy = tx.copy_in_raw(statement).await?;
+        if let Err(e) = copy.send(self.0).await {
+            // The transaction is rolled back by the caller; the connection is told first.
+            let _ = copy.abort("the load failed").await;
+            return Err(e);
+        }
+        copy.finish().await
+    }
+}
 
 /// A unique constraint broken by a row of the load, named as `crate::conflict` names it.
 fn sqlite_conflict(e: rusqlite::Error, what: &'static str) -> StoreError {
@@ -728,11 +770,9 @@ impl BulkLoad {
         Ok(ids)
     }
 
-    /// Add people, their accounts (username = national ID, else `p<id>`; see
-    /// [`BulkLoad::add_accounts`] for IDs taken) and their core status; returns their ids, in
-    /// order. Their stays are written by [`BulkLoad::add_stays`], once the rows held back are
-    /// out. Accounts go in with their people, while the file is still being read and cleaned
-    /// on the other cores, rather than in one statement at the end when nothing else runs.
+    /// Add people and their core status; returns their ids, in order. Their accounts are
+    /// written by [`BulkLoad::add_accounts`] and their stays by [`BulkLoad::add_stays`], once
+    /// the rows held back are out.
     pub async fn add_people(&mut self, rows: Vec<PersonRow>) -> Result<Vec<i64>> {
         if rows.is_empty() {
             return Ok(Vec::new());
@@ -742,48 +782,37 @@ impl BulkLoad {
             BulkTx::Sqlite(l) => {
                 let first = self.next_id;
                 self.next_id += rows.len() as i64;
-                let taken = l
-                    .run(move |c| {
-                        let mut person = c.prepare_cached(INSERT_PERSON)?;
-                        let mut account = c.prepare_cached(INSERT_ACCOUNT)?;
-                        let mut core = c.prepare_cached(INSERT_CORE)?;
-                        let mut taken = Vec::new();
-                        for (a, id) in rows.iter().zip(first..) {
-                            let f = &a.fields;
-                            person
-                                .execute(rusqlite::params![
-                                    id,
-                                    f.full_name,
-                                    a.name_folded,
-                                    a.sort_key,
-                                    f.birth_date.map(iso),
-                                    f.gender,
-                                    f.national_id,
-                                    f.phone,
-                                    f.email,
-                                    f.position.as_str(),
-                                    a.levels,
-                                    f.main_subject,
-                                    a.other_subjects,
-                                    a.identity_key,
-                                    t
-                                ])
-                                .map_err(|e| sqlite_conflict(e, "identity"))?;
-                            let added = match &f.national_id {
-                                Some(n) => account.execute(rusqlite::params![n, id, t])?,
-                                None => account.execute(rusqlite::params![format!("p{id}"), id, t])?,
-                            };
-                            if added == 0 {
-                                taken.push(id);
-                            }
-                            if let Some((m, s)) = &a.core {
-                                core.execute(rusqlite::params![id, m, s, from])?;
-                            }
+                l.run(move |c| {
+                    let mut person = c.prepare_cached(INSERT_PERSON)?;
+                    let mut core = c.prepare_cached(INSERT_CORE)?;
+                    for (a, id) in rows.iter().zip(first..) {
+                        let f = &a.fields;
+                        person
+                            .execute(rusqlite::params![
+                                id,
+                                f.full_name,
+                                a.name_folded,
+                                a.sort_key,
+                                f.birth_date.map(iso),
+                                f.gender,
+                                f.national_id,
+                                f.phone,
+                                f.email,
+                                f.position.as_str(),
+                                a.levels,
+                                f.main_subject,
+                                a.other_subjects,
+                                a.identity_key,
+                                t
+                            ])
+                            .map_err(|e| sqlite_conflict(e, "identity"))?;
+                        if let Some((m, s)) = &a.core {
+                            core.execute(rusqlite::params![id, m, s, from])?;
                         }
-                        Ok(taken)
-                    })
-                    .await?;
-                self.id_taken.extend(taken);
+                    }
+                    Ok(())
+                })
+                .await?;
                 Ok((first..self.next_id).collect())
             }
             BulkTx::Postgres(tx) => {
@@ -793,39 +822,37 @@ impl BulkLoad {
                 .bind(rows.len() as i64)
                 .fetch_all(&mut **tx)
                 .await?;
+                // One COPY for the people (a multi-row INSERT is bound and planned per chunk).
+                let mut data = CopyRows::with_capacity(rows.len() * 192);
+                for (a, id) in rows.iter().zip(&ids) {
+                    let f = &a.fields;
+                    data.row(&[
+                        Some(&id.to_string()),
+                        Some(&f.full_name),
+                        Some(&a.name_folded),
+                        Some(&a.sort_key),
+                        f.birth_date.map(iso).as_deref(),
+                        f.gender.as_deref(),
+                        f.national_id.as_deref(),
+                        f.phone.as_deref(),
+                        f.email.as_deref(),
+                        Some(f.position.as_str()),
+                        Some(&a.levels),
+                        f.main_subject.as_deref(),
+                        Some(&a.other_subjects),
+                        Some(&a.identity_key),
+                        Some(&t.to_string()),
+                        Some(&t.to_string()),
+                    ]);
+                }
+                data.copy_into(
+                    tx,
+                    "COPY people (id, full_name, name_folded, sort_key, birth_date, gender, national_id, phone, email,
+                        position, levels, main_subject, other_subjects, identity_key, created_at, updated_at) FROM STDIN",
+                )
+                .await
+                .map_err(|e| crate::conflict(e, "identity"))?;
                 for (chunk, ids) in rows.chunks(CHUNK).zip(ids.chunks(CHUNK)) {
-                    let mut q = QueryBuilder::new(
-                        "INSERT INTO people (id, full_name, name_folded, sort_key, birth_date, gender, national_id, phone, email, position,
-                            levels, main_subject, other_subjects, identity_key, created_at, updated_at) ");
-                    q.push_values(chunk.iter().zip(ids), |mut b, (a, id)| {
-                        let f = &a.fields;
-                        b.push_bind(*id)
-                            .push_bind(f.full_name.as_str())
-                            .push_bind(a.name_folded.as_str())
-                            .push_bind(a.sort_key.as_str())
-                            .push_bind(f.birth_date.map(iso))
-                            .push_bind(f.gender.as_deref())
-                            .push_bind(f.national_id.as_deref())
-                            .push_bind(f.phone.as_deref())
-                            .push_bind(f.email.as_deref())
-                            .push_bind(f.position.as_str())
-                            .push_bind(a.levels.as_str())
-                            .push_bind(f.main_subject.as_deref())
-                            .push_bind(a.other_subjects.as_str())
-                            .push_bind(a.identity_key.as_str())
-                            .push_bind(t)
-                            .push_bind(t);
-                    });
-                    q.build().execute(&mut **tx).await.map_err(|e| crate::conflict(e, "identity"))?;
-                    let mut q = QueryBuilder::new("INSERT INTO accounts (username, person_id, created_at) ");
-                    q.push_values(chunk.iter().zip(ids), |mut b, (a, id)| {
-                        b.push_bind(a.fields.national_id.clone().unwrap_or_else(|| format!("p{id}")))
-                            .push_bind(*id)
-                            .push_bind(t);
-                    });
-                    q.push(" ON CONFLICT (username) DO NOTHING RETURNING person_id");
-                    let added: HashSet<i64> = q.build_query_scalar().fetch_all(&mut **tx).await?.into_iter().collect();
-                    self.id_taken.extend(ids.iter().filter(|id| !added.contains(id)));
                     core_status!(&mut **tx, chunk, ids, from);
                 }
                 Ok(ids)
@@ -834,13 +861,12 @@ impl BulkLoad {
     }
 
     /// Take out people added earlier in this load (the rows of units held back), with their
-    /// accounts and core status (their stays are not written yet). `ids` is sorted.
+    /// core status (their accounts and stays are not written yet).
     pub async fn remove_people(&mut self, ids: Vec<i64>) -> Result<()> {
         if ids.is_empty() {
             return Ok(());
         }
         let started = std::time::Instant::now();
-        self.id_taken.retain(|id| ids.binary_search(id).is_err());
         // PostgreSQL: deleting a person checks that nobody was merged into them; without an
         // index on `merged_into` that is a scan of the whole table per person deleted.
         const MERGED: &str = "CREATE INDEX bulk_people_merged ON people(merged_into)";
@@ -849,11 +875,9 @@ impl BulkLoad {
                 // No foreign keys are checked row by row here (see `SqliteLoad::open`).
                 l.run(move |c| {
                     let mut core = c.prepare_cached("DELETE FROM core_status WHERE person_id = ?1")?;
-                    let mut account = c.prepare_cached("DELETE FROM accounts WHERE person_id = ?1")?;
                     let mut person = c.prepare_cached("DELETE FROM people WHERE id = ?1")?;
                     for id in &ids {
                         core.execute([id])?;
-                        account.execute([id])?;
                         person.execute([id])?;
                     }
                     Ok(())
@@ -863,7 +887,7 @@ impl BulkLoad {
             BulkTx::Postgres(tx) => {
                 sqlx::query(MERGED).execute(&mut **tx).await?;
                 for chunk in ids.chunks(CHUNK) {
-                    for (table, column) in [("core_status", "person_id"), ("accounts", "person_id"), ("people", "id")] {
+                    for (table, column) in [("core_status", "person_id"), ("people", "id")] {
                         let mut q = QueryBuilder::new(format!("DELETE FROM {table} WHERE {column} IN ("));
                         let mut sep = q.separated(", ");
                         for id in chunk {
@@ -880,31 +904,30 @@ impl BulkLoad {
         Ok(())
     }
 
-    /// The accounts of people whose national ID was already someone's username when they were
-    /// added: `p<id>` instead.
+    /// One account per person of the load, waiting for activation: username = national ID,
+    /// else (no ID, or the ID already someone's username) `p<id>`.
     pub async fn add_accounts(&mut self) -> Result<()> {
         let started = std::time::Instant::now();
-        let (t, ids) = (self.at, std::mem::take(&mut self.id_taken));
+        // Everyone in the people table came with this load (it was empty, under the lock).
+        const BY_ID: &str = "INSERT INTO accounts (username, person_id, created_at)
+             SELECT COALESCE(national_id, 'p' || CAST(id AS TEXT)), id, $1 FROM people WHERE id > 0 ORDER BY id
+             ON CONFLICT (username) DO NOTHING";
+        const REST: &str = "INSERT INTO accounts (username, person_id, created_at)
+             SELECT 'p' || CAST(p.id AS TEXT), p.id, $1 FROM people p
+             WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.person_id = p.id) ORDER BY p.id";
+        let t = self.at;
         match &mut self.tx {
             BulkTx::Sqlite(l) => {
                 l.run(move |c| {
-                    let mut account =
-                        c.prepare_cached("INSERT INTO accounts (username, person_id, created_at) VALUES (?1, ?2, ?3)")?;
-                    for id in &ids {
-                        account.execute(rusqlite::params![format!("p{id}"), id, t])?;
-                    }
+                    c.execute(&BY_ID.replace("$1", "?1"), [t])?;
+                    c.execute(&REST.replace("$1", "?1"), [t])?;
                     Ok(())
                 })
                 .await?
             }
             BulkTx::Postgres(tx) => {
-                for chunk in ids.chunks(CHUNK) {
-                    let mut q = QueryBuilder::new("INSERT INTO accounts (username, person_id, created_at) ");
-                    q.push_values(chunk, |mut b, id| {
-                        b.push_bind(format!("p{id}")).push_bind(*id).push_bind(t);
-                    });
-                    q.build().execute(&mut **tx).await?;
-                }
+                sqlx::query(BY_ID).bind(t).execute(&mut **tx).await?;
+                sqlx::query(REST).bind(t).execute(&mut **tx).await?;
             }
         }
         step("accounts written", started);
@@ -929,13 +952,11 @@ impl BulkLoad {
                 .await?
             }
             BulkTx::Postgres(tx) => {
-                for chunk in stays.chunks(CHUNK * 4) {
-                    let mut q = QueryBuilder::new("INSERT INTO person_units (person_id, unit_id, valid_from) ");
-                    q.push_values(chunk, |mut b, (person, unit)| {
-                        b.push_bind(*person).push_bind(*unit).push_bind(from.as_str());
-                    });
-                    q.build().execute(&mut **tx).await?;
+                let mut data = CopyRows::with_capacity(stays.len() * 24);
+                for (person, unit) in &stays {
+                    data.row(&[Some(&person.to_string()), Some(&unit.to_string()), Some(&from)]);
                 }
+                data.copy_into(tx, "COPY person_units (person_id, unit_id, valid_from) FROM STDIN").await?;
             }
         }
         step("stays written", started);

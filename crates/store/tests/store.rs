@@ -427,6 +427,8 @@ both_backends!(bulk_load_drops_and_restores_the_same_indexes, |db: bdtx_testkit:
         bdtx_store::roster::PersonRow::new(fields("Trần Thị Bình", "001185000002"), Some(("*".into(), String::new()))),
         bdtx_store::roster::PersonRow::new(fields("Lê Văn Cường", "001085000003"), None),
         bdtx_store::roster::PersonRow::new(fields("Phạm Văn Dũng", "001085000004"), None),
+        // what PostgreSQL's COPY text format escapes goes in as it is
+        bdtx_store::roster::PersonRow::new(fields("Võ \\N\tÉ\\\nx\r", "001085000005"), None),
     ];
     let ids = load.add_people(rows).await.unwrap();
     load.remove_people(vec![ids[2]]).await.unwrap();
@@ -437,7 +439,12 @@ both_backends!(bulk_load_drops_and_restores_the_same_indexes, |db: bdtx_testkit:
         let db = db.db.clone();
         async move { bdtx_store::on!(&db, p => sqlx::query_scalar::<_, i64>(sql).fetch_one(p).await).unwrap() }
     };
-    assert_eq!(count("SELECT COUNT(*) FROM people").await, 3);
+    assert_eq!(count("SELECT COUNT(*) FROM people").await, 4);
+    let name: String = bdtx_store::on!(&db.db, p => sqlx::query_scalar("SELECT full_name FROM people WHERE national_id = '001085000005'")
+        .fetch_one(p)
+        .await)
+    .unwrap();
+    assert_eq!(name, "Võ \\N\tÉ\\\nx\r");
     // one account per person kept, the removed person's taken out with them; the ID that was
     // someone's username already gives p<id>
     let accounts: Vec<(String, i64)> = bdtx_store::on!(&db.db, p => sqlx::query_as(
@@ -450,7 +457,8 @@ both_backends!(bulk_load_drops_and_restores_the_same_indexes, |db: bdtx_testkit:
         vec![
             ("001085000001".to_string(), ids[0]),
             ("001185000002".to_string(), ids[1]),
-            (format!("p{}", ids[3]), ids[3])
+            (format!("p{}", ids[3]), ids[3]),
+            ("001085000005".to_string(), ids[4])
         ]
     );
     assert_eq!(count("SELECT COUNT(*) FROM core_status").await, 1);
