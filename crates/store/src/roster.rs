@@ -376,6 +376,9 @@ pub struct BulkLoad {
     at: i64,
     from: String,
     next_id: i64,
+    /// PostgreSQL: the foreign keys of `person_units` and `accounts` to people (table, name,
+    /// definition), dropped for the load and added back, checked in one pass, at its commit.
+    foreign_keys: Vec<(String, String, String)>,
 }
 
 enum BulkTx {
@@ -478,7 +481,7 @@ impl Db {
     /// people exist (the caller uses [`Db::apply_roster_batch`] instead), or for a SQLite
     /// database in memory.
     pub async fn bulk_load(&self, actor: Option<i64>, from: NaiveDate) -> Result<Option<BulkLoad>> {
-        let (tx, next_id) = match self {
+        let (tx, next_id, foreign_keys) = match self {
             Db::Sqlite(..) => {
                 let Some(lane) = self.lane() else { return Ok(None) };
                 let load = SqliteLoad::open(lane.path())?;
@@ -502,7 +505,7 @@ impl Db {
                     load.close().await;
                     return Ok(None);
                 };
-                (BulkTx::Sqlite(load), next_id)
+                (BulkTx::Sqlite(load), next_id, Vec::new())
             }
             Db::Postgres(p) => {
                 let mut t = p.begin_write().await?;
@@ -524,10 +527,36 @@ impl Db {
                     let sql = format!("DROP INDEX IF EXISTS {name}");
                     sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *t).await?;
                 }
-                (BulkTx::Postgres(t), 0)
+                // People and their core status wait in temporary tables until the units held
+                // back are known (`BulkLoad::remove_people`): deleting a person from `people`
+                // checks every table that refers to people, some twenty lookups a row.
+                for sql in [
+                    "CREATE TEMP TABLE bulk_people (LIKE people INCLUDING DEFAULTS) ON COMMIT DROP",
+                    "CREATE TEMP TABLE bulk_core (person_id BIGINT, module_code TEXT, subject TEXT, since TEXT) ON COMMIT DROP",
+                ] {
+                    sqlx::query(sql).execute(&mut *t).await?;
+                }
+                // A foreign key checks each row on its own (and locks the row it refers to):
+                // the stays' and accounts' keys to people are dropped for the load and added
+                // back at its commit, which checks them all in one pass. Those two tables are
+                // locked meanwhile, as people is (the key to units stays: dropping it would
+                // lock the units every page reads).
+                let keys: Vec<(String, String, String)> = sqlx::query_as(
+                    "SELECT conrelid::regclass::text, conname::text, pg_get_constraintdef(oid) FROM pg_constraint
+                     WHERE contype = 'f' AND confrelid = 'people'::regclass
+                       AND conrelid IN ('person_units'::regclass, 'accounts'::regclass)
+                     ORDER BY 1, 2",
+                )
+                .fetch_all(&mut *t)
+                .await?;
+                for (table, name, _) in &keys {
+                    let sql = format!("ALTER TABLE {table} DROP CONSTRAINT \"{name}\"");
+                    sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *t).await?;
+                }
+                (BulkTx::Postgres(t), 0, keys)
             }
         };
-        Ok(Some(BulkLoad { tx, actor, at: now(), from: iso(from), next_id }))
+        Ok(Some(BulkLoad { tx, actor, at: now(), from: iso(from), next_id, foreign_keys }))
     }
 }
 
@@ -847,29 +876,29 @@ impl BulkLoad {
                 }
                 data.copy_into(
                     tx,
-                    "COPY people (id, full_name, name_folded, sort_key, birth_date, gender, national_id, phone, email,
-                        position, levels, main_subject, other_subjects, identity_key, created_at, updated_at) FROM STDIN",
+                    "COPY bulk_people (id, full_name, name_folded, sort_key, birth_date, gender, national_id, phone,
+                        email, position, levels, main_subject, other_subjects, identity_key, created_at, updated_at)
+                     FROM STDIN",
                 )
-                .await
-                .map_err(|e| crate::conflict(e, "identity"))?;
-                for (chunk, ids) in rows.chunks(CHUNK).zip(ids.chunks(CHUNK)) {
-                    core_status!(&mut **tx, chunk, ids, from);
+                .await?;
+                let mut core = CopyRows::with_capacity(4096);
+                for (a, id) in rows.iter().zip(&ids) {
+                    if let Some((m, s)) = &a.core {
+                        core.row(&[Some(&id.to_string()), Some(m), Some(s), Some(&from)]);
+                    }
                 }
+                core.copy_into(tx, "COPY bulk_core (person_id, module_code, subject, since) FROM STDIN").await?;
                 Ok(ids)
             }
         }
     }
 
     /// Take out people added earlier in this load (the rows of units held back), with their
-    /// core status (their accounts and stays are not written yet).
+    /// core status (their accounts and stays are not written yet). Called once, even with no
+    /// one to take out: on PostgreSQL the people kept then go from the load's temporary tables
+    /// into `people` and `core_status`.
     pub async fn remove_people(&mut self, ids: Vec<i64>) -> Result<()> {
-        if ids.is_empty() {
-            return Ok(());
-        }
         let started = std::time::Instant::now();
-        // PostgreSQL: deleting a person checks that nobody was merged into them; without an
-        // index on `merged_into` that is a scan of the whole table per person deleted.
-        const MERGED: &str = "CREATE INDEX bulk_people_merged ON people(merged_into)";
         match &mut self.tx {
             BulkTx::Sqlite(l) => {
                 // No foreign keys are checked row by row here (see `SqliteLoad::open`).
@@ -885,19 +914,18 @@ impl BulkLoad {
                 .await?
             }
             BulkTx::Postgres(tx) => {
-                sqlx::query(MERGED).execute(&mut **tx).await?;
-                for chunk in ids.chunks(CHUNK) {
-                    for (table, column) in [("core_status", "person_id"), ("people", "id")] {
-                        let mut q = QueryBuilder::new(format!("DELETE FROM {table} WHERE {column} IN ("));
-                        let mut sep = q.separated(", ");
-                        for id in chunk {
-                            sep.push_bind(*id);
-                        }
-                        q.push(")");
-                        q.build().execute(&mut **tx).await?;
-                    }
-                }
-                sqlx::query("DROP INDEX bulk_people_merged").execute(&mut **tx).await?;
+                sqlx::query("DELETE FROM bulk_people WHERE id = ANY($1)").bind(&ids).execute(&mut **tx).await?;
+                sqlx::query("DELETE FROM bulk_core WHERE person_id = ANY($1)").bind(&ids).execute(&mut **tx).await?;
+                sqlx::query("INSERT INTO people SELECT * FROM bulk_people ORDER BY id")
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(|e| crate::conflict(e, "identity"))?;
+                sqlx::query(
+                    "INSERT INTO core_status (person_id, module_code, subject, since)
+                     SELECT person_id, module_code, subject, since FROM bulk_core ON CONFLICT DO NOTHING",
+                )
+                .execute(&mut **tx)
+                .await?;
             }
         }
         step("held-back rows removed", started);
@@ -1051,7 +1079,15 @@ impl BulkLoad {
                     sqlx::query(sqlx::AssertSqlSafe(create)).execute(&mut *tx).await?;
                     step(name, started);
                 }
+                let started = std::time::Instant::now();
+                for (table, name, definition) in &self.foreign_keys {
+                    let sql = format!("ALTER TABLE {table} ADD CONSTRAINT \"{name}\" {definition}");
+                    sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
+                }
+                step("foreign keys checked", started);
+                let started = std::time::Instant::now();
                 tx.commit().await?;
+                step("commit", started);
             }
         }
         Ok(())
