@@ -134,7 +134,12 @@ pub fn identity_key(
     contact: Option<&str>,
 ) -> String {
     match national_id {
-        Some(id) => format!("id:{id}"),
+        Some(id) => {
+            let mut key = String::with_capacity(3 + id.len());
+            key.push_str("id:");
+            key.push_str(id);
+            key
+        }
         None => format!(
             "nd:{}|{}|{}",
             fold(full_name),

@@ -31,17 +31,30 @@ pub(crate) fn clean_cow(s: &str) -> Cow<'_, str> {
 /// single spaces, i.e. whether [`clean`] gives it back unchanged. One pass over the text;
 /// characters the letter table does not vouch for take the general check.
 fn is_tidy_nfc(s: &str) -> bool {
+    let bytes = s.as_bytes();
     let mut after_space = true; // a space first is not tidy
-    for c in s.chars() {
-        if c == ' ' {
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b' ' {
             if after_space {
                 return false;
             }
             after_space = true;
-        } else if letters::is_plain_nfc_letter(c) {
+            i += 1;
+        } else if b.is_ascii() {
+            if matches!(b, b'\t'..=b'\r') {
+                return false; // whitespace other than a space (U+0009–U+000D)
+            }
             after_space = false;
+            i += 1;
         } else {
-            return is_tidy_nfc_slow(s);
+            let c = s[i..].chars().next().expect("a character starts here");
+            if !letters::is_plain_nfc_letter(c) {
+                return is_tidy_nfc_slow(s);
+            }
+            after_space = false;
+            i += c.len_utf8();
         }
     }
     !after_space || s.is_empty()
@@ -204,39 +217,45 @@ pub fn name_sort_key(full: &str) -> String {
             joined.as_str()
         }
     };
-    let mut key = Vec::with_capacity(64);
+    // About five hex digits a byte of the name (two bytes a letter of each key level).
+    let mut key = String::with_capacity(6 * full.len() + 8);
     for part in [given, middle, family] {
-        write_part_key(part, &mut key);
-        key.push(0); // part separator: lower than any sort-key byte
+        push_part_key(part, &mut key);
+        key.push_str("00"); // part separator: lower than any sort-key byte
     }
-    hex(&key)
+    key
 }
 
 /// How many entries a per-thread memo of this crate holds before it forgets them all.
 pub(crate) const MEMO_ENTRIES: usize = 4096;
 
-/// Append the Vietnamese sort key of one part of a name, remembered per thread for short parts:
-/// names share their parts (a few hundred family and given names make most of a national
+/// Append the Vietnamese sort key of one part of a name, as hex, remembered per thread for short
+/// parts: names share their parts (a few hundred family and given names make most of a national
 /// roster) and collation is most of the cost of a key. Bounded ([`MEMO_ENTRIES`] parts).
-fn write_part_key(part: &str, key: &mut Vec<u8>) {
+fn push_part_key(part: &str, out: &mut String) {
     thread_local! {
-        static KEYS: RefCell<HashMap<Box<str>, Box<[u8]>>> = RefCell::new(HashMap::new());
+        static KEYS: RefCell<HashMap<Box<str>, Box<str>>> = RefCell::new(HashMap::new());
     }
+    let key_hex = |part: &str| {
+        let mut key = Vec::with_capacity(32);
+        let Ok(()) = collator().write_sort_key_to(part, &mut key);
+        hex(&key)
+    };
     if part.len() > 64 {
-        let Ok(()) = collator().write_sort_key_to(part, key);
+        out.push_str(&key_hex(part));
         return;
     }
     KEYS.with_borrow_mut(|keys| {
         if let Some(k) = keys.get(part) {
-            key.extend_from_slice(k);
+            out.push_str(k);
             return;
         }
-        let start = key.len();
-        let Ok(()) = collator().write_sort_key_to(part, key);
+        let k = key_hex(part);
+        out.push_str(&k);
         if keys.len() >= MEMO_ENTRIES {
             keys.clear();
         }
-        keys.insert(part.into(), key[start..].into());
+        keys.insert(part.into(), k.into_boxed_str());
     })
 }
 
