@@ -1,9 +1,9 @@
 //! Per-row cleaning of a roster import, single-threaded: `parse_row` and `PersonRow::new` for
 //! every row, as `clean_rows` in `bdtx_roster::import` does on each cleaning thread. The file is
 //! generated (or given) and read into memory first; only the cleaning is timed, in chunks of
-//! 4,000 rows as the import deals them out. A checksum of
-//! every output (Debug text of each row's result, FNV-1a) lets two builds be compared for
-//! identical results; `--dump` writes that text to a file to find the rows that differ.
+//! 4,000 rows as the import deals them out. A checksum of every output (the Debug text of each
+//! row's result, FNV-1a) lets two builds be compared for identical results; `--dump` writes that
+//! text to a file to find the rows that differ.
 //!
 //!     clean_bench --people 200000 --seed 1
 //!     clean_bench --file /tmp/r1m.csv --runs 3
