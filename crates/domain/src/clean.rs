@@ -12,8 +12,13 @@
 //! that already holds Unicode-only Vietnamese letters (ă, ơ, ư, đ, ạ, …) or combining marks is
 //! never treated as legacy.
 
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use unicode_normalization::UnicodeNormalization;
-use unicode_normalization::char::is_combining_mark;
+
+use crate::letters;
 
 /// A legacy 8-bit Vietnamese encoding that [`repair_legacy`] converted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +47,13 @@ fn is_tone_mark(c: char) -> bool {
 
 /// Split a letter into the letter without its tone and the tone mark (combining character).
 /// "ễ" → ('ê', Some(U+0303)); "Ư" → ('Ư', None). Case is kept.
+#[inline]
 fn split_tone(c: char) -> (char, Option<char>) {
+    if c.is_ascii() { (c, None) } else { letters::split_tone(c) }
+}
+
+/// [`split_tone`] by decomposing and recomposing (what the letter table is made of).
+pub(crate) fn split_tone_slow(c: char) -> (char, Option<char>) {
     if c.is_ascii() {
         return (c, None);
     }
@@ -74,12 +85,9 @@ fn compose(base: char, marks: &[char]) -> char {
     }
 }
 
+/// The one-character lowercase of `c` (`c` itself when it has none).
 fn lower(c: char) -> char {
-    let mut l = c.to_lowercase();
-    match (l.next(), l.next()) {
-        (Some(x), None) => x,
-        _ => c,
-    }
+    letters::lower(c)
 }
 
 fn is_vowel(c: char) -> bool {
@@ -90,14 +98,17 @@ fn is_consonant(c: char) -> bool {
     matches!(c, 'b' | 'c' | 'd' | 'đ' | 'g' | 'h' | 'k' | 'l' | 'm' | 'n' | 'p' | 'q' | 'r' | 's' | 't' | 'v' | 'x')
 }
 
+#[cfg(test)]
 const INITIALS: &[&str] = &[
     "", "b", "c", "ch", "d", "đ", "g", "gh", "gi", "h", "k", "kh", "l", "m", "n", "ng", "ngh", "nh", "p", "ph", "qu",
     "r", "s", "t", "th", "tr", "v", "x",
 ];
 
+#[cfg(test)]
 const FINALS: &[&str] = &["", "c", "ch", "m", "n", "ng", "nh", "p", "t"];
 
 /// Vowel clusters of open syllables (no final consonant).
+#[cfg(test)]
 const OPEN_CLUSTERS: &[&str] = &[
     "a", "e", "ê", "i", "o", "ô", "ơ", "u", "ư", "y", "ai", "ao", "au", "ay", "âu", "ây", "eo", "êu", "ia", "iê", "iu",
     "oa", "oe", "oi", "ôi", "ơi", "ua", "uê", "ui", "uơ", "uy", "ưa", "ưi", "ưu", "yê", "iêu", "oai", "oao", "oay",
@@ -105,10 +116,54 @@ const OPEN_CLUSTERS: &[&str] = &[
 ];
 
 /// Vowel clusters of closed syllables (followed by a final consonant).
+#[cfg(test)]
 const CLOSED_CLUSTERS: &[&str] = &[
     "a", "ă", "â", "e", "ê", "i", "o", "ô", "ơ", "u", "ư", "y", "iê", "yê", "oa", "oă", "oe", "oo", "uâ", "uê", "uô",
     "ươ", "uy", "uyê",
 ];
+
+/// The lists above as slice patterns (the compiler makes them a few comparisons; a test checks
+/// they match the lists).
+#[rustfmt::skip]
+fn is_initial(l: &[char]) -> bool {
+    matches!(
+        l,
+        [] | ['b'] | ['c'] | ['c', 'h'] | ['d'] | ['đ'] | ['g'] | ['g', 'h'] | ['g', 'i'] | ['h'] | ['k']
+        | ['k', 'h'] | ['l'] | ['m'] | ['n'] | ['n', 'g'] | ['n', 'g', 'h'] | ['n', 'h'] | ['p'] | ['p', 'h']
+        | ['q', 'u'] | ['r'] | ['s'] | ['t'] | ['t', 'h'] | ['t', 'r'] | ['v'] | ['x']
+    )
+}
+
+#[rustfmt::skip]
+fn is_final(l: &[char]) -> bool {
+    matches!(
+        l,
+        [] | ['c'] | ['c', 'h'] | ['m'] | ['n'] | ['n', 'g'] | ['n', 'h'] | ['p'] | ['t']
+    )
+}
+
+#[rustfmt::skip]
+fn is_open_cluster(l: &[char]) -> bool {
+    matches!(
+        l,
+        ['a'] | ['e'] | ['ê'] | ['i'] | ['o'] | ['ô'] | ['ơ'] | ['u'] | ['ư'] | ['y'] | ['a', 'i'] | ['a', 'o']
+        | ['a', 'u'] | ['a', 'y'] | ['â', 'u'] | ['â', 'y'] | ['e', 'o'] | ['ê', 'u'] | ['i', 'a'] | ['i', 'ê']
+        | ['i', 'u'] | ['o', 'a'] | ['o', 'e'] | ['o', 'i'] | ['ô', 'i'] | ['ơ', 'i'] | ['u', 'a'] | ['u', 'ê']
+        | ['u', 'i'] | ['u', 'ơ'] | ['u', 'y'] | ['ư', 'a'] | ['ư', 'i'] | ['ư', 'u'] | ['y', 'ê'] | ['i', 'ê', 'u']
+        | ['o', 'a', 'i'] | ['o', 'a', 'o'] | ['o', 'a', 'y'] | ['o', 'e', 'o'] | ['u', 'â', 'y'] | ['u', 'ô', 'i']
+        | ['u', 'y', 'a'] | ['u', 'y', 'u'] | ['ư', 'ơ', 'i'] | ['ư', 'ơ', 'u'] | ['y', 'ê', 'u']
+    )
+}
+
+#[rustfmt::skip]
+fn is_closed_cluster(l: &[char]) -> bool {
+    matches!(
+        l,
+        ['a'] | ['ă'] | ['â'] | ['e'] | ['ê'] | ['i'] | ['o'] | ['ô'] | ['ơ'] | ['u'] | ['ư'] | ['y'] | ['i', 'ê']
+        | ['y', 'ê'] | ['o', 'a'] | ['o', 'ă'] | ['o', 'e'] | ['o', 'o'] | ['u', 'â'] | ['u', 'ê'] | ['u', 'ô']
+        | ['ư', 'ơ'] | ['u', 'y'] | ['u', 'y', 'ê']
+    )
+}
 
 /// Where the initial consonant ends and where the vowel cluster ends, in a lowercase word
 /// without tones. "qu" and "gi" count as consonants when a vowel follows ("quý", "giữa", but "gìn").
@@ -127,7 +182,9 @@ fn split_syllable(b: &[char]) -> Option<(usize, usize)> {
 /// The parts of a word as a syllable: the lowercase letters without tone, the tone and its index,
 /// and the (initial end, cluster end) split. `None` when the word is not a well-formed syllable.
 struct Syllable {
-    letters: Vec<char>,
+    /// The first `len` are the letters (a syllable has at most 8).
+    letters: [char; 8],
+    len: usize,
     tone: Option<(usize, char)>,
     initial_end: usize,
     cluster_end: usize,
@@ -139,7 +196,7 @@ impl Syllable {
             return None;
         }
         let mut tone = None;
-        let mut letters = Vec::with_capacity(chars.len());
+        let mut letters = ['\0'; 8];
         for (k, &c) in chars.iter().enumerate() {
             let (base, t) = split_tone(c);
             if let Some(t) = t {
@@ -152,37 +209,38 @@ impl Syllable {
             if !is_vowel(l) && !is_consonant(l) {
                 return None;
             }
-            letters.push(l);
+            letters[k] = l;
         }
+        let word = &letters[..chars.len()];
         if let Some((k, _)) = tone
-            && !is_vowel(letters[k])
+            && !is_vowel(word[k])
         {
             return None;
         }
-        let (initial_end, cluster_end) = split_syllable(&letters)?;
-        let initial: String = letters[..initial_end].iter().collect();
-        let cluster: String = letters[initial_end..cluster_end].iter().collect();
-        let last: String = letters[cluster_end..].iter().collect();
-        let clusters = if last.is_empty() { OPEN_CLUSTERS } else { CLOSED_CLUSTERS };
+        let (initial_end, cluster_end) = split_syllable(word)?;
+        let initial = &word[..initial_end];
+        let cluster = &word[initial_end..cluster_end];
+        let last = &word[cluster_end..];
         // A lone "y" before a final consonant only follows "qu" ("quynh", "quýt"), and "qu" is
         // never followed by a plain o ("quốc", but not "quoác").
-        let lone_y = !last.is_empty() && cluster == "y" && initial != "qu";
-        let qu_o = initial == "qu" && cluster.starts_with(['o', 'u']);
-        if !INITIALS.contains(&initial.as_str())
-            || !FINALS.contains(&last.as_str())
-            || !clusters.contains(&cluster.as_str())
-            || lone_y
-            || qu_o
-        {
+        let qu = initial == ['q', 'u'];
+        let lone_y = !last.is_empty() && cluster == ['y'] && !qu;
+        let qu_o = qu && matches!(cluster.first(), Some('o' | 'u'));
+        let cluster_ok = if last.is_empty() { is_open_cluster(cluster) } else { is_closed_cluster(cluster) };
+        if !is_initial(initial) || !is_final(last) || !cluster_ok || lone_y || qu_o {
             return None;
         }
-        Some(Syllable { letters, tone, initial_end, cluster_end })
+        Some(Syllable { letters, len: chars.len(), tone, initial_end, cluster_end })
+    }
+
+    fn letters(&self) -> &[char] {
+        &self.letters[..self.len]
     }
 
     /// Index (in the word) of the vowel that carries the tone.
     fn tone_index(&self) -> usize {
-        let cluster = &self.letters[self.initial_end..self.cluster_end];
-        let closed = self.cluster_end < self.letters.len();
+        let cluster = &self.letters()[self.initial_end..self.cluster_end];
+        let closed = self.cluster_end < self.len;
         let offset = if let Some(p) = cluster.iter().rposition(|c| matches!(c, 'ă' | 'â' | 'ê' | 'ô' | 'ơ' | 'ư'))
         {
             p // a vowel with its own mark takes the tone ("ươ" → ơ, "uyê" → ê)
@@ -204,30 +262,55 @@ impl Syllable {
 /// and "ABC" case patterns are accepted; with `strict_tone`, the tone must sit where either
 /// placement style puts it ("hòa" or "hoà", not "hoaø" decoded as "haù").
 fn is_syllable(word: &str, strict_case: bool, strict_tone: bool) -> bool {
-    let chars: Vec<char> = word.nfc().collect();
+    if !is_nfc(word) {
+        let chars: Vec<char> = word.nfc().collect();
+        return is_syllable_chars(&chars, strict_case, strict_tone);
+    }
+    // A syllable has at most 8 letters; a longer word is none (whatever its case).
+    let mut chars = ['\0'; 8];
+    let mut n = 0;
+    for c in word.chars() {
+        if n == chars.len() {
+            return false;
+        }
+        chars[n] = c;
+        n += 1;
+    }
+    is_syllable_chars(&chars[..n], strict_case, strict_tone)
+}
+
+fn is_syllable_chars(chars: &[char], strict_case: bool, strict_tone: bool) -> bool {
     if strict_case {
-        let letters: Vec<char> = chars.iter().copied().filter(|c| c.is_alphabetic()).collect();
-        let all_lower = letters.iter().all(|c| !c.is_uppercase());
-        let all_upper = letters.iter().all(|c| !c.is_lowercase());
-        let title = letters.first().is_some_and(|c| c.is_uppercase()) && letters[1..].iter().all(|c| !c.is_uppercase());
+        let (mut all_lower, mut all_upper, mut first_upper, mut rest_not_upper) = (true, true, None, true);
+        for c in chars.iter().copied().filter(|&c| letters::is_alphabetic(c)) {
+            let upper = letters::is_uppercase(c);
+            all_lower &= !upper;
+            all_upper &= !letters::is_lowercase(c);
+            if first_upper.is_none() {
+                first_upper = Some(upper);
+            } else {
+                rest_not_upper &= !upper;
+            }
+        }
+        let title = first_upper == Some(true) && rest_not_upper;
         if !(all_lower || all_upper || title) {
             return false;
         }
     }
-    let Some(syl) = Syllable::parse(&chars) else {
+    let Some(syl) = Syllable::parse(chars) else {
         return false;
     };
     if strict_tone && let Some((at, _)) = syl.tone {
         let canonical = syl.tone_index();
-        let cluster = &syl.letters[syl.initial_end..syl.cluster_end];
-        let glide = syl.cluster_end == syl.letters.len() && matches!(cluster, ['o', 'a'] | ['o', 'e'] | ['u', 'y']);
+        let cluster = &syl.letters()[syl.initial_end..syl.cluster_end];
+        let glide = syl.cluster_end == syl.len && matches!(cluster, ['o', 'a'] | ['o', 'e'] | ['u', 'y']);
         if at != canonical && !(glide && at == canonical + 1) {
             return false;
         }
     }
     // Syllables ending in a stop take only the acute or the dot below (or no mark in ASCII text).
-    let last: String = syl.letters[syl.cluster_end..].iter().collect();
-    !(matches!(last.as_str(), "c" | "ch" | "p" | "t") && matches!(syl.tone, Some((_, GRAVE | HOOK | TILDE))))
+    let last = &syl.letters()[syl.cluster_end..];
+    !(matches!(last, ['c'] | ['c', 'h'] | ['p'] | ['t']) && matches!(syl.tone, Some((_, GRAVE | HOOK | TILDE))))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -236,7 +319,13 @@ fn is_syllable(word: &str, strict_case: bool, strict_tone: bool) -> bool {
 
 /// Whether `s` is NFC already (the quick check; most text is), so that it need not be recomposed.
 fn is_nfc(s: &str) -> bool {
-    s.is_ascii() || unicode_normalization::is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes
+    s.chars().all(|c| c.is_ascii() || letters::is_plain_nfc_letter(c))
+        || unicode_normalization::is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes
+}
+
+/// `s` in NFC, borrowed when it is already.
+fn nfc(s: &str) -> Cow<'_, str> {
+    if is_nfc(s) { s.into() } else { s.nfc().collect::<String>().into() }
 }
 
 /// Output NFC with tone marks placed consistently, whatever the input placement or normalisation
@@ -247,26 +336,54 @@ fn is_nfc(s: &str) -> bool {
 /// "giữa"; but "gìn"). Words that are not well-formed Vietnamese syllables are left as they are.
 /// Idempotent.
 pub fn normalize_tone_placement(s: &str) -> String {
-    let nfc: std::borrow::Cow<str> = if is_nfc(s) { s.into() } else { s.nfc().collect::<String>().into() };
-    let mut out = String::with_capacity(nfc.len());
-    let mut word: Vec<char> = Vec::new();
-    for c in nfc.chars() {
-        if c.is_alphabetic() {
-            word.push(c);
-        } else {
-            push_retoned(&mut out, &word);
-            word.clear();
-            out.push(c);
-        }
-    }
-    push_retoned(&mut out, &word);
-    out
+    tone_placement_cow(s).into_owned()
 }
 
-fn push_retoned(out: &mut String, word: &[char]) {
-    match retone_word(word) {
-        Some(fixed) => out.extend(fixed),
-        None => out.extend(word.iter()),
+/// [`normalize_tone_placement`], borrowing `s` when nothing changes (NFC text whose tones sit
+/// where they should: most names).
+fn tone_placement_cow(s: &str) -> Cow<'_, str> {
+    let nfc = nfc(s);
+    // Words are runs of letters; only a word with a tone mark and at most 8 letters can change.
+    // The text is copied once a word changes, up to that word.
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut word = ['\0'; 8];
+    let (mut start, mut len, mut toned) = (0, 0, false);
+    let mut end_word = |end: usize, start: usize, len: usize, toned: bool, word: &[char; 8]| {
+        if !toned || len > word.len() {
+            return;
+        }
+        if let Some(fixed) = retone_word(&word[..len]) {
+            let out = out.get_or_insert_with(|| String::with_capacity(nfc.len() + 4));
+            out.push_str(&nfc[copied..start]);
+            out.extend(fixed);
+            copied = end;
+        }
+    };
+    for (i, c) in nfc.char_indices() {
+        if letters::is_alphabetic(c) {
+            if len == 0 {
+                start = i;
+            }
+            if len < word.len() {
+                word[len] = c;
+            }
+            len += 1;
+            toned |= split_tone(c).1.is_some();
+        } else if len > 0 {
+            end_word(i, start, len, toned, &word);
+            (len, toned) = (0, false);
+        }
+    }
+    if len > 0 {
+        end_word(nfc.len(), start, len, toned, &word);
+    }
+    match out {
+        None => nfc,
+        Some(mut out) => {
+            out.push_str(&nfc[copied..]);
+            Cow::Owned(out)
+        }
     }
 }
 
@@ -302,6 +419,10 @@ fn glyph_byte(c: char) -> Option<u8> {
     if (0x80..=0xFF).contains(&u) {
         return Some(u as u8);
     }
+    // The glyphs past Latin-1 lie in U+0152–U+02DC and U+2013–U+2122.
+    if !(0x152..=0x2DC).contains(&u) && !(0x2013..=0x2122).contains(&u) {
+        return None;
+    }
     CP1252_80.iter().position(|&g| g == c).map(|p| 0x80 + p as u8)
 }
 
@@ -335,9 +456,23 @@ const TCVN3_VN1: &[(u8, char)] = &[
     (0xC5, 'Ề'), (0xCD, 'Ể'), (0xD9, 'Ễ'), (0xDA, 'Ế'), (0xDB, 'Ồ'), (0xE0, 'Ổ'), (0xF0, 'Ỗ'), (0xFF, 'Ố'),
 ];
 
+/// [`TCVN3`] then [`TCVN3_VN1`] by byte (from 0x80): the first entry of a byte wins.
+const TCVN3_BY_BYTE: [Option<char>; 128] = {
+    let mut t = [None; 128];
+    let mut i = 0;
+    while i < TCVN3.len() + TCVN3_VN1.len() {
+        let (b, c) = if i < TCVN3.len() { TCVN3[i] } else { TCVN3_VN1[i - TCVN3.len()] };
+        if t[(b - 0x80) as usize].is_none() {
+            t[(b - 0x80) as usize] = Some(c);
+        }
+        i += 1;
+    }
+    t
+};
+
 fn tcvn3_char(c: char) -> Option<char> {
     let b = glyph_byte(c)?;
-    TCVN3.iter().chain(TCVN3_VN1).find(|(x, _)| *x == b).map(|&(_, u)| u)
+    TCVN3_BY_BYTE[(b - 0x80) as usize]
 }
 
 /// Whether a glyph is one of the VN1 capitals, rare in real files.
@@ -354,7 +489,7 @@ fn words(s: &str, is_code: impl Fn(char) -> bool) -> Vec<&str> {
     let mut out = Vec::new();
     let mut start = None;
     for (i, c) in s.char_indices() {
-        let inside = c.is_alphabetic() || is_code(c);
+        let inside = letters::is_alphabetic(c) || is_code(c);
         match (inside, start) {
             (true, None) => start = Some(i),
             (false, Some(st)) => {
@@ -588,7 +723,7 @@ fn evidence(s: &str, codec: &Codec) -> Evidence {
     let is_code = codec.is_code;
     let mut ev = Evidence::default();
     // Letters only Unicode has (ă ơ ư đ ạ …) or combining marks: the text is Unicode already.
-    if s.chars().any(|c| !is_code(c) && ((c as u32 > 0xFF && c.is_alphabetic()) || is_combining_mark(c))) {
+    if s.chars().any(|c| !is_code(c) && is_unicode_only(c)) {
         return ev;
     }
     if !s.chars().any(|c| !c.is_ascii() && is_code(c)) {
@@ -597,8 +732,8 @@ fn evidence(s: &str, codec: &Codec) -> Evidence {
     // Latin-1 symbols inside words that the encoding does not use ("V¨n" read as VNI).
     let chars: Vec<char> = s.chars().collect();
     for (k, &c) in chars.iter().enumerate() {
-        let symbol = ('\u{A1}'..='\u{FF}').contains(&c) && !c.is_alphabetic() && !is_code(c);
-        let next_to_letter = |n: Option<&char>| n.is_some_and(|n| n.is_alphabetic());
+        let symbol = ('\u{A1}'..='\u{FF}').contains(&c) && !letters::is_alphabetic(c) && !is_code(c);
+        let next_to_letter = |n: Option<&char>| n.is_some_and(|&n| letters::is_alphabetic(n));
         if symbol && (next_to_letter(k.checked_sub(1).and_then(|p| chars.get(p))) || next_to_letter(chars.get(k + 1))) {
             ev.against += 1;
         }
@@ -606,7 +741,7 @@ fn evidence(s: &str, codec: &Codec) -> Evidence {
     for w in words(s, is_code) {
         let codes = w.chars().filter(|&c| !c.is_ascii() && is_code(c)).count();
         let ascii = w.chars().filter(|c| c.is_ascii_alphabetic()).count();
-        if w.chars().any(|c| !c.is_ascii() && c.is_alphabetic() && !is_code(c)) {
+        if w.chars().any(|c| !c.is_ascii() && letters::is_alphabetic(c) && !is_code(c)) {
             ev.against += 1; // a letter the encoding cannot produce ("TrÝ" read as VNI)
             continue;
         }
@@ -635,6 +770,33 @@ fn evidence(s: &str, codec: &Codec) -> Evidence {
     ev
 }
 
+/// A letter past Latin-1 or a combining mark: what no legacy 8-bit text read as Windows-1252
+/// holds unless it is one of the encoding's codes.
+fn is_unicode_only(c: char) -> bool {
+    (c as u32 > 0xFF && letters::is_alphabetic(c)) || letters::is_combining_mark(c)
+}
+
+/// Whether either encoding's [`evidence`] gets past its first two checks: for one of them, no
+/// character is [`is_unicode_only`] without being its code, and some non-ASCII character is its
+/// code. When neither does, neither is detected. One pass over the text, where most text stops
+/// at its first letter with a Vietnamese mark (ă, ơ, ư, đ, ạ, ễ, …).
+fn may_be_legacy(s: &str) -> bool {
+    let (mut unicode_t, mut unicode_v, mut code_t, mut code_v) = (false, false, false, false);
+    for c in s.chars().filter(|c| !c.is_ascii()) {
+        let (t, v) = (is_tcvn3_code(c), is_vni_code(c));
+        code_t |= t;
+        code_v |= v;
+        if !(t && v) && is_unicode_only(c) {
+            unicode_t |= !t;
+            unicode_v |= !v;
+            if unicode_t && unicode_v {
+                return false;
+            }
+        }
+    }
+    (!unicode_t && code_t) || (!unicode_v && code_v)
+}
+
 fn tcvn3_evidence(s: &str) -> Evidence {
     evidence(s, &TCVN3_CODEC)
 }
@@ -655,25 +817,64 @@ pub fn looks_like_vni(s: &str) -> bool {
     vni_evidence(s).detected()
 }
 
-/// Detect a legacy encoding and convert the text to Unicode, returning which encoding was fixed
-/// (`None`, and the text unchanged, when it does not look like legacy text).
-pub fn repair_legacy(s: &str) -> (String, Option<Legacy>) {
-    if s.is_ascii() {
-        // Nothing a legacy encoding could have produced (its codes are all past ASCII).
-        return (s.to_string(), None);
-    }
+/// The encoding legacy text is in, if any: the evidence of both weighed.
+fn detect(s: &str) -> Option<Legacy> {
     let t = tcvn3_evidence(s);
     let v = vni_evidence(s);
-    let pick = match (t.detected(), v.detected()) {
+    match (t.detected(), v.detected()) {
         (true, true) if v.margin() > t.margin() => Some(Legacy::Vni),
         (true, _) => Some(Legacy::Tcvn3),
         (false, true) => Some(Legacy::Vni),
         (false, false) => None,
-    };
+    }
+}
+
+/// Texts longer than this are not remembered by [`detect_memo`].
+const MEMO_TEXT: usize = 128;
+
+/// [`detect`], remembered per thread for short texts: an import asks about the same province,
+/// commune and subject names over and over, and the evidence of a text that only uses Latin-1
+/// letters ("Cà Mau", "Toán", "Hoàng Thu Hà") takes every word through both decodings. The
+/// memory is bounded ([`crate::text::MEMO_ENTRIES`] texts, then forgotten at once).
+fn detect_memo(s: &str) -> Option<Legacy> {
+    thread_local! {
+        static SEEN: RefCell<HashMap<Box<str>, Option<Legacy>>> = RefCell::new(HashMap::new());
+    }
+    if s.len() > MEMO_TEXT {
+        return detect(s);
+    }
+    if let Some(pick) = SEEN.with_borrow(|seen| seen.get(s).copied()) {
+        return pick;
+    }
+    let pick = detect(s);
+    SEEN.with_borrow_mut(|seen| {
+        if seen.len() >= crate::text::MEMO_ENTRIES {
+            seen.clear();
+        }
+        seen.insert(s.into(), pick);
+    });
+    pick
+}
+
+/// Detect a legacy encoding and convert the text to Unicode, returning which encoding was fixed
+/// (`None`, and the text unchanged, when it does not look like legacy text).
+pub fn repair_legacy(s: &str) -> (String, Option<Legacy>) {
+    let (text, legacy) = repair_legacy_cow(s);
+    (text.into_owned(), legacy)
+}
+
+/// [`repair_legacy`], borrowing the text when it is not legacy text (nearly always).
+pub fn repair_legacy_cow(s: &str) -> (Cow<'_, str>, Option<Legacy>) {
+    if s.is_ascii() || !may_be_legacy(s) {
+        // Nothing a legacy encoding could have produced (its codes are all past ASCII), or text
+        // that holds Unicode-only letters.
+        return (Cow::Borrowed(s), None);
+    }
+    let pick = detect_memo(s);
     match pick {
-        Some(Legacy::Tcvn3) => (tcvn3_to_unicode(s), pick),
-        Some(Legacy::Vni) => (vni_to_unicode(s), pick),
-        None => (s.to_string(), None),
+        Some(Legacy::Tcvn3) => (Cow::Owned(tcvn3_to_unicode(s)), pick),
+        Some(Legacy::Vni) => (Cow::Owned(vni_to_unicode(s)), pick),
+        None => (Cow::Borrowed(s), None),
     }
 }
 
@@ -687,19 +888,19 @@ pub fn repair_legacy(s: &str) -> (String, Option<Legacy>) {
 pub fn capitalize_name(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut at_start = true;
-    let nfc: std::borrow::Cow<str> = if is_nfc(s) { s.into() } else { s.nfc().collect::<String>().into() };
-    for c in nfc.chars() {
-        if c.is_alphabetic() {
+    for c in nfc(s).chars() {
+        if letters::is_alphabetic(c) {
             if at_start {
-                out.extend(c.to_uppercase());
+                letters::push_upper(&mut out, c);
             } else {
-                out.extend(c.to_lowercase());
+                letters::push_lower(&mut out, c);
             }
             at_start = false;
         } else {
-            if !c.is_alphanumeric() && !is_combining_mark(c) {
+            let alphanumeric = letters::is_alphanumeric(c);
+            if !alphanumeric && !letters::is_combining_mark(c) {
                 at_start = true;
-            } else if c.is_alphanumeric() {
+            } else if alphanumeric {
                 at_start = false;
             }
             out.push(c);
@@ -712,9 +913,9 @@ pub fn capitalize_name(s: &str) -> String {
 /// whitespace cleaning, tone placement ([`normalize_tone_placement`]) and capitalisation.
 /// Returns the encoding that was repaired, if any.
 pub fn clean_name(s: &str) -> (String, Option<Legacy>) {
-    let (repaired, legacy) = repair_legacy(s);
-    let cleaned = crate::text::clean(&repaired);
-    (capitalize_name(&normalize_tone_placement(&cleaned)), legacy)
+    let (repaired, legacy) = repair_legacy_cow(s);
+    let cleaned = crate::text::clean_cow(&repaired);
+    (capitalize_name(&tone_placement_cow(&cleaned)), legacy)
 }
 
 // ---- encoders (Unicode → legacy): for test data and the synthetic roster generator --------------------------
@@ -931,6 +1132,144 @@ mod tests {
         "",
         "12/05/1980",
     ];
+
+    // ---- syllables ---------------------------------------------------------------------------
+
+    #[test]
+    fn syllable_parts_match_the_lists() {
+        let alphabet: Vec<char> = "aăâeêioôơuưybcdđghklmnpqrstvx".chars().collect();
+        let mut runs: Vec<Vec<char>> = vec![vec![]];
+        for len in 1..=3 {
+            let shorter: Vec<Vec<char>> = runs.iter().filter(|r| r.len() == len - 1).cloned().collect();
+            for r in shorter {
+                for &c in &alphabet {
+                    runs.push([r.clone(), vec![c]].concat());
+                }
+            }
+        }
+        let listed = |list: &[&str], r: &[char]| list.contains(&r.iter().collect::<String>().as_str());
+        for r in &runs {
+            assert_eq!(is_initial(r), listed(INITIALS, r), "{r:?}");
+            assert_eq!(is_final(r), listed(FINALS, r), "{r:?}");
+            assert_eq!(is_open_cluster(r), listed(OPEN_CLUSTERS, r), "{r:?}");
+            assert_eq!(is_closed_cluster(r), listed(CLOSED_CLUSTERS, r), "{r:?}");
+        }
+    }
+
+    // ---- fast paths against the general ones -------------------------------------------------
+
+    /// `normalize_tone_placement` as first written: every word retoned and copied.
+    fn reference_tone_placement(s: &str) -> String {
+        let nfc: String = s.nfc().collect();
+        let mut out = String::new();
+        let mut word: Vec<char> = Vec::new();
+        let flush = |out: &mut String, word: &mut Vec<char>| {
+            match retone_word(word) {
+                Some(fixed) => out.extend(fixed),
+                None => out.extend(word.iter()),
+            }
+            word.clear();
+        };
+        for c in nfc.chars() {
+            if c.is_alphabetic() {
+                word.push(c);
+            } else {
+                flush(&mut out, &mut word);
+                out.push(c);
+            }
+        }
+        flush(&mut out, &mut word);
+        out
+    }
+
+    /// `capitalize_name` with the general character functions.
+    fn reference_capitalize(s: &str) -> String {
+        let mut out = String::new();
+        let mut at_start = true;
+        for c in s.nfc() {
+            if c.is_alphabetic() {
+                if at_start {
+                    out.extend(c.to_uppercase());
+                } else {
+                    out.extend(c.to_lowercase());
+                }
+                at_start = false;
+            } else {
+                if !c.is_alphanumeric() && !unicode_normalization::char::is_combining_mark(c) {
+                    at_start = true;
+                } else if c.is_alphanumeric() {
+                    at_start = false;
+                }
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    /// `repair_legacy` without its shortcuts: the evidence of both encodings for any non-ASCII
+    /// text, nothing remembered.
+    fn reference_repair(s: &str) -> (String, Option<Legacy>) {
+        if s.is_ascii() {
+            return (s.to_string(), None);
+        }
+        match detect(s) {
+            Some(Legacy::Tcvn3) => (tcvn3_to_unicode(s), Some(Legacy::Tcvn3)),
+            Some(Legacy::Vni) => (vni_to_unicode(s), Some(Legacy::Vni)),
+            None => (s.to_string(), None),
+        }
+    }
+
+    #[test]
+    fn fast_paths_match_the_general_ones() {
+        let mut texts: Vec<String> = NAMES.iter().chain(UNICODE_NAMES).chain(FOREIGN).map(|s| s.to_string()).collect();
+        for name in NAMES {
+            texts.extend([encode_tcvn3(name), encode_tcvn3_vn3(name), encode_vni(name), name.nfd().collect()]);
+        }
+        texts.extend(
+            ["NguyÔn  V¨n\tHïng ", "Traàn\u{A0}Thò Mai", "hoà  thuý", "Giáo viên", "Toán", "Cà Mau"].map(String::from),
+        );
+        texts.extend(crate::letters::random_texts(4, 30_000));
+        for s in &texts {
+            let s = s.as_str();
+            assert_eq!(repair_legacy(s), reference_repair(s), "{s:?}");
+            assert_eq!(repair_legacy(s), reference_repair(s), "{s:?} (remembered)");
+            if !may_be_legacy(s) {
+                assert_eq!(detect(s), None, "{s:?}");
+            }
+            assert_eq!(normalize_tone_placement(s), reference_tone_placement(s), "{s:?}");
+            assert_eq!(capitalize_name(s), reference_capitalize(s), "{s:?}");
+            let (repaired, legacy) = reference_repair(s);
+            let expected = reference_capitalize(&reference_tone_placement(&crate::text::clean(&repaired)));
+            assert_eq!(clean_name(s), (expected, legacy), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn unchanged_text_is_borrowed() {
+        assert!(matches!(repair_legacy_cow("Nguyễn Văn Hùng"), (Cow::Borrowed(_), None)));
+        assert!(matches!(repair_legacy_cow("Hoàng Thu Hà"), (Cow::Borrowed(_), None)));
+        assert!(matches!(repair_legacy_cow("NguyÔn V¨n Hïng"), (Cow::Owned(_), Some(Legacy::Tcvn3))));
+        assert!(matches!(tone_placement_cow("Nguyễn Thị Thúy Hòa"), Cow::Borrowed(_)));
+        assert!(matches!(tone_placement_cow("Nguyễn Thị Thuý Hoà"), Cow::Owned(_)));
+        assert_eq!(tone_placement_cow("Thuý-hoà, Khoẻ"), "Thúy-hòa, Khỏe");
+        // A word of more than 8 letters is never a syllable, whatever its tone.
+        assert_eq!(normalize_tone_placement("hoàaaaaaaa hoà"), "hoàaaaaaaa hòa");
+    }
+
+    #[test]
+    fn glyph_bytes_and_tcvn3_codes() {
+        for u in 0..0x3000 {
+            let Some(c) = char::from_u32(u) else { continue };
+            let listed = if (0x80..=0xFF).contains(&u) {
+                Some(u as u8)
+            } else {
+                CP1252_80.iter().position(|&g| g == c).map(|p| 0x80 + p as u8)
+            };
+            assert_eq!(glyph_byte(c), listed, "{c:?}");
+            let code = listed.and_then(|b| TCVN3.iter().chain(TCVN3_VN1).find(|(x, _)| *x == b).map(|&(_, u)| u));
+            assert_eq!(tcvn3_char(c), code, "{c:?}");
+        }
+    }
 
     // ---- tone placement ---------------------------------------------------------------------
 

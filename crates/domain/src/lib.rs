@@ -20,6 +20,7 @@ pub mod clean;
 pub mod completion;
 pub mod dates;
 pub mod error;
+mod letters;
 pub mod org;
 pub mod people;
 pub mod round;

@@ -85,7 +85,12 @@ impl Level {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        let s = s.trim().to_uppercase();
+        let s = s.trim();
+        if s.is_ascii() {
+            return Self::ALL.into_iter().find(|l| l.as_str().eq_ignore_ascii_case(s));
+        }
+        // Some letters past ASCII have ASCII capitals ('ı' → 'I', 'ſ' → 'S').
+        let s = s.to_uppercase();
         Self::ALL.into_iter().find(|l| l.as_str() == s)
     }
 }
@@ -108,7 +113,14 @@ pub fn parse_levels(s: &str) -> Result<Vec<Level>, String> {
 }
 
 pub fn levels_to_string(levels: &[Level]) -> String {
-    levels.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(",")
+    let mut out = String::with_capacity(levels.len() * 5);
+    for (i, l) in levels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(l.as_str());
+    }
+    out
 }
 
 /// What the rules need to know about a unit taking part in a restructuring.
@@ -236,6 +248,20 @@ mod tests {
     }
     fn span(id: i64, kind: UnitKind, from: &str, to: Option<&str>) -> UnitSpan {
         UnitSpan { id, kind, valid_from: d(from), valid_to: to.map(d) }
+    }
+
+    #[test]
+    fn levels_parse_in_any_case() {
+        assert_eq!(Level::parse(" th "), Some(Level::TH));
+        assert_eq!(Level::parse("Thcs"), Some(Level::THCS));
+        assert_eq!(Level::parse("gdtx"), Some(Level::GDTX));
+        // Letters past ASCII whose capitals are ASCII take the general path.
+        assert_eq!(Level::parse("thcſ"), Some(Level::THCS));
+        assert_eq!(Level::parse("gdtx\u{A0}"), Some(Level::GDTX));
+        assert_eq!(Level::parse("ĐH"), None);
+        assert_eq!(parse_levels("thcs, TH"), Ok(vec![Level::TH, Level::THCS]));
+        assert_eq!(levels_to_string(&[Level::TH, Level::THCS, Level::THPT]), "TH,THCS,THPT");
+        assert_eq!(levels_to_string(&[]), "");
     }
 
     #[test]

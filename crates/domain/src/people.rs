@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Checker, Invalid};
 use crate::org::{Level, levels_to_string, parse_levels};
-use crate::text::{clean, fold};
+use crate::text::{clean, clean_cow, fold};
 
 pub const MAX_NAME: usize = 100;
 pub const MAX_TEXT: usize = 200;
@@ -134,7 +134,12 @@ pub fn identity_key(
     contact: Option<&str>,
 ) -> String {
     match national_id {
-        Some(id) => format!("id:{id}"),
+        Some(id) => {
+            let mut key = String::with_capacity(3 + id.len());
+            key.push_str("id:");
+            key.push_str(id);
+            key
+        }
         None => format!(
             "nd:{}|{}|{}",
             fold(full_name),
@@ -147,6 +152,9 @@ pub fn identity_key(
 /// Vietnamese mobile/landline: 0xxxxxxxxx (10 digits) or +84xxxxxxxxx, separators ignored.
 /// Returns the canonical 0-prefixed form.
 pub fn normalize_phone(s: &str) -> Option<String> {
+    if s.starts_with('0') && (10..=11).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(s.to_string()); // canonical already
+    }
     let digits: String = s.chars().filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')')).collect();
     let local = if let Some(rest) = digits.strip_prefix("+84") {
         format!("0{rest}")
@@ -161,6 +169,9 @@ pub fn normalize_phone(s: &str) -> Option<String> {
 
 /// National ID: 12 digits (CCCD) or the old 9-digit CMND (accepted; flagged by `is_legacy_id`).
 pub fn normalize_national_id(s: &str) -> Option<String> {
+    if s.bytes().all(|b| b.is_ascii_digit()) {
+        return matches!(s.len(), 9 | 12).then(|| s.to_string());
+    }
     let d: String = s.chars().filter(|c| !c.is_whitespace()).collect();
     (matches!(d.len(), 9 | 12) && d.chars().all(|c| c.is_ascii_digit())).then_some(d)
 }
@@ -249,7 +260,7 @@ pub fn validate(draft: &PersonDraft, base: Option<&PersonFields>) -> Result<Pers
     let email = match &draft.email {
         Some(s) if s.trim().is_empty() => None,
         Some(s) => {
-            let e = clean(s).to_lowercase();
+            let e = clean_cow(s).to_lowercase();
             if e.len() > MAX_TEXT || !valid_email(&e) {
                 c.add("email", "invalid_email");
             }
@@ -306,6 +317,23 @@ mod tests {
 
     fn draft(name: &str) -> PersonDraft {
         PersonDraft { full_name: Some(name.into()), ..Default::default() }
+    }
+
+    #[test]
+    fn canonical_phones_and_ids_take_the_short_path() {
+        assert_eq!(normalize_phone("0912345678").as_deref(), Some("0912345678"));
+        assert_eq!(normalize_phone("02431234567").as_deref(), Some("02431234567"));
+        assert_eq!(normalize_phone("0912345678 ").as_deref(), Some("0912345678"));
+        assert_eq!(normalize_phone("091234567"), None);
+        assert_eq!(normalize_phone("091234567890"), None);
+        assert_eq!(normalize_phone("84912345678").as_deref(), Some("0912345678"));
+        assert_eq!(normalize_phone("０９１２３４５６７８"), None);
+        assert_eq!(normalize_national_id("001085012345").as_deref(), Some("001085012345"));
+        assert_eq!(normalize_national_id("123456789").as_deref(), Some("123456789"));
+        assert_eq!(normalize_national_id("0010850123"), None);
+        assert_eq!(normalize_national_id(""), None);
+        assert_eq!(normalize_national_id("001085\t012345").as_deref(), Some("001085012345"));
+        assert_eq!(normalize_national_id("００１０８５０１２３４５"), None);
     }
 
     #[test]

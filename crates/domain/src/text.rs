@@ -4,20 +4,71 @@
 use icu_collator::options::{CollatorOptions, Strength};
 use icu_collator::{Collator, CollatorBorrowed};
 use icu_locale_core::locale;
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
+use crate::letters;
+
 /// NFC-normalise, trim and collapse runs of whitespace into one space.
 pub fn clean(s: &str) -> String {
     // Fast path: most cells are already NFC with single spaces.
+    if is_tidy_nfc(s) {
+        return s.to_string();
+    }
+    clean_slow(s)
+}
+
+/// [`clean`] without copying text that is clean already.
+pub(crate) fn clean_cow(s: &str) -> Cow<'_, str> {
+    if is_tidy_nfc(s) { Cow::Borrowed(s) } else { Cow::Owned(clean_slow(s)) }
+}
+
+/// Whether `s` is NFC, with no leading, trailing or doubled whitespace and no whitespace but
+/// single spaces, i.e. whether [`clean`] gives it back unchanged. One pass over the text;
+/// characters the letter table does not vouch for take the general check.
+fn is_tidy_nfc(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    let mut after_space = true; // a space first is not tidy
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b' ' {
+            if after_space {
+                return false;
+            }
+            after_space = true;
+            i += 1;
+        } else if b.is_ascii() {
+            if matches!(b, b'\t'..=b'\r') {
+                return false; // whitespace other than a space (U+0009–U+000D)
+            }
+            after_space = false;
+            i += 1;
+        } else {
+            let c = s[i..].chars().next().expect("a character starts here");
+            if !letters::is_plain_nfc_letter(c) {
+                return is_tidy_nfc_slow(s);
+            }
+            after_space = false;
+            i += c.len_utf8();
+        }
+    }
+    !after_space || s.is_empty()
+}
+
+fn is_tidy_nfc_slow(s: &str) -> bool {
     let tidy = !s.starts_with(char::is_whitespace)
         && !s.ends_with(char::is_whitespace)
         && !s.contains("  ")
         && !s.contains(|c: char| c.is_whitespace() && c != ' ');
-    if tidy && unicode_normalization::is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes {
-        return s.to_string();
-    }
+    tidy && unicode_normalization::is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes
+}
+
+fn clean_slow(s: &str) -> String {
     let nfc: String = s.nfc().collect();
     let mut out = String::with_capacity(nfc.len());
     for word in nfc.split_whitespace() {
@@ -49,21 +100,31 @@ pub fn clean_multiline(s: &str) -> String {
 /// that SQLite and PostgreSQL match exactly the same way.
 pub fn fold(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    if s.is_ascii() {
-        // ASCII has nothing to decompose: lowercase and collapse whitespace only.
-        for c in s.chars() {
-            if c.is_whitespace() {
+    // ASCII has nothing to decompose: lowercase and collapse whitespace only. The letters of
+    // Vietnamese text fold one by one (see `letters`); anything else takes the general path.
+    for c in s.chars() {
+        if c.is_ascii() {
+            if c.is_ascii_whitespace() || c == '\x0B' {
                 if !out.ends_with(' ') && !out.is_empty() {
                     out.push(' ')
                 }
             } else {
                 out.push(c.to_ascii_lowercase());
             }
+        } else if let Some(f) = letters::fold_char(c) {
+            out.push(f);
+        } else {
+            return fold_slow(s);
         }
-        let trimmed = out.trim_end().len();
-        out.truncate(trimmed);
-        return out;
     }
+    let trimmed = out.trim_end().len();
+    out.truncate(trimmed);
+    out
+}
+
+/// [`fold`] by the general path: canonical decomposition, marks dropped, đ → d, lowercase.
+pub(crate) fn fold_slow(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
     for c in s.nfd() {
         if is_combining_mark(c) {
             continue;
@@ -123,24 +184,89 @@ pub fn collate(a: &str, b: &str) -> std::cmp::Ordering {
 /// (C) collation on both databases: given name first, then middle names, then family name,
 /// each compared fully with Vietnamese collation before the next.
 pub fn name_sort_key(full: &str) -> String {
-    let parts = split_name(full);
-    let mut key = Vec::with_capacity(48);
-    for part in [&parts.given, &parts.middle, &parts.family] {
-        let Ok(()) = collator().write_sort_key_to(part.as_str(), &mut key);
-        key.push(0); // part separator: lower than any sort-key byte
+    // The parts of `split_name` without copying them: the middle names are a slice of `full`
+    // when single spaces separate them (a cleaned name), else joined as `split_name` does.
+    let offset = |w: &str| w.as_ptr() as usize - full.as_ptr() as usize;
+    let mut words = full.split_whitespace();
+    let first = words.next().unwrap_or("");
+    let (mut last, mut n) = (first, usize::from(!first.is_empty()));
+    // Byte range of the middle names in `full`, their total length and count.
+    let (mut range, mut letters, mut count) = ((0, 0), 0, 0);
+    for w in words {
+        if n >= 2 {
+            let start = if count == 0 { offset(last) } else { range.0 };
+            range = (start, offset(last) + last.len());
+            letters += last.len();
+            count += 1;
+        }
+        last = w;
+        n += 1;
     }
-    hex(&key)
+    let (family, given) = if n >= 2 { (first, last) } else { ("", first) };
+    let joined;
+    let middle = match &full[range.0..range.1] {
+        _ if count == 0 => "",
+        // Each gap one byte, and that byte a space (U+000B is whitespace that ASCII's test omits).
+        m if m.len() + 1 == letters + count
+            && !m.bytes().any(|b| (b.is_ascii_whitespace() && b != b' ') || b == 0x0B) =>
+        {
+            m
+        }
+        _ => {
+            joined = split_name(full).middle;
+            joined.as_str()
+        }
+    };
+    // About five hex digits a byte of the name (two bytes a letter of each key level).
+    let mut key = String::with_capacity(6 * full.len() + 8);
+    for part in [given, middle, family] {
+        push_part_key(part, &mut key);
+        key.push_str("00"); // part separator: lower than any sort-key byte
+    }
+    key
+}
+
+/// How many entries a per-thread memo of this crate holds before it forgets them all.
+pub(crate) const MEMO_ENTRIES: usize = 4096;
+
+/// Append the Vietnamese sort key of one part of a name, as hex, remembered per thread for short
+/// parts: names share their parts (a few hundred family and given names make most of a national
+/// roster) and collation is most of the cost of a key. Bounded ([`MEMO_ENTRIES`] parts).
+fn push_part_key(part: &str, out: &mut String) {
+    thread_local! {
+        static KEYS: RefCell<HashMap<Box<str>, Box<str>>> = RefCell::new(HashMap::new());
+    }
+    let key_hex = |part: &str| {
+        let mut key = Vec::with_capacity(32);
+        let Ok(()) = collator().write_sort_key_to(part, &mut key);
+        hex(&key)
+    };
+    if part.len() > 64 {
+        out.push_str(&key_hex(part));
+        return;
+    }
+    KEYS.with_borrow_mut(|keys| {
+        if let Some(k) = keys.get(part) {
+            out.push_str(k);
+            return;
+        }
+        let k = key_hex(part);
+        out.push_str(&k);
+        if keys.len() >= MEMO_ENTRIES {
+            keys.clear();
+        }
+        keys.insert(part.into(), k.into_boxed_str());
+    })
 }
 
 /// Lowercase hex of bytes.
 fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
+    let mut out = Vec::with_capacity(bytes.len() * 2);
     for b in bytes {
-        out.push(DIGITS[(b >> 4) as usize] as char);
-        out.push(DIGITS[(b & 15) as usize] as char);
+        out.extend_from_slice(&[DIGITS[(b >> 4) as usize], DIGITS[(b & 15) as usize]]);
     }
-    out
+    String::from_utf8(out).expect("hex digits are ASCII")
 }
 
 /// Sort key of a single text (unit names, titles) with Vietnamese collation, as hex.
@@ -220,6 +346,80 @@ mod tests {
                 "Trần Văn Đức",
             ]
         );
+    }
+
+    /// `name_sort_key` as it reads: the parts of `split_name`, each collated afresh.
+    fn reference_sort_key(full: &str) -> String {
+        let parts = split_name(full);
+        let mut key = Vec::new();
+        for part in [&parts.given, &parts.middle, &parts.family] {
+            let Ok(()) = collator().write_sort_key_to(part.as_str(), &mut key);
+            key.push(0);
+        }
+        key.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn clean_fast_path_edges() {
+        for s in [
+            "",
+            " ",
+            "Nguyễn Văn An",
+            " Nguyễn Văn An",
+            "Nguyễn Văn An ",
+            "Nguyễn  Văn An",
+            "Nguyễn\tVăn An",
+            "Nguyễn\u{A0}Văn An",
+            "Nguyễn\u{B}Văn",
+            "Nguye\u{302}\u{303}n",
+            "Nguyễn\u{303}",
+            "a\u{345}",
+            "Hà Nội\n",
+        ] {
+            assert_eq!(is_tidy_nfc(s), is_tidy_nfc_slow(s), "{s:?}");
+            assert_eq!(clean(s), clean_slow(s), "{s:?}");
+            assert_eq!(clean_cow(s), clean_slow(s), "{s:?}");
+        }
+        assert!(matches!(clean_cow("Trường Tiểu học An Bình"), Cow::Borrowed(_)));
+        assert_eq!(clean("  Trường\t Tiểu  học\u{A0}"), "Trường Tiểu học");
+        for s in letters::random_texts(1, 20_000) {
+            assert_eq!(is_tidy_nfc(&s), is_tidy_nfc_slow(&s), "{s:?}");
+            assert_eq!(clean(&s), clean_slow(&s), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn fold_fast_path_matches_the_general_one() {
+        for s in
+            ["Nguyễn Văn Ân", "ĐẶNG\tThị  Đào ", "Nguye\u{302}\u{303}n", "İstanbul", "Crème\u{A0}brûlée", "NguyÔn V¨n"]
+        {
+            assert_eq!(fold(s), fold_slow(s), "{s:?}");
+        }
+        assert_eq!(fold("Đặng\u{B}Thị"), "dang thi");
+        for s in letters::random_texts(2, 20_000) {
+            assert_eq!(fold(&s), fold_slow(&s), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn sort_key_parts_without_copies() {
+        for s in [
+            "",
+            "An",
+            "Lê An",
+            "Nguyễn Văn An",
+            "Nguyễn Thị Minh Khai",
+            "  Nguyễn   Thị\tMinh  Khai ",
+            "Nguyễn Thị\u{A0}Minh Khai",
+            "Nguyễn Thị\u{B}Minh Khai",
+            "Tôn Nữ Thị Thu Hà",
+        ] {
+            assert_eq!(name_sort_key(s), reference_sort_key(s), "{s:?}");
+            assert_eq!(name_sort_key(s), reference_sort_key(s), "{s:?} (remembered)");
+        }
+        for s in letters::random_texts(3, 5_000) {
+            assert_eq!(name_sort_key(&s), reference_sort_key(&s), "{s:?}");
+        }
     }
 
     #[test]

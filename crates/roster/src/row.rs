@@ -3,7 +3,9 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use bdtx_domain::clean::{Legacy, clean_name, repair_legacy};
+use std::borrow::Cow;
+
+use bdtx_domain::clean::{Legacy, clean_name, repair_legacy_cow};
 use bdtx_domain::people::{PersonDraft, PersonFields, normalize_national_id, normalize_phone, validate};
 use bdtx_domain::text::{clean, fold};
 
@@ -75,20 +77,23 @@ pub fn parse_flexible_date(s: &str, today: NaiveDate) -> Option<NaiveDate> {
         }
         return None;
     }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+    // ISO needs its '-' (most cells are dd/mm/yyyy: no need to try).
+    if s.contains('-')
+        && let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+    {
         return Some(d);
     }
     let s = s.split([' ', 'T']).next().unwrap_or(s); // "12/03/1990 00:00:00"
-    let parts: Vec<&str> = s.split(['/', '-', '.']).collect();
-    if parts.len() != 3 {
+    let mut parts = s.split(['/', '-', '.']);
+    let (Some(day), Some(month), Some(year), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return None;
-    }
-    let d: u32 = parts[0].parse().ok()?;
-    let m: u32 = parts[1].parse().ok()?;
-    let y: i32 = match parts[2].len() {
-        4 => parts[2].parse().ok()?,
+    };
+    let d: u32 = day.parse().ok()?;
+    let m: u32 = month.parse().ok()?;
+    let y: i32 = match year.len() {
+        4 => year.parse().ok()?,
         2 => {
-            let yy: i32 = parts[2].parse().ok()?;
+            let yy: i32 = year.parse().ok()?;
             let century = today.year() / 100 * 100;
             if century + yy > today.year() { century - 100 + yy } else { century + yy }
         }
@@ -135,9 +140,20 @@ fn position(s: &str) -> Result<&'static str, ()> {
 
 /// "Tiểu học, THCS" / "TH&THCS" / "Mầm non" → "TH,THCS".
 fn levels(s: &str) -> String {
-    let f = fold(s).replace("mam non", "MN").replace("tieu hoc", "TH").replace("trung hoc co so", "THCS");
-    let f = f.replace("trung hoc pho thong", "THPT").replace("giao duc thuong xuyen", "GDTX");
-    f.split([',', ';', '&', '+', '/', ' ']).filter(|p| !p.is_empty() && *p != "va").collect::<Vec<_>>().join(",")
+    let mut f = fold(s);
+    // Every name replaced holds a space: a cell without one ("TH,THCS") has none of them.
+    if f.contains(' ') {
+        f = f.replace("mam non", "MN").replace("tieu hoc", "TH").replace("trung hoc co so", "THCS");
+        f = f.replace("trung hoc pho thong", "THPT").replace("giao duc thuong xuyen", "GDTX");
+    }
+    let mut out = String::with_capacity(f.len());
+    for p in f.split([',', ';', '&', '+', '/', ' ']).filter(|p| !p.is_empty() && *p != "va") {
+        if !out.is_empty() {
+            out.push(',');
+        }
+        out.push_str(p);
+    }
+    out
 }
 
 fn core(s: &str) -> Option<String> {
@@ -170,7 +186,7 @@ pub fn parse_row(
     };
     // Every text cell may come from an old TCVN3/VNI file.
     let text = |f: Field, warnings: &mut Vec<(Field, &'static str)>| -> String {
-        let (s, legacy) = repair_legacy(get(f));
+        let (s, legacy) = repair_legacy_cow(get(f));
         if legacy.is_some() {
             warnings.push((f, "legacy_encoding"));
         }
@@ -198,16 +214,22 @@ pub fn parse_row(
         err(Field::Gender, "invalid_gender", g.to_string());
         None
     });
-    let id_raw: String = get(Field::NationalId).chars().filter(|c| !c.is_whitespace() && *c != '\'').collect();
+    let id_cell = get(Field::NationalId);
+    let id_raw: Cow<str> = if id_cell.contains(|c: char| c.is_whitespace() || c == '\'') {
+        id_cell.chars().filter(|c| !c.is_whitespace() && *c != '\'').collect::<String>().into()
+    } else {
+        id_cell.into()
+    };
     let national_id = if id_raw.is_empty() {
         None
     } else {
-        let padded = if id_raw.chars().all(|c| c.is_ascii_digit()) && (id_raw.len() == 10 || id_raw.len() == 11) {
-            warnings.push((Field::NationalId, "leading_zeros"));
-            format!("{id_raw:0>12}")
-        } else {
-            id_raw.clone()
-        };
+        let padded: Cow<str> =
+            if id_raw.chars().all(|c| c.is_ascii_digit()) && (id_raw.len() == 10 || id_raw.len() == 11) {
+                warnings.push((Field::NationalId, "leading_zeros"));
+                format!("{id_raw:0>12}").into()
+            } else {
+                Cow::Borrowed(&id_raw)
+            };
         match normalize_national_id(&padded) {
             Some(id) => {
                 if id.len() == 9 {
@@ -216,7 +238,7 @@ pub fn parse_row(
                 Some(id)
             }
             None => {
-                err(Field::NationalId, "invalid_national_id", id_raw.clone());
+                err(Field::NationalId, "invalid_national_id", id_raw.to_string());
                 None
             }
         }
@@ -225,12 +247,12 @@ pub fn parse_row(
     let phone = if phone_raw.trim().is_empty() {
         None
     } else {
-        let digits: String = phone_raw.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
-        let fixed = if digits.len() == 9 && !digits.starts_with('0') {
+        let digits = || phone_raw.chars().filter(|c| c.is_ascii_digit() || *c == '+');
+        let fixed: Cow<str> = if digits().count() == 9 && digits().next() != Some('0') {
             warnings.push((Field::Phone, "leading_zeros"));
-            format!("0{digits}")
+            format!("0{}", digits().collect::<String>()).into()
         } else {
-            phone_raw.to_string()
+            phone_raw.into()
         };
         match normalize_phone(&fixed) {
             Some(p) => Some(p),
@@ -298,6 +320,58 @@ mod tests {
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()
+    }
+
+    #[test]
+    fn levels_with_and_without_names() {
+        assert_eq!(levels("TH,THCS"), "th,thcs");
+        assert_eq!(levels("TH&THCS"), "th,thcs");
+        assert_eq!(levels("TH;;THCS/"), "th,thcs");
+        assert_eq!(levels("Tiểu học, THCS"), "TH,thcs");
+        assert_eq!(levels("Mầm non và Tiểu học"), "MN,TH");
+        assert_eq!(levels("trung học cơ sở + trung học phổ thông"), "THCS,THPT");
+        assert_eq!(levels("Giáo dục thường xuyên"), "GDTX");
+        assert_eq!(levels("va"), "");
+        assert_eq!(levels(""), "");
+    }
+
+    #[test]
+    fn dates_with_and_without_dashes() {
+        let d = |y, m, dd| NaiveDate::from_ymd_opt(y, m, dd);
+        assert_eq!(parse_flexible_date("1985-9-2", today()), d(1985, 9, 2));
+        assert_eq!(parse_flexible_date("02-09-85", today()), d(1985, 9, 2));
+        assert_eq!(parse_flexible_date("02.09.1985", today()), d(1985, 9, 2));
+        assert_eq!(parse_flexible_date("12/03/1990 00:00:00", today()), d(1990, 3, 12));
+        assert_eq!(parse_flexible_date("12/03/1990/1", today()), None);
+        assert_eq!(parse_flexible_date("12/03", today()), None);
+    }
+
+    #[test]
+    fn ids_and_phones_with_separators() {
+        let headers: Vec<String> =
+            ["Họ và tên", "Số CCCD", "Điện thoại", "Trường"].iter().map(|s| s.to_string()).collect();
+        let m = map_headers(&headers, &[]).unwrap();
+        let row = |id: &str, phone: &str| {
+            let cells: Vec<String> = ["Lê An", id, phone, "Trường A"].iter().map(|s| s.to_string()).collect();
+            parse_row(&m, 2, &cells, today())
+        };
+        let r = row("'001 085\t012345", "+84 912.345.678").unwrap();
+        assert_eq!(r.fields.national_id.as_deref(), Some("001085012345"));
+        assert_eq!(r.fields.phone.as_deref(), Some("0912345678"));
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+        let r = row("1 085 012 345", "912-345-678").unwrap();
+        assert_eq!(r.fields.national_id.as_deref(), Some("001085012345"));
+        assert_eq!(r.fields.phone.as_deref(), Some("0912345678"));
+        assert_eq!(r.warnings, vec![(Field::NationalId, "leading_zeros"), (Field::Phone, "leading_zeros")]);
+        let e = row("12 AB", "+12").unwrap_err();
+        let got: Vec<_> = e.iter().map(|e| (e.field, e.code, e.value.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (Some(Field::NationalId), "invalid_national_id", "12AB"),
+                (Some(Field::Phone), "invalid_phone", "+12"),
+            ]
+        );
     }
 
     #[test]
