@@ -353,7 +353,7 @@ mod tests {
         let m = map_headers(&headers, &[]).unwrap();
         let row = |id: &str, phone: &str| {
             let cells: Vec<String> = ["Lê An", id, phone, "Trường A"].iter().map(|s| s.to_string()).collect();
-            parse_row(&m, 2, &cells, today())
+            parse_row(&m, 2, &cells.into(), today())
         };
         let r = row("'001 085\t012345", "+84 912.345.678").unwrap();
         assert_eq!(r.fields.national_id.as_deref(), Some("001085012345"));

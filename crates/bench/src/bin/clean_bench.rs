@@ -17,7 +17,7 @@ use anyhow::{Context, Result, anyhow};
 use clap::Parser;
 
 use bdtx_roster::columns::map_headers;
-use bdtx_roster::read::{Limits, for_each_row};
+use bdtx_roster::read::{Limits, StringRecord, for_each_record};
 use bdtx_roster::row::parse_row;
 use bdtx_store::roster::PersonRow;
 
@@ -68,7 +68,7 @@ type Cleaned = Result<Out, Vec<bdtx_roster::row::RowError>>;
 
 fn clean_all(
     m: &bdtx_roster::columns::Mapping,
-    rows: &[(usize, Vec<String>)],
+    rows: &[(usize, StringRecord)],
     today: chrono::NaiveDate,
 ) -> Vec<Cleaned> {
     rows.iter()
@@ -119,10 +119,10 @@ fn main() -> Result<()> {
         }
     };
     let mut headers: Option<Vec<String>> = None;
-    let mut rows: Vec<(usize, Vec<String>)> = Vec::new();
-    for_each_row::<anyhow::Error>(&path, Limits::default(), |n, cells| {
+    let mut rows: Vec<(usize, StringRecord)> = Vec::new();
+    for_each_record::<anyhow::Error>(&path, Limits::default(), |n, cells| {
         if headers.is_none() {
-            headers = Some(cells);
+            headers = Some(cells.iter().map(String::from).collect());
         } else {
             rows.push((n, cells));
         }
