@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use bdtx_domain::org::UnitKind;
 use bdtx_domain::people::PersonFields;
 use bdtx_domain::text::fold;
-use bdtx_store::roster::{Accounts, Batch, BulkLoad, NewPerson, PersonChange, PersonRow, fingerprint, name_birth_key};
+use bdtx_store::roster::{Batch, BulkLoad, NewPerson, PersonChange, PersonRow, fingerprint, name_birth_key};
 use bdtx_store::units::NewUnit;
 use bdtx_store::{Db, StoreError};
 
@@ -676,8 +676,6 @@ struct Planned {
     plan: UnitPlan,
     /// The unit of each row sent to be written, in order.
     places: Vec<Place>,
-    /// The national ID of each row sent to be written, in order (their usernames).
-    national_ids: Vec<Option<String>>,
     /// Units held back: rows in error or duplicated there.
     blocked: HashMap<Place, usize>,
     /// Good rows not sent because their unit was already held back.
@@ -757,7 +755,6 @@ fn read_and_plan(
         idx,
         plan: UnitPlan::default(),
         places: Vec::new(),
-        national_ids: Vec::new(),
         blocked: HashMap::new(),
         withheld: HashMap::new(),
     };
@@ -929,7 +926,6 @@ fn feed(
             *st.withheld.entry(place).or_default() += 1;
         } else {
             st.places.push(place);
-            st.national_ids.push(row.fields.national_id.clone());
             send.push(row);
         }
     }
@@ -1000,7 +996,7 @@ async fn import_bulk(
             None => return Err(StoreError::Other("reading stopped".into()).into()),
         }
     };
-    let Planned { mut report, idx, plan, places, national_ids, blocked, withheld } = st;
+    let Planned { mut report, idx, plan, places, blocked, withheld } = st;
     progress("write", 0, ids.len());
 
     // Units held back: take their rows out again.
@@ -1021,15 +1017,6 @@ async fn import_bulk(
     report.held_back.sort();
     removed.sort_unstable();
     let kept = ids.len() - removed.len();
-    // The accounts' usernames are sorted on another core while the load takes the held-back
-    // rows out and writes the units and stays.
-    let accounts = {
-        let (ids, removed) = (ids.clone(), removed.clone());
-        tokio::task::spawn_blocking(move || {
-            let kept = ids.into_iter().zip(national_ids).filter(|(id, _)| removed.binary_search(id).is_err());
-            Accounts::new(kept.map(|(id, national_id)| (national_id, id)))
-        })
-    };
     load.remove_people(removed).await?;
 
     // Create the units the kept rows need (and the planned units they hang under).
@@ -1061,7 +1048,7 @@ async fn import_bulk(
     }
     stays.sort_unstable();
     load.add_stays(stays).await?;
-    load.add_accounts(accounts.await.map_err(|e| StoreError::Other(e.to_string()))?).await?;
+    load.add_accounts().await?;
     load.audit_units(summaries).await?;
     report.errors.sort_by_key(|e| e.row_no);
     Ok(report)

@@ -105,20 +105,6 @@ impl PersonRow {
 
 const CHUNK: usize = 400;
 
-/// The accounts of a load's people, sorted by username (see [`BulkLoad::add_accounts`]).
-/// Sorting a million usernames takes a moment: the caller does it while the load writes.
-pub struct Accounts(Vec<(String, i64)>);
-
-impl Accounts {
-    /// (national ID, person id) of every person the load keeps.
-    pub fn new(people: impl IntoIterator<Item = (Option<String>, i64)>) -> Accounts {
-        let mut v: Vec<(String, i64)> =
-            people.into_iter().map(|(national_id, id)| (national_id.unwrap_or_else(|| format!("p{id}")), id)).collect();
-        v.sort_unstable();
-        Accounts(v)
-    }
-}
-
 /// Secondary indexes dropped while a first, bulk load fills empty tables, and built once at the
 /// end (far cheaper than maintaining them row by row in random key order). They must match the
 /// migrations exactly; `tests/store.rs` compares them.
@@ -947,55 +933,29 @@ impl BulkLoad {
     }
 
     /// One account per person of the load, waiting for activation: username = national ID,
-    /// else (no ID, or the ID already someone's username) `p<id>`. The usernames come sorted
-    /// ([`Accounts::new`]): SQLite then adds each at the end of the username index instead of
-    /// somewhere in the middle.
-    pub async fn add_accounts(&mut self, accounts: Accounts) -> Result<()> {
+    /// else (no ID, or the ID already someone's username) `p<id>`.
+    pub async fn add_accounts(&mut self) -> Result<()> {
         let started = std::time::Instant::now();
+        // Everyone in the people table came with this load (it was empty, under the lock).
+        const BY_ID: &str = "INSERT INTO accounts (username, person_id, created_at)
+             SELECT COALESCE(national_id, 'p' || CAST(id AS TEXT)), id, $1 FROM people WHERE id > 0 ORDER BY id
+             ON CONFLICT (username) DO NOTHING";
+        const REST: &str = "INSERT INTO accounts (username, person_id, created_at)
+             SELECT 'p' || CAST(p.id AS TEXT), p.id, $1 FROM people p
+             WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.person_id = p.id) ORDER BY p.id";
         let t = self.at;
-        let (names, ids): (Vec<String>, Vec<i64>) = accounts.0.into_iter().unzip();
         match &mut self.tx {
             BulkTx::Sqlite(l) => {
                 l.run(move |c| {
-                    let mut by_id = c.prepare_cached(
-                        "INSERT INTO accounts (username, person_id, created_at) VALUES (?1, ?2, ?3)
-                         ON CONFLICT (username) DO NOTHING",
-                    )?;
-                    let mut taken = Vec::new();
-                    for (name, id) in names.iter().zip(&ids) {
-                        if by_id.execute(rusqlite::params![name, id, t])? == 0 {
-                            taken.push(*id);
-                        }
-                    }
-                    let mut rest =
-                        c.prepare_cached("INSERT INTO accounts (username, person_id, created_at) VALUES (?1, ?2, ?3)")?;
-                    for id in taken {
-                        rest.execute(rusqlite::params![format!("p{id}"), id, t])?;
-                    }
+                    c.execute(&BY_ID.replace("$1", "?1"), [t])?;
+                    c.execute(&REST.replace("$1", "?1"), [t])?;
                     Ok(())
                 })
                 .await?
             }
             BulkTx::Postgres(tx) => {
-                sqlx::query(
-                    "INSERT INTO accounts (username, person_id, created_at)
-                     SELECT u, p, $3 FROM unnest($1::text[], $2::bigint[]) AS t(u, p) ORDER BY u
-                     ON CONFLICT (username) DO NOTHING",
-                )
-                .bind(&names)
-                .bind(&ids)
-                .bind(t)
-                .execute(&mut **tx)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO accounts (username, person_id, created_at)
-                     SELECT 'p' || CAST(p AS TEXT), p, $2 FROM unnest($1::bigint[]) AS t(p)
-                     WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.person_id = t.p) ORDER BY p",
-                )
-                .bind(&ids)
-                .bind(t)
-                .execute(&mut **tx)
-                .await?;
+                sqlx::query(BY_ID).bind(t).execute(&mut **tx).await?;
+                sqlx::query(REST).bind(t).execute(&mut **tx).await?;
             }
         }
         step("accounts written", started);
