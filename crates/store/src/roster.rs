@@ -368,8 +368,10 @@ impl Db {
 /// sqlx), driven on a thread of its own: one prepared statement a row instead of sqlx's
 /// multi-row statements, whose per-value copies and hand-offs to its worker thread cost more
 /// than SQLite's own work. Closing that connection without a commit rolls everything back. A
-/// database without a file (in memory) has no bulk load. On PostgreSQL the dropped indexes lock
-/// the people table against readers until the commit (the table was empty anyway).
+/// database without a file (in memory) has no bulk load. On PostgreSQL rows go in by `COPY`,
+/// people wait in a temporary table until the held-back rows are out, and the dropped indexes
+/// and foreign keys lock `people`, `person_units` and `accounts` against readers until the
+/// commit (people was empty anyway; requests that read accounts wait for the load).
 pub struct BulkLoad {
     tx: BulkTx,
     actor: Option<i64>,
@@ -799,9 +801,10 @@ impl BulkLoad {
         Ok(ids)
     }
 
-    /// Add people and their core status; returns their ids, in order. Their accounts are
-    /// written by [`BulkLoad::add_accounts`] and their stays by [`BulkLoad::add_stays`], once
-    /// the rows held back are out.
+    /// Add people and their core status (on PostgreSQL into the load's temporary tables, see
+    /// [`BulkLoad::remove_people`]); returns their ids, in order. Their accounts are written by
+    /// [`BulkLoad::add_accounts`] and their stays by [`BulkLoad::add_stays`], once the rows held
+    /// back are out.
     pub async fn add_people(&mut self, rows: Vec<PersonRow>) -> Result<Vec<i64>> {
         if rows.is_empty() {
             return Ok(Vec::new());
