@@ -15,7 +15,7 @@ use bdtx_store::units::NewUnit;
 use bdtx_store::{Db, StoreError};
 
 use crate::columns::{Field, Mapping, MappingError, map_headers};
-use crate::read::{Limits, ReadError, StringRecord, TextEncoding, for_each_record, for_each_row};
+use crate::read::{Limits, ReadError, StringRecord, TextEncoding, for_each_record};
 use crate::row::{ParsedRow, RowError, parse_row};
 
 #[derive(Debug, Clone)]
@@ -1156,7 +1156,8 @@ pub fn write_errors_xlsx(src: &Path, report: &Report, limits: Limits, out: &Path
     let mut out_row = 0u32;
     let mut width = 0usize;
     let xerr = |e: rust_xlsxwriter::XlsxError| ImportError::Read(ReadError::Io(e.to_string()));
-    for_each_row::<ImportError>(src, limits, |row_no, cells| {
+    // Every row is read again, but only those in error are copied out.
+    for_each_record::<ImportError>(src, limits, |row_no, cells| {
         let header = out_row == 0;
         if !header && !reasons.contains_key(&row_no) {
             return Ok(());

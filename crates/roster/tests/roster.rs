@@ -219,6 +219,25 @@ async fn people_and_units(
     .unwrap()
 }
 
+/// A second database of `db`'s backend with one person on record, so that an import into it
+/// takes the batched path rather than the first load's.
+async fn someone_on_record(db: &TestDb, dir: &Path) -> TestDb {
+    let other = bdtx_testkit::db(match &db.db {
+        bdtx_store::Db::Sqlite(..) => bdtx_testkit::Backend::Sqlite,
+        bdtx_store::Db::Postgres(_) => bdtx_testkit::Backend::Postgres,
+    })
+    .await
+    .unwrap();
+    let one = write(
+        dir,
+        "mot.csv",
+        &format!("{HEAD}1,Ngô Văn Thử,01/01/1980,Nam,001080999999,,,Thử Nghiệm,,Trường Thử Nghiệm,THPT,Toán,GV,\n"),
+    );
+    let o = Options { create_units: true, accept_similar: true, ..opts() };
+    assert_eq!(run(&other, &one, &o).await.unwrap().added, 1);
+    other
+}
+
 both_backends!(a_first_load_streams_and_matches_the_batched_import, |db: TestDb| async move {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("quocgia.csv");
@@ -235,18 +254,7 @@ both_backends!(a_first_load_streams_and_matches_the_batched_import, |db: TestDb|
     let bulk = run(&db, &csv, &o).await.unwrap();
     assert!(!bulk.held_back.is_empty() && bulk.added > 8000, "{} {:?}", bulk.added, bulk.held_back.len());
     // the same file into a database that already has someone: the batched path
-    let other = bdtx_testkit::db(match &db.db {
-        bdtx_store::Db::Sqlite(..) => bdtx_testkit::Backend::Sqlite,
-        bdtx_store::Db::Postgres(_) => bdtx_testkit::Backend::Postgres,
-    })
-    .await
-    .unwrap();
-    let one = write(
-        dir.path(),
-        "mot.csv",
-        &format!("{HEAD}1,Ngô Văn Thử,01/01/1980,Nam,001080999999,,,Thử Nghiệm,,Trường Thử Nghiệm,THPT,Toán,GV,\n"),
-    );
-    assert_eq!(run(&other, &one, &o).await.unwrap().added, 1);
+    let other = someone_on_record(&db, dir.path()).await;
     let batched = run(&other, &csv, &o).await.unwrap();
     assert_eq!(
         (bulk.added, bulk.units_created, &bulk.held_back, &bulk.errors),
@@ -315,18 +323,7 @@ both_backends!(a_row_in_error_holds_back_a_school_the_import_would_create, |db: 
     );
     let o = Options { create_units: true, accept_similar: true, ..opts() };
     // the batched path: someone is on record already
-    let other = bdtx_testkit::db(match &db.db {
-        bdtx_store::Db::Sqlite(..) => bdtx_testkit::Backend::Sqlite,
-        bdtx_store::Db::Postgres(_) => bdtx_testkit::Backend::Postgres,
-    })
-    .await
-    .unwrap();
-    let one = write(
-        dir.path(),
-        "mot.csv",
-        &format!("{HEAD}1,Ngô Văn Thử,01/01/1980,Nam,001080999999,,,Thử Nghiệm,,Trường Thử Nghiệm,THPT,Toán,GV,\n"),
-    );
-    assert_eq!(run(&other, &one, &o).await.unwrap().added, 1);
+    let other = someone_on_record(&db, dir.path()).await;
     // the streamed bulk load (nobody on record) and the batched import agree
     for (d, people_before) in [(&db, 0), (&other, 1)] {
         let r = run(d, &csv, &o).await.unwrap();

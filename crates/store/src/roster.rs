@@ -856,6 +856,7 @@ impl BulkLoad {
                 .await?;
                 // One COPY for the people (a multi-row INSERT is bound and planned per chunk).
                 let mut data = CopyRows::with_capacity(rows.len() * 192);
+                let at = t.to_string();
                 for (a, id) in rows.iter().zip(&ids) {
                     let f = &a.fields;
                     data.row(&[
@@ -873,8 +874,8 @@ impl BulkLoad {
                         f.main_subject.as_deref(),
                         Some(&a.other_subjects),
                         Some(&a.identity_key),
-                        Some(&t.to_string()),
-                        Some(&t.to_string()),
+                        Some(&at),
+                        Some(&at),
                     ]);
                 }
                 data.copy_into(
