@@ -172,6 +172,16 @@ impl Db {
         Ok(())
     }
 
+    /// Apply the schema migrations up to `version` only (tests of a migration on existing data;
+    /// [`Db::migrate`] applies the rest).
+    pub async fn migrate_to(&self, version: i64) -> Result<()> {
+        match self {
+            Db::Sqlite(p, _) => sqlx::migrate!("./migrations/sqlite").run_to(version, p).await?,
+            Db::Postgres(p) => sqlx::migrate!("./migrations/postgres").run_to(version, p).await?,
+        }
+        Ok(())
+    }
+
     pub async fn ping(&self) -> Result<()> {
         on!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ()))?;
         Ok(())

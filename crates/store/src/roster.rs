@@ -108,7 +108,7 @@ const CHUNK: usize = 400;
 /// Secondary indexes dropped while a first, bulk load fills empty tables, and built once at the
 /// end (far cheaper than maintaining them row by row in random key order). They must match the
 /// migrations exactly; `tests/store.rs` compares them.
-pub const BULK_INDEXES: [(&str, &str); 6] = [
+pub const BULK_INDEXES: [(&str, &str); 8] = [
     ("people_identity", "CREATE UNIQUE INDEX people_identity ON people(identity_key) WHERE status <> 'merged'"),
     (
         "people_national_id",
@@ -118,6 +118,8 @@ pub const BULK_INDEXES: [(&str, &str); 6] = [
     ("people_name", "CREATE INDEX people_name ON people(name_folded)"),
     ("person_units_unit", "CREATE INDEX person_units_unit ON person_units(unit_id, valid_to)"),
     ("person_units_person", "CREATE INDEX person_units_person ON person_units(person_id, valid_to)"),
+    ("accounts_username", "CREATE UNIQUE INDEX accounts_username ON accounts(username)"),
+    ("accounts_person", "CREATE UNIQUE INDEX accounts_person ON accounts(person_id)"),
 ];
 
 /// One account per new person, waiting for activation (username = national ID, else `p<id>`),
@@ -937,29 +939,28 @@ impl BulkLoad {
     }
 
     /// One account per person of the load, waiting for activation: username = national ID,
-    /// else (no ID, or the ID already someone's username) `p<id>`.
+    /// else (no ID, or the ID already someone's username) `p<id>`. The accounts' unique
+    /// indexes are dropped for the load, so the usernames taken are looked up here (the
+    /// accounts on record before the load, which belong to nobody: people was empty); two
+    /// people of the load with the same ID would fail the unique index on people's IDs first.
     pub async fn add_accounts(&mut self) -> Result<()> {
         let started = std::time::Instant::now();
         // Everyone in the people table came with this load (it was empty, under the lock).
-        const BY_ID: &str = "INSERT INTO accounts (username, person_id, created_at)
-             SELECT COALESCE(national_id, 'p' || CAST(id AS TEXT)), id, $1 FROM people WHERE id > 0 ORDER BY id
-             ON CONFLICT (username) DO NOTHING";
-        const REST: &str = "INSERT INTO accounts (username, person_id, created_at)
-             SELECT 'p' || CAST(p.id AS TEXT), p.id, $1 FROM people p
-             WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.person_id = p.id) ORDER BY p.id";
+        const ACCOUNTS: &str = "INSERT INTO accounts (username, person_id, created_at)
+             SELECT CASE WHEN national_id IS NULL OR national_id IN (SELECT username FROM accounts)
+                         THEN 'p' || CAST(id AS TEXT) ELSE national_id END, id, $1
+             FROM people ORDER BY id";
         let t = self.at;
         match &mut self.tx {
             BulkTx::Sqlite(l) => {
                 l.run(move |c| {
-                    c.execute(&BY_ID.replace("$1", "?1"), [t])?;
-                    c.execute(&REST.replace("$1", "?1"), [t])?;
+                    c.execute(&ACCOUNTS.replace("$1", "?1"), [t])?;
                     Ok(())
                 })
                 .await?
             }
             BulkTx::Postgres(tx) => {
-                sqlx::query(BY_ID).bind(t).execute(&mut **tx).await?;
-                sqlx::query(REST).bind(t).execute(&mut **tx).await?;
+                sqlx::query(ACCOUNTS).bind(t).execute(&mut **tx).await?;
             }
         }
         step("accounts written", started);
@@ -1057,9 +1058,10 @@ impl BulkLoad {
                     }
                     // The load's connection does not check foreign keys row by row: check every
                     // table it wrote to that refers to another, once, before committing. Not
-                    // `people`: its one reference (`merged_into`) is never written by a load.
+                    // `people`: its one reference (`merged_into`) is never written by a load;
+                    // nor `accounts`: the load's come from the people table in one statement.
                     let started = std::time::Instant::now();
-                    for table in ["core_status", "units", "unit_links", "person_units", "accounts", "audit_log"] {
+                    for table in ["core_status", "units", "unit_links", "person_units", "audit_log"] {
                         let mut check = c.prepare(&format!("PRAGMA foreign_key_check({table})"))?;
                         if let Some(row) = check.query([])?.next()? {
                             let parent: String = row.get(2)?;

@@ -367,6 +367,64 @@ both_backends!(duplicates_are_found_and_merged_without_losing_anything, |db: bdt
     assert!(matches!(db.merge_people(None, keep, &[dup]).await, Err(StoreError::Invalid(_))), "already merged");
 });
 
+/// Migration 0015 rebuilds the accounts table (on SQLite) to make its unique keys droppable:
+/// accounts keep their ids and fields, what refers to them still does, and the keys and foreign
+/// keys are still enforced on every connection afterwards.
+async fn accounts_survive_migration_15(backend: bdtx_testkit::Backend) {
+    let Some(t) = bdtx_testkit::unmigrated(backend).await else { return };
+    let db = &t.db;
+    db.migrate_to(14).await.unwrap();
+    let (_, province, _, school, _) = small_tree(db).await;
+    let person = db.create_person(None, &person("Nguyễn Văn An", Some("001085000001")), school, d("2025-09-05")).await;
+    let person = person.unwrap();
+    let admin = db.create_account("admin", None, Some("argon2-hash".into())).await.unwrap();
+    let teacher = db.ensure_account(person).await.unwrap();
+    db.grant_role(None, admin, Role::ProvinceAdmin, province).await.unwrap();
+    let (token, _) = db.create_session(teacher.id).await.unwrap();
+    type Row = (i64, String, Option<i64>, Option<String>, i64);
+    let all = |db: Db| async move {
+        on!(&db, p => sqlx::query_as::<_, Row>(
+            "SELECT id, username, person_id, password_hash, created_at FROM accounts ORDER BY id")
+            .fetch_all(p).await)
+        .unwrap()
+    };
+    let before = all(db.clone()).await;
+    db.migrate().await.unwrap();
+    assert_eq!(all(db.clone()).await, before);
+    assert_eq!(db.account_of_person(person).await.unwrap().unwrap().username, "001085000001");
+    assert!(db.session(&token).await.unwrap().is_some(), "the session still finds its account");
+    let grants = db.grants_of(admin).await.unwrap();
+    assert_eq!(grants.len(), 1);
+    // the keys hold, on every connection of the pool (the migration's own included)
+    let conflict = db.create_account("admin", None, None).await.unwrap_err();
+    assert!(matches!(conflict, StoreError::Conflict("username")), "{conflict:?}");
+    if let Db::Sqlite(p, _) = db {
+        let mut held = Vec::new();
+        for _ in 0..8 {
+            let mut c = p.acquire().await.unwrap();
+            let on: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(&mut *c).await.unwrap();
+            assert_eq!(on, 1, "foreign keys are on");
+            held.push(c);
+        }
+    }
+    let twice = on!(db, p => sqlx::query("INSERT INTO accounts (username, person_id, created_at) VALUES ('khac', $1, 0)")
+        .bind(person).execute(p).await.map(|_| ()));
+    assert!(twice.is_err(), "one account per person");
+    let orphan = on!(db, p => sqlx::query("INSERT INTO role_grants (account_id, role, unit_id, created_at) VALUES (999999, 'teacher', $1, 0)")
+        .bind(school).execute(p).await.map(|_| ()));
+    assert!(orphan.is_err(), "a grant needs its account");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_survive_migration_15_sqlite() {
+    accounts_survive_migration_15(bdtx_testkit::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_survive_migration_15_postgres() {
+    accounts_survive_migration_15(bdtx_testkit::Backend::Postgres).await;
+}
+
 both_backends!(bulk_load_drops_and_restores_the_same_indexes, |db: bdtx_testkit::TestDb| async move {
     async fn names(db: &Db) -> Vec<String> {
         let mut v: Vec<String> = match db {

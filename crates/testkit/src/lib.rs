@@ -28,6 +28,13 @@ impl std::ops::Deref for TestDb {
 
 /// A fresh migrated database, or `None` when the backend is unavailable outside CI.
 pub async fn db(backend: Backend) -> Option<TestDb> {
+    let t = unmigrated(backend).await?;
+    t.db.migrate().await.expect("migrate");
+    Some(t)
+}
+
+/// A fresh database without any schema (tests of a migration on existing data).
+pub async fn unmigrated(backend: Backend) -> Option<TestDb> {
     let t = match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("tempdir");
@@ -62,7 +69,6 @@ pub async fn db(backend: Backend) -> Option<TestDb> {
             TestDb { db, url, _dir: None }
         }
     };
-    t.db.migrate().await.expect("migrate");
     Some(t)
 }
 
