@@ -16,8 +16,20 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
         .filter(|d| (1900..=2200).contains(&chrono::Datelike::year(d)))
 }
 
+/// yyyy-mm-dd. Written digit by digit: a national import formats a million birth dates, and
+/// chrono's general formatter parses its pattern every time.
 pub fn iso(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
+    use chrono::Datelike;
+    let (y, m, day) = (d.year(), d.month(), d.day());
+    if !(0..=9999).contains(&y) {
+        return d.format("%Y-%m-%d").to_string();
+    }
+    let digit = |n: u32| char::from(b'0' + n as u8);
+    let y = y as u32;
+    [digit(y / 1000), digit(y / 100 % 10), digit(y / 10 % 10), digit(y % 10), '-']
+        .into_iter()
+        .chain([digit(m / 10), digit(m % 10), '-', digit(day / 10), digit(day % 10)])
+        .collect()
 }
 
 /// ISO text from the database → dd/mm/yyyy for display; passes through what it cannot parse.
@@ -47,6 +59,19 @@ pub fn now_unix() -> i64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn iso_is_chrono_s_format() {
+        let mut d = NaiveDate::from_ymd_opt(-3, 1, 1).unwrap();
+        let end = NaiveDate::from_ymd_opt(2300, 1, 1).unwrap();
+        while d < end {
+            assert_eq!(super::iso(d), d.format("%Y-%m-%d").to_string());
+            d = d + chrono::Days::new(13);
+        }
+        for d in [NaiveDate::from_ymd_opt(9999, 12, 31).unwrap(), NaiveDate::from_ymd_opt(10000, 1, 1).unwrap()] {
+            assert_eq!(super::iso(d), d.format("%Y-%m-%d").to_string());
+        }
+    }
+
     use super::*;
 
     #[test]

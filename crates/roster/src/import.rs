@@ -663,8 +663,9 @@ pub async fn import(db: &Db, path: &Path, opts: &Options, progress: Progress<'_>
 
 /// What the thread reading a file sends to the one writing.
 enum Feed {
-    /// Rows ready to add, and how many rows of the file have been read so far.
-    Rows(Vec<PersonRow>, usize),
+    /// Rows cleaned together, the flags of those to add (the others are of units held back
+    /// meanwhile), and how many rows of the file have been read so far.
+    Rows(Vec<PersonRow>, Vec<bool>, usize),
     Done(Box<Planned>),
     Failed(ImportError),
 }
@@ -677,56 +678,90 @@ struct Planned {
     /// The unit of each row sent to be written, in order.
     places: Vec<Place>,
     /// Units held back: rows in error or duplicated there.
-    blocked: HashMap<Place, usize>,
+    blocked: foldhash::HashMap<Place, usize>,
     /// Good rows not sent because their unit was already held back.
-    withheld: HashMap<Place, usize>,
+    withheld: foldhash::HashMap<Place, usize>,
 }
 
-/// Rows sent to the writer at a time.
+/// Rows that come after a row before it is sent to the writer.
 const FEED_ROWS: usize = 5_000;
 
 /// Rows a cleaning thread takes at a time in a first load.
 const PIPE_ROWS: usize = 4_000;
 
-/// A good row, cleaned and ready to plan and write.
-struct Ready {
-    row_no: usize,
-    unit: UnitRef,
-    warnings: usize,
-    person: PersonRow,
+/// A row's unit columns, cleaned, in one string: the key under which a national file's few
+/// dozen rows of each school resolve it once. `ends` keeps the parts apart whatever they hold.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct UnitKey {
+    text: String,
+    ends: [u32; 3],
 }
 
-/// Clean and check rows on the calling thread; a row that fails keeps its cells (to find its
-/// unit and hold it back).
-#[allow(clippy::type_complexity)]
-fn clean_rows(
-    m: &Mapping,
-    rows: Vec<(usize, StringRecord)>,
-    today: NaiveDate,
-) -> Vec<(Result<Ready, Vec<RowError>>, StringRecord)> {
-    rows.into_iter()
-        .map(|(n, cells)| match parse_row(m, n, &cells, today) {
-            Ok(r) => {
-                let levels = r.fields.levels.clone();
-                let unit = UnitRef {
-                    province: r.province,
-                    commune: r.commune,
-                    school: r.school,
-                    school_code: r.school_code,
-                    levels,
-                };
-                let core = r.core.map(|m| (m, r.fields.main_subject.clone().unwrap_or_default()));
-                let ready = Ready {
-                    row_no: r.row_no,
-                    unit,
-                    warnings: r.warnings.len(),
-                    person: PersonRow::new(r.fields, core),
-                };
-                (Ok(ready), StringRecord::new())
+impl UnitKey {
+    fn of(r: &ParsedRow) -> UnitKey {
+        let parts = [&r.province, &r.commune, &r.school, &r.school_code];
+        let mut text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        let mut ends = [0u32; 3];
+        for (i, part) in parts.into_iter().enumerate() {
+            text.push_str(part);
+            if i < 3 {
+                ends[i] = text.len() as u32;
             }
-            Err(e) => (Err(e), cells),
-        })
-        .collect()
+        }
+        UnitKey { text, ends }
+    }
+
+    fn unit(&self, levels: &[bdtx_domain::org::Level]) -> UnitRef {
+        let [a, b, c] = self.ends.map(|e| e as usize);
+        UnitRef {
+            province: self.text[..a].to_string(),
+            commune: self.text[a..b].to_string(),
+            school: self.text[b..c].to_string(),
+            school_code: self.text[c..].to_string(),
+            levels: levels.to_vec(),
+        }
+    }
+}
+
+/// A chunk of rows cleaned on a cleaning thread: the people of its good rows, in order, and
+/// what planning needs of every row. The people go on to the writer as they are (a person is
+/// some 400 bytes: moved row by row, they cost more than the planning).
+struct Cleaned {
+    mapping: std::sync::Arc<Mapping>,
+    people: Vec<PersonRow>,
+    rows: Vec<CleanedRow>,
+}
+
+enum CleanedRow {
+    /// A good row; its person is the next one in `people`.
+    Good { row_no: usize, unit: UnitKey, warnings: usize },
+    /// A row in error keeps its cells (to find its unit and hold it back).
+    Bad { errors: Vec<RowError>, cells: StringRecord },
+}
+
+/// Clean and check rows on the calling thread.
+fn clean_rows(m: std::sync::Arc<Mapping>, rows: Vec<(usize, StringRecord)>, today: NaiveDate) -> Cleaned {
+    let mut people = Vec::with_capacity(rows.len());
+    let mut cleaned = Vec::with_capacity(rows.len());
+    for (n, cells) in rows {
+        cleaned.push(match parse_row(&m, n, &cells, today) {
+            Ok(r) => {
+                let unit = UnitKey::of(&r);
+                let core = r.core.map(|m| (m, r.fields.main_subject.clone().unwrap_or_default()));
+                people.push(PersonRow::new(r.fields, core));
+                CleanedRow::Good { row_no: r.row_no, unit, warnings: r.warnings.len() }
+            }
+            Err(errors) => CleanedRow::Bad { errors, cells },
+        });
+    }
+    Cleaned { mapping: m, people, rows: cleaned }
+}
+
+/// Cleaned people waiting to be sent: the flags of those to add and their units, in order.
+struct Waiting {
+    people: Vec<PersonRow>,
+    keep: Vec<bool>,
+    places: Vec<Place>,
 }
 
 /// What the thread reading the file learnt besides the rows.
@@ -748,26 +783,29 @@ fn read_and_plan(
     today: NaiveDate,
     tx: &tokio::sync::mpsc::Sender<Feed>,
 ) -> Result<Planned, ImportError> {
-    type Cleaned = (std::sync::Arc<Mapping>, Vec<(Result<Ready, Vec<RowError>>, StringRecord)>);
     type Chunk = (std::sync::Arc<Mapping>, Vec<(usize, StringRecord)>);
     let mut st = Planned {
         report: Report::default(),
         idx,
         plan: UnitPlan::default(),
         places: Vec::new(),
-        blocked: HashMap::new(),
-        withheld: HashMap::new(),
+        blocked: Default::default(),
+        withheld: Default::default(),
     };
     let mut failed_units: Vec<UnitRef> = Vec::new();
-    // foldhash: a fast hash with a random seed (keys come from the file).
-    let mut seen: foldhash::HashMap<String, usize> = foldhash::HashMap::default();
-    let mut resolved_units: foldhash::HashMap<String, Result<Place, &'static str>> = foldhash::HashMap::default();
-    let mut key = String::new();
+    // foldhash: a fast hash with a random seed (keys come from the file). Sized for the rows
+    // the file likely holds (at least 100 bytes each), as growing a map of a million keys
+    // moves them all.
+    let rows_guess = std::fs::metadata(path).map(|m| m.len() as usize / 100).unwrap_or(0).min(4_000_000);
+    let mut seen: foldhash::HashMap<String, usize> =
+        foldhash::HashMap::with_capacity_and_hasher(rows_guess, Default::default());
+    let mut resolved_units: foldhash::HashMap<UnitKey, Result<Place, &'static str>> = Default::default();
     // Good rows wait here for FEED_ROWS more to come before they are sent: the rows of a school
     // usually come together, so a row in error usually holds its school back before that
     // school's rows went into the database (rows written and then held back are taken out
     // again at the end, at a cost).
-    let mut out: VecDeque<(Place, PersonRow)> = VecDeque::with_capacity(2 * FEED_ROWS);
+    let mut waiting: VecDeque<Waiting> = VecDeque::new();
+    let mut waiting_rows = 0usize;
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
     let info = std::thread::scope(|s| -> Result<FileInfo, ImportError> {
         let mut to_clean = Vec::with_capacity(workers);
@@ -779,8 +817,7 @@ fn read_and_plan(
             cleaner
                 .spawn_scoped(s, move || {
                     for (m, rows) in input {
-                        let done = clean_rows(&m, rows, today);
-                        if results.send((m, done)).is_err() {
+                        if results.send(clean_rows(m, rows, today)).is_err() {
                             break;
                         }
                     }
@@ -822,14 +859,18 @@ fn read_and_plan(
             .map_err(|e| ReadError::Io(e.to_string()))?;
         let mut k = 0usize;
         // Chunks come back in the order they were dealt; a closed channel means the reader is done.
-        while let Ok((m, rows)) = cleaned[k % workers].recv() {
+        while let Ok(chunk) = cleaned[k % workers].recv() {
             k += 1;
+            let Cleaned { mapping: m, people, rows } = chunk;
             st.report.rows += rows.len();
-            for (result, cells) in rows {
-                let r = match result {
-                    Ok(r) => r,
-                    Err(errs) => {
-                        st.report.errors.extend(errs);
+            let mut keep = vec![false; people.len()];
+            let mut places = Vec::with_capacity(people.len());
+            let mut j = 0usize;
+            for row in rows {
+                let (row_no, unit, warnings) = match row {
+                    CleanedRow::Good { row_no, unit, warnings } => (row_no, unit, warnings),
+                    CleanedRow::Bad { errors, cells } => {
+                        st.report.errors.extend(errors);
                         // Hold its unit back now if it is known already; else look again once
                         // the whole file is planned (a later row may plan the school it names).
                         let unit = UnitRef::raw(&m, &cells);
@@ -840,48 +881,47 @@ fn read_and_plan(
                         continue;
                     }
                 };
-                st.report.warnings += r.warnings;
+                let person = &people[j];
+                let at = j;
+                j += 1;
+                st.report.warnings += warnings;
                 // A national file names each school a few dozen times: resolve each once. The
                 // answer depends only on the unit columns; a planned school still gathers every
                 // row's levels.
-                key.clear();
-                for part in [&r.unit.province, &r.unit.commune, &r.unit.school, &r.unit.school_code] {
-                    key.push_str(part);
-                    key.push('\u{1f}');
-                }
-                let resolved = match resolved_units.get(key.as_str()) {
+                let levels = &person.fields.levels;
+                let resolved = match resolved_units.get(&unit) {
                     Some(known) => {
                         if let Ok(Place::New(i)) = known {
-                            let levels = &mut st.plan.units[*i].0.levels;
-                            for l in &r.unit.levels {
-                                if !levels.contains(l) {
-                                    levels.push(*l);
-                                    levels.sort();
+                            let planned = &mut st.plan.units[*i].0.levels;
+                            for l in levels {
+                                if !planned.contains(l) {
+                                    planned.push(*l);
+                                    planned.sort();
                                 }
                             }
                         }
                         *known
                     }
                     None => {
-                        let got = resolve(&r.unit, &st.idx, &mut st.plan, opts, true);
-                        resolved_units.insert(key.clone(), got);
+                        let got = resolve(&unit.unit(levels), &st.idx, &mut st.plan, opts, true);
+                        resolved_units.insert(unit.clone(), got);
                         got
                     }
                 };
                 let place = match resolved {
                     Ok(p) => p,
                     Err(code) => {
-                        let value = r.unit.school;
-                        st.report.errors.push(RowError { row_no: r.row_no, field: Some(Field::School), code, value });
+                        let value = unit.unit(&[]).school;
+                        st.report.errors.push(RowError { row_no, field: Some(Field::School), code, value });
                         continue;
                     }
                 };
-                if let Some(first) = seen.insert(r.person.identity_key.clone(), r.row_no) {
+                if let Some(first) = seen.insert(person.identity_key.clone(), row_no) {
                     st.report.errors.push(RowError {
-                        row_no: r.row_no,
+                        row_no,
                         field: Some(Field::FullName),
                         code: "duplicate_in_file",
-                        value: format!("{} (dòng {first})", r.person.fields.full_name),
+                        value: format!("{} (dòng {first})", person.fields.full_name),
                     });
                     *st.blocked.entry(place).or_default() += 1;
                     continue;
@@ -891,11 +931,16 @@ fn read_and_plan(
                     *st.withheld.entry(place).or_default() += 1;
                     continue;
                 }
-                out.push_back((place, r.person));
+                keep[at] = true;
+                places.push(place);
             }
-            if out.len() >= 2 * FEED_ROWS {
+            waiting_rows += people.len();
+            waiting.push_back(Waiting { people, keep, places });
+            while waiting.len() > 1 && waiting_rows - waiting[0].people.len() >= FEED_ROWS {
+                let first = waiting.pop_front().expect("waiting");
+                waiting_rows -= first.people.len();
                 // On failure the receivers drop with this closure: the cleaners and the reader stop.
-                feed(&mut st, out.drain(..FEED_ROWS), tx)?;
+                feed(&mut st, first, tx)?;
             }
         }
         drop(cleaned);
@@ -910,29 +955,29 @@ fn read_and_plan(
             *st.blocked.entry(place).or_default() += 1;
         }
     }
-    feed(&mut st, out.drain(..), tx)?;
+    for w in waiting {
+        feed(&mut st, w, tx)?;
+    }
     Ok(st)
 }
 
-/// Send good rows to the writer, in order, but for those of units held back meanwhile.
-fn feed(
-    st: &mut Planned,
-    rows: impl Iterator<Item = (Place, PersonRow)>,
-    tx: &tokio::sync::mpsc::Sender<Feed>,
-) -> Result<(), ImportError> {
-    let mut send = Vec::with_capacity(FEED_ROWS);
-    for (place, row) in rows {
+/// Send a chunk's good rows to the writer, but for those of units held back meanwhile.
+fn feed(st: &mut Planned, w: Waiting, tx: &tokio::sync::mpsc::Sender<Feed>) -> Result<(), ImportError> {
+    let Waiting { people, mut keep, places } = w;
+    let mut places = places.into_iter();
+    for k in keep.iter_mut().filter(|k| **k) {
+        let place = places.next().expect("a place per row kept");
         if st.blocked.contains_key(&place) {
             *st.withheld.entry(place).or_default() += 1;
+            *k = false;
         } else {
             st.places.push(place);
-            send.push(row);
         }
     }
-    if send.is_empty() {
+    if !keep.contains(&true) {
         return Ok(());
     }
-    tx.blocking_send(Feed::Rows(send, st.report.rows))
+    tx.blocking_send(Feed::Rows(people, keep, st.report.rows))
         .map_err(|_| ImportError::Store(StoreError::Other("writing stopped".into())))
 }
 
@@ -987,8 +1032,8 @@ async fn import_bulk(
     let mut ids: Vec<i64> = Vec::new();
     let st = loop {
         match rx.recv().await {
-            Some(Feed::Rows(rows, read)) => {
-                ids.extend(load.add_people(rows).await?);
+            Some(Feed::Rows(rows, keep, read)) => {
+                ids.extend(load.add_people(rows, keep).await?);
                 progress("read", read, 0);
             }
             Some(Feed::Done(st)) => break *st,

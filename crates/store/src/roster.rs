@@ -475,6 +475,11 @@ impl Drop for SqliteLoad {
     }
 }
 
+/// The rows whose flag is set (a missing flag counts as set).
+fn flagged<'a>(rows: &'a [PersonRow], keep: &'a [bool]) -> impl Iterator<Item = &'a PersonRow> {
+    rows.iter().enumerate().filter(|(i, _)| keep.get(*i).copied().unwrap_or(true)).map(|(_, r)| r)
+}
+
 /// Record how long a step of a bulk load took (`RUST_LOG=bdtx_store=debug`).
 fn step(what: &str, since: std::time::Instant) {
     tracing::debug!("bulk load: {what} in {:.2} s", since.elapsed().as_secs_f64());
@@ -806,20 +811,22 @@ impl BulkLoad {
     /// Add people and their core status (on PostgreSQL into the load's temporary tables, see
     /// [`BulkLoad::remove_people`]); returns their ids, in order. Their accounts are written by
     /// [`BulkLoad::add_accounts`] and their stays by [`BulkLoad::add_stays`], once the rows held
-    /// back are out.
-    pub async fn add_people(&mut self, rows: Vec<PersonRow>) -> Result<Vec<i64>> {
-        if rows.is_empty() {
+    /// back are out. Only the rows whose `keep` flag is set are added (the caller need not
+    /// move the others out of the way); a missing flag counts as set.
+    pub async fn add_people(&mut self, rows: Vec<PersonRow>, keep: Vec<bool>) -> Result<Vec<i64>> {
+        let kept = flagged(&rows, &keep).count();
+        if kept == 0 {
             return Ok(Vec::new());
         }
         let (t, from) = (self.at, self.from.clone());
         match &mut self.tx {
             BulkTx::Sqlite(l) => {
                 let first = self.next_id;
-                self.next_id += rows.len() as i64;
+                self.next_id += kept as i64;
                 l.run(move |c| {
                     let mut person = c.prepare_cached(INSERT_PERSON)?;
                     let mut core = c.prepare_cached(INSERT_CORE)?;
-                    for (a, id) in rows.iter().zip(first..) {
+                    for (a, id) in flagged(&rows, &keep).zip(first..) {
                         let f = &a.fields;
                         person
                             .execute(rusqlite::params![
@@ -853,13 +860,13 @@ impl BulkLoad {
                 let ids: Vec<i64> = sqlx::query_scalar(
                     "SELECT nextval(pg_get_serial_sequence('people', 'id')) FROM generate_series(1, $1)",
                 )
-                .bind(rows.len() as i64)
+                .bind(kept as i64)
                 .fetch_all(&mut **tx)
                 .await?;
                 // One COPY for the people (a multi-row INSERT is bound and planned per chunk).
-                let mut data = CopyRows::with_capacity(rows.len() * 192);
+                let mut data = CopyRows::with_capacity(kept * 192);
                 let at = t.to_string();
-                for (a, id) in rows.iter().zip(&ids) {
+                for (a, id) in flagged(&rows, &keep).zip(&ids) {
                     let f = &a.fields;
                     data.row(&[
                         Some(&id.to_string()),
@@ -888,7 +895,7 @@ impl BulkLoad {
                 )
                 .await?;
                 let mut core = CopyRows::with_capacity(4096);
-                for (a, id) in rows.iter().zip(&ids) {
+                for (a, id) in flagged(&rows, &keep).zip(&ids) {
                     if let Some((m, s)) = &a.core {
                         core.row(&[Some(&id.to_string()), Some(m), Some(s), Some(&from)]);
                     }

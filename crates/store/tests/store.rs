@@ -493,8 +493,11 @@ both_backends!(bulk_load_drops_and_restores_the_same_indexes, |db: bdtx_testkit:
         bdtx_store::roster::PersonRow::new(fields("Phạm Văn Dũng", "001085000004"), None),
         // what PostgreSQL's COPY text format escapes goes in as it is
         bdtx_store::roster::PersonRow::new(fields("Võ \\N\tÉ\\\nx\r", "001085000005"), None),
+        // a row not flagged to keep is not added
+        bdtx_store::roster::PersonRow::new(fields("Đỗ Văn Em", "001085000006"), None),
     ];
-    let ids = load.add_people(rows).await.unwrap();
+    let ids = load.add_people(rows, vec![true, true, true, true, true, false]).await.unwrap();
+    assert_eq!(ids.len(), 5);
     load.remove_people(vec![ids[2]]).await.unwrap();
     load.add_accounts().await.unwrap();
     load.commit().await.unwrap();
