@@ -1098,6 +1098,14 @@ impl BulkLoad {
                     sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
                 }
                 step("foreign keys checked", started);
+                // Statistics for the planner: without them, the next import's look-up of
+                // everyone on record (a correlated subquery on the stays) was planned for empty
+                // tables and ran for over ten minutes, until autovacuum came by.
+                let started = std::time::Instant::now();
+                sqlx::query("ANALYZE people, person_units, accounts, core_status, units, unit_links")
+                    .execute(&mut *tx)
+                    .await?;
+                step("statistics", started);
                 let started = std::time::Instant::now();
                 tx.commit().await?;
                 step("commit", started);
