@@ -1193,39 +1193,31 @@ pub fn write_errors_xlsx(src: &Path, report: &Report, limits: Limits, out: &Path
             s.existing.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
         ));
     }
-    let mut wb = rust_xlsxwriter::Workbook::new();
-    let bold = rust_xlsxwriter::Format::new().set_bold();
-    let red = rust_xlsxwriter::Format::new().set_font_color(rust_xlsxwriter::Color::Red);
-    let ws = wb.add_worksheet();
-    ws.set_name("Lỗi").map_err(|e| ReadError::Io(e.to_string()))?;
-    let mut out_row = 0u32;
-    let mut width = 0usize;
-    let xerr = |e: rust_xlsxwriter::XlsxError| ImportError::Read(ReadError::Io(e.to_string()));
-    // Every row is read again, but only those in error are copied out.
+    // Streamed (constant memory: a national re-import can reject a few hundred thousand rows).
+    // Every row is read again, but only those in error are copied out, as text (nothing from
+    // the file becomes a formula), the file's own columns first and the reasons last.
+    let io = |e: std::io::Error| ImportError::Read(ReadError::Io(e.to_string()));
+    let mut sheet: Option<(crate::xlsx::StreamingXlsx, usize)> = None;
+    let mut written = 0usize;
+    let mut line: Vec<String> = Vec::new();
     for_each_record::<ImportError>(src, limits, |row_no, cells| {
-        let header = out_row == 0;
-        if !header && !reasons.contains_key(&row_no) {
+        let Some((x, width)) = &mut sheet else {
+            let mut headings: Vec<&str> = cells.iter().collect();
+            headings.push("Lỗi");
+            sheet = Some((crate::xlsx::StreamingXlsx::create(out, "Lỗi", &headings).map_err(io)?, cells.len()));
             return Ok(());
-        }
-        if header {
-            width = cells.len();
-        }
-        for (c, v) in cells.iter().enumerate() {
-            // Written as text: nothing from the file becomes a formula.
-            if header {
-                ws.write_string_with_format(out_row, c as u16, v, &bold).map_err(xerr)?;
-            } else {
-                ws.write_string(out_row, c as u16, v).map_err(xerr)?;
-            }
-        }
-        if header {
-            ws.write_string_with_format(out_row, width as u16, "Lỗi", &bold).map_err(xerr)?;
-        } else {
-            ws.write_string_with_format(out_row, width as u16, reasons[&row_no].join("; "), &red).map_err(xerr)?;
-        }
-        out_row += 1;
+        };
+        let Some(why) = reasons.get(&row_no) else { return Ok(()) };
+        line.clear();
+        line.extend((0..*width).map(|c| cells.get(c).unwrap_or("").to_string()));
+        line.push(why.join("; "));
+        x.push(&line).map_err(io)?;
+        written += 1;
         Ok(())
     })?;
-    wb.save(out).map_err(xerr)?;
-    Ok(out_row.saturating_sub(1) as usize)
+    match sheet {
+        Some((x, _)) => x.finish().map_err(io)?,
+        None => return Err(ReadError::Empty.into()),
+    }
+    Ok(written)
 }
