@@ -10,7 +10,9 @@ use chrono::NaiveDate;
 use bdtx_domain::org::UnitKind;
 use bdtx_domain::people::PersonFields;
 use bdtx_domain::text::fold;
-use bdtx_store::roster::{Batch, BulkLoad, NewPerson, PersonChange, PersonRow, fingerprint, name_birth_key};
+use bdtx_store::roster::{
+    Batch, BulkLoad, NewPerson, PeopleIndex, PersonChange, PersonRow, fingerprint, name_birth_key,
+};
 use bdtx_store::units::NewUnit;
 use bdtx_store::{Db, StoreError};
 
@@ -448,6 +450,108 @@ enum Class {
 
 const CHUNK_ROWS: usize = 20_000;
 
+/// Files from this size on are planned as they are read (see [`import`]); about 12,000 rows.
+const LARGE_FILE: u64 = 2 * 1024 * 1024;
+
+/// Where the batched import puts cleaned rows: kept until the whole (small) file is read, or
+/// planned at once.
+enum Sink<'a> {
+    Keep(Vec<ParsedRow>),
+    Plan(RowPlanner<'a>),
+}
+
+/// Plans good rows one at a time: their unit, duplicates in the file, who they are on record.
+struct RowPlanner<'a> {
+    idx: &'a UnitIndex,
+    opts: &'a Options,
+    people: PeopleIndex,
+    plan: UnitPlan,
+    seen: HashMap<String, usize>,
+    /// unit → rows: (index into `kept` for a row to add or change, its class).
+    by_unit: BTreeMap<Place, Vec<(usize, Class)>>,
+    blocked: HashMap<Place, usize>,
+    /// The rows with something to write; an unchanged row is only counted.
+    kept: Vec<ParsedRow>,
+}
+
+impl<'a> RowPlanner<'a> {
+    fn new(idx: &'a UnitIndex, opts: &'a Options, people: PeopleIndex) -> RowPlanner<'a> {
+        RowPlanner {
+            idx,
+            opts,
+            people,
+            plan: UnitPlan::default(),
+            seen: HashMap::new(),
+            by_unit: BTreeMap::new(),
+            blocked: HashMap::new(),
+            kept: Vec::new(),
+        }
+    }
+
+    fn row(&mut self, mut r: ParsedRow, report: &mut Report) {
+        let resolved = resolve(&UnitRef::of(&r), self.idx, &mut self.plan, self.opts, true);
+        // The unit columns are not needed once the unit is known: free them (a national file
+        // repeats them a million times).
+        let school = std::mem::take(&mut r.school);
+        r.province = String::new();
+        r.commune = String::new();
+        r.school_code = String::new();
+        r.warnings = Vec::new();
+        let place = match resolved {
+            Ok(p) => p,
+            Err(code) => {
+                report.errors.push(RowError { row_no: r.row_no, field: Some(Field::School), code, value: school });
+                return;
+            }
+        };
+        let key = r.fields.identity_key();
+        if let Some(first) = self.seen.insert(key.clone(), r.row_no) {
+            report.errors.push(RowError {
+                row_no: r.row_no,
+                field: Some(Field::FullName),
+                code: "duplicate_in_file",
+                value: format!("{} (dòng {first})", r.fields.full_name),
+            });
+            *self.blocked.entry(place).or_default() += 1;
+            return;
+        }
+        let unit_id = match place {
+            Place::Existing(id) => Some(id),
+            Place::New(_) => None,
+        };
+        let class = match self.people.by_identity.get(&key) {
+            Some((id, fp, current)) => {
+                if unit_id.is_some() && fingerprint(&r.fields, unit_id) == *fp {
+                    Class::Unchanged
+                } else {
+                    let moved = if unit_id != *current { unit_id.or(Some(-1)) } else { None };
+                    Class::Change(*id, moved)
+                }
+            }
+            None => match self.people.by_name_birth.get(&name_birth_key(&r.fields.full_name, r.fields.birth_date)) {
+                Some(ids) if !self.opts.accept_similar && r.fields.birth_date.is_some() => {
+                    report.similar.push(Similar {
+                        row_no: r.row_no,
+                        full_name: r.fields.full_name.clone(),
+                        existing: ids.clone(),
+                    });
+                    *self.blocked.entry(place).or_default() += 1;
+                    return;
+                }
+                _ => Class::Add,
+            },
+        };
+        let at = match class {
+            Class::Unchanged => usize::MAX,
+            _ => {
+                self.kept.push(r);
+                self.kept.len() - 1
+            }
+        };
+        self.by_unit.entry(place).or_default().push((at, class));
+    }
+}
+
 /// Clean and check a chunk of rows on as many threads as there are cores, keeping their order;
 /// `then` turns a good row into what the caller keeps (on the same threads). A row that fails
 /// keeps its cells (to find its unit and hold it back).
@@ -496,8 +600,21 @@ pub async fn import(db: &Db, path: &Path, opts: &Options, progress: Progress<'_>
         }
     }
     let mut report = Report::default();
+    let mut idx = UnitIndex::load(db, opts.within).await?;
+    // A fresh database: the Ministry is the root every created province hangs under. It is
+    // created with the first units this import creates; the plan names it 0 until then.
+    let ministry_to_create = idx.ministry.is_none() && opts.create_units;
+    if ministry_to_create {
+        idx.ministry = Some(0);
+    }
+    // A large file is planned as it is read, against an index of everyone on record made
+    // first, and only the rows with something to write are kept: a national re-import holds
+    // the index, not the file. A small one (a school's list) is read first and looks up only
+    // its own people.
+    let large = std::fs::metadata(path).map(|m| m.len() >= LARGE_FILE).unwrap_or(false);
+    let mut sink =
+        if large { Sink::Plan(RowPlanner::new(&idx, opts, db.people_index().await?)) } else { Sink::Keep(Vec::new()) };
     let mut mapping: Option<Mapping> = None;
-    let mut parsed: Vec<ParsedRow> = Vec::new();
     let mut failed_units: Vec<UnitRef> = Vec::new();
     let today = bdtx_domain::dates::today();
     // Rows are read in order and cleaned in chunks on every core (cleaning is pure).
@@ -507,7 +624,10 @@ pub async fn import(db: &Db, path: &Path, opts: &Options, progress: Progress<'_>
             match result {
                 Ok(r) => {
                     report.warnings += r.warnings.len();
-                    parsed.push(r);
+                    match &mut sink {
+                        Sink::Keep(rows) => rows.push(r),
+                        Sink::Plan(planner) => planner.row(r, report),
+                    }
                 }
                 Err(errs) => {
                     report.errors.extend(errs);
@@ -542,89 +662,21 @@ pub async fn import(db: &Db, path: &Path, opts: &Options, progress: Progress<'_>
     }
     progress("read", report.rows, report.rows);
 
-    let mut idx = UnitIndex::load(db, opts.within).await?;
-    if idx.ministry.is_none() && opts.create_units {
-        // A fresh database: the Ministry is the root every created province hangs under.
-        if opts.dry_run {
-            idx.ministry = Some(0);
-        } else {
-            let m = ministry();
-            db.create_unit(opts.actor, &m).await?;
-            idx = UnitIndex::load(db, opts.within).await?;
+    let planner = match sink {
+        Sink::Plan(planner) => planner,
+        Sink::Keep(rows) => {
+            let keys: Vec<String> = rows.iter().map(|r| r.fields.identity_key()).collect();
+            let mut names: Vec<String> = rows.iter().map(|r| fold(&r.fields.full_name)).collect();
+            names.sort();
+            names.dedup();
+            let mut planner = RowPlanner::new(&idx, opts, db.people_index_for(&keys, &names).await?);
+            for r in rows {
+                planner.row(r, &mut report);
+            }
+            planner
         }
-    }
-    // A national file indexes everyone once; a school's list looks up only its own people.
-    let people = if parsed.len() > 20_000 {
-        db.people_index().await?
-    } else {
-        let keys: Vec<String> = parsed.iter().map(|r| r.fields.identity_key()).collect();
-        let mut names: Vec<String> = parsed.iter().map(|r| fold(&r.fields.full_name)).collect();
-        names.sort();
-        names.dedup();
-        db.people_index_for(&keys, &names).await?
     };
-    let mut plan = UnitPlan::default();
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    // unit → rows (index into parsed, class)
-    let mut by_unit: BTreeMap<Place, Vec<(usize, Class)>> = BTreeMap::new();
-    let mut blocked: HashMap<Place, usize> = HashMap::new();
-    for (i, r) in parsed.iter_mut().enumerate() {
-        let resolved = resolve(&UnitRef::of(r), &idx, &mut plan, opts, true);
-        // The unit columns are not needed once the unit is known: free them (a national file
-        // repeats them a million times).
-        let school = std::mem::take(&mut r.school);
-        r.province = String::new();
-        r.commune = String::new();
-        r.warnings = Vec::new();
-        let r = &*r;
-        let place = match resolved {
-            Ok(p) => p,
-            Err(code) => {
-                report.errors.push(RowError { row_no: r.row_no, field: Some(Field::School), code, value: school });
-                continue;
-            }
-        };
-        let key = r.fields.identity_key();
-        if let Some(first) = seen.insert(key.clone(), r.row_no) {
-            report.errors.push(RowError {
-                row_no: r.row_no,
-                field: Some(Field::FullName),
-                code: "duplicate_in_file",
-                value: format!("{} (dòng {first})", r.fields.full_name),
-            });
-            *blocked.entry(place).or_default() += 1;
-            continue;
-        }
-        let unit_id = match place {
-            Place::Existing(id) => Some(id),
-            Place::New(_) => None,
-        };
-        let class = match people.by_identity.get(&key) {
-            Some((id, fp, current)) => {
-                if unit_id.is_some() && fingerprint(&r.fields, unit_id) == *fp {
-                    Class::Unchanged
-                } else {
-                    let moved = if unit_id != *current { unit_id.or(Some(-1)) } else { None };
-                    Class::Change(*id, moved)
-                }
-            }
-            None => match people.by_name_birth.get(&name_birth_key(&r.fields.full_name, r.fields.birth_date)) {
-                Some(ids) if !opts.accept_similar && r.fields.birth_date.is_some() => {
-                    report.similar.push(Similar {
-                        row_no: r.row_no,
-                        full_name: r.fields.full_name.clone(),
-                        existing: ids.clone(),
-                    });
-                    *blocked.entry(place).or_default() += 1;
-                    continue;
-                }
-                _ => Class::Add,
-            },
-        };
-        by_unit.entry(place).or_default().push((i, class));
-    }
-    drop(seen);
-    drop(people);
+    let RowPlanner { mut plan, mut by_unit, mut blocked, kept: parsed, .. } = planner;
     // A unit with a row in error is held back whole.
     for u in &failed_units {
         if let Ok(place) = resolve(u, &idx, &mut plan, opts, false) {
@@ -649,6 +701,15 @@ pub async fn import(db: &Db, path: &Path, opts: &Options, progress: Progress<'_>
         let (list, remap) = plan.subset(&needed);
         report.units_created = list.len();
         if !opts.dry_run {
+            let mut list = list;
+            if ministry_to_create {
+                let id = db.create_unit(opts.actor, &ministry()).await?;
+                for (_, parent) in &mut list {
+                    if *parent == Ok(0) {
+                        *parent = Ok(id);
+                    }
+                }
+            }
             let ids = db.create_units_batch(opts.actor, &list).await?;
             for (i, j) in remap {
                 new_ids.insert(i, ids[j]);
@@ -1124,15 +1185,16 @@ async fn write(
         };
         let (mut added, mut updated, mut unchanged) = (0, 0, 0);
         for (i, class) in rows {
-            let r = &parsed[i];
             match class {
                 Class::Unchanged => unchanged += 1,
                 Class::Add => {
+                    let r = &parsed[i];
                     added += 1;
                     let core = r.core.clone().map(|m| (m, r.fields.main_subject.clone().unwrap_or_default()));
                     batch.adds.push(NewPerson { fields: r.fields.clone(), unit_id, core });
                 }
                 Class::Change(id, moved) => {
+                    let r = &parsed[i];
                     let old = db.person(id).await?.map(|p| p.fields()).unwrap_or_else(|| r.fields.clone());
                     let merged = merge_blanks(&r.fields, &old);
                     let move_to = moved.map(|_| unit_id);

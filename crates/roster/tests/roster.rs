@@ -338,3 +338,29 @@ both_backends!(a_row_in_error_holds_back_a_school_the_import_would_create, |db: 
         assert_eq!(again.held_back, r.held_back);
     }
 });
+
+both_backends!(a_dry_run_on_a_fresh_database_plans_the_units_and_writes_nothing, |db: TestDb| async move {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write(
+        dir.path(),
+        "moi.csv",
+        &format!(
+            "{HEAD}1,Đào Văn Một,01/01/1980,Nam,001080000001,,,Tỉnh Mới,Xã Một,Trường Tiểu học Mới A,TH,Toán,GV,\n"
+        ),
+    );
+    let o = Options { create_units: true, accept_similar: true, ..opts() };
+    // no Ministry yet: the plan hangs the new province under the one the import would create
+    let dry = run(&db, &csv, &Options { dry_run: true, ..o.clone() }).await.unwrap();
+    assert_eq!((dry.added, dry.units_created), (1, 3));
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM units").await, 0);
+    let r = run(&db, &csv, &o).await.unwrap();
+    assert_eq!((r.added, r.units_created), (1, 3));
+    // the province, commune and school, and the Ministry the province hangs under
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM units").await, 4);
+    let parent: String = on!(&db.db, p => sqlx::query_scalar(
+        "SELECT m.kind FROM units u JOIN unit_links l ON l.unit_id = u.id JOIN units m ON m.id = l.parent_id
+         WHERE u.kind = 'province'")
+        .fetch_one(p).await)
+    .unwrap();
+    assert_eq!(parent, "ministry");
+});
