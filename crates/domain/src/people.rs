@@ -11,7 +11,7 @@ use crate::text::{clean, clean_cow, fold};
 pub const MAX_NAME: usize = 100;
 pub const MAX_TEXT: usize = 200;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Position {
     Teacher,
@@ -98,7 +98,7 @@ impl PersonDraft {
 }
 
 /// A validated, cleaned person.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct PersonFields {
     pub full_name: String,
     pub birth_date: Option<NaiveDate>,

@@ -39,7 +39,7 @@ pub struct PeopleIndex {
 /// The fingerprint that tells an unchanged row from an update.
 pub fn fingerprint(f: &PersonFields, unit_id: Option<i64>) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    serde_json::to_string(f).unwrap_or_default().hash(&mut h);
+    f.hash(&mut h);
     unit_id.hash(&mut h);
     h.finish()
 }
