@@ -818,6 +818,47 @@ fn clean_rows(m: std::sync::Arc<Mapping>, rows: Vec<(usize, StringRecord)>, toda
     Cleaned { mapping: m, people, rows: cleaned }
 }
 
+/// Identity keys seen in the file so far, with the row that brought each: the keys' text in one
+/// buffer and a table of where each is. A million keys each copied into a `String` of its own
+/// cost the planning thread more than the rest of its work.
+struct SeenKeys {
+    text: String,
+    /// (start, end) of a key in `text`, and its row.
+    table: hashbrown::HashTable<(usize, usize, usize)>,
+    /// A fast hash with a random seed (keys come from the file).
+    hasher: foldhash::fast::RandomState,
+}
+
+impl SeenKeys {
+    fn with_capacity(keys: usize) -> SeenKeys {
+        SeenKeys {
+            text: String::with_capacity(keys * 16),
+            table: hashbrown::HashTable::with_capacity(keys),
+            hasher: Default::default(),
+        }
+    }
+
+    /// Record `key` as `row`'s; the first row that had it, if one did.
+    fn insert(&mut self, key: &str, row: usize) -> Option<usize> {
+        use std::hash::BuildHasher;
+        let (text, hasher) = (&self.text, &self.hasher);
+        let entry = self.table.entry(
+            hasher.hash_one(key),
+            |&(start, end, _)| &text[start..end] == key,
+            |&(start, end, _)| hasher.hash_one(&text[start..end]),
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(first) => Some(first.get().2),
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                let start = self.text.len();
+                self.text.push_str(key);
+                slot.insert((start, self.text.len(), row));
+                None
+            }
+        }
+    }
+}
+
 /// Cleaned people waiting to be sent: the flags of those to add and their units, in order.
 struct Waiting {
     people: Vec<PersonRow>,
@@ -858,8 +899,7 @@ fn read_and_plan(
     // the file likely holds (at least 100 bytes each), as growing a map of a million keys
     // moves them all.
     let rows_guess = std::fs::metadata(path).map(|m| m.len() as usize / 100).unwrap_or(0).min(4_000_000);
-    let mut seen: foldhash::HashMap<String, usize> =
-        foldhash::HashMap::with_capacity_and_hasher(rows_guess, Default::default());
+    let mut seen = SeenKeys::with_capacity(rows_guess);
     let mut resolved_units: foldhash::HashMap<UnitKey, Result<Place, &'static str>> = Default::default();
     // Good rows wait here for FEED_ROWS more to come before they are sent: the rows of a school
     // usually come together, so a row in error usually holds its school back before that
@@ -977,7 +1017,7 @@ fn read_and_plan(
                         continue;
                     }
                 };
-                if let Some(first) = seen.insert(person.identity_key.clone(), row_no) {
+                if let Some(first) = seen.insert(&person.identity_key, row_no) {
                     st.report.errors.push(RowError {
                         row_no,
                         field: Some(Field::FullName),
@@ -1282,4 +1322,25 @@ pub fn write_errors_xlsx(src: &Path, report: &Report, limits: Limits, out: &Path
         None => return Err(ReadError::Empty.into()),
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SeenKeys;
+
+    #[test]
+    fn seen_keys_tell_the_first_row_of_a_key() {
+        // few slots at first: the table grows (and rehashes from the text) many times
+        let mut seen = SeenKeys::with_capacity(1);
+        let mut first = std::collections::HashMap::new();
+        for row in 0..50_000usize {
+            // every key comes back a few times; some are prefixes of others
+            let key = format!("id:{:012}", (row * 7919) % 20_000);
+            let key = if row % 5 == 0 { key[..10].to_string() } else { key };
+            assert_eq!(seen.insert(&key, row), first.get(&key).copied(), "row {row}");
+            first.entry(key).or_insert(row);
+        }
+        assert_eq!(seen.insert("", 1), None);
+        assert_eq!(seen.insert("", 2), Some(1));
+    }
 }
