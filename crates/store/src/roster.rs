@@ -240,6 +240,68 @@ impl Db {
                 idx.by_national_id.insert(n, r.person.id);
             }
         };
+        // SQLite: rusqlite on the lane's reader, row after row on this thread (sqlx hands each
+        // row over from its worker thread: a national index took seconds more).
+        if let Some(lane) = self.lane() {
+            let mut read = || {
+                lane.read(|c| {
+                    let from_lane = |r: &rusqlite::Row<'_>| -> rusqlite::Result<Row> {
+                        Ok(Row {
+                            person: crate::people::Person {
+                                id: r.get(0)?,
+                                full_name: r.get(1)?,
+                                birth_date: r.get(2)?,
+                                gender: r.get(3)?,
+                                national_id: r.get(4)?,
+                                phone: r.get(5)?,
+                                email: r.get(6)?,
+                                position: r.get(7)?,
+                                levels: r.get(8)?,
+                                main_subject: r.get(9)?,
+                                other_subjects: r.get(10)?,
+                                status: r.get(11)?,
+                                merged_into: r.get(12)?,
+                                created_at: r.get(13)?,
+                                updated_at: r.get(14)?,
+                            },
+                            identity_key: r.get(15)?,
+                            unit_id: r.get(16)?,
+                        })
+                    };
+                    let head = format!(
+                        "{SELECT}$1 AND (pu.valid_to IS NULL OR pu.valid_to > $1)) AS unit_id FROM people p WHERE p.status = 'active'"
+                    );
+                    let mut run = |sql: &str, values: &[String]| -> Result<()> {
+                        let mut params: Vec<&dyn rusqlite::ToSql> = vec![&d];
+                        params.extend(values.iter().map(|v| v as &dyn rusqlite::ToSql));
+                        let mut stmt = crate::lane::stmt(c, sql, &params)?;
+                        let mut rows = stmt.raw_query();
+                        while let Some(r) = rows.next()? {
+                            add(from_lane(r)?);
+                        }
+                        Ok(())
+                    };
+                    match only {
+                        None => run(&head, &[])?,
+                        Some((keys, names)) => {
+                            for (column, values) in [("p.identity_key", keys), ("p.name_folded", names)] {
+                                for chunk in values.chunks(CHUNK) {
+                                    let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+                                    run(&format!("{head} AND {column} IN ({})", marks.join(", ")), chunk)?;
+                                }
+                            }
+                        }
+                    }
+                    Ok(())
+                })
+            };
+            // A national index takes a second or two: let the runtime's other tasks go on.
+            match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+                Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(read)?,
+                _ => read()?,
+            }
+            return Ok(idx);
+        }
         on!(self, p => {
             // The statement is built from fixed text and placeholders only; every value is bound.
             let build = |column: &str, values: &[String]| {
