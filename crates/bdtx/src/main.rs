@@ -366,7 +366,11 @@ async fn import_roster(
         bar.set_length(total.max(done) as u64);
         bar.set_position(done as u64);
     };
-    let report = match bdtx_roster::import::import(db, file, opts, &mut progress).await {
+    let out = errors.unwrap_or_else(|| {
+        let stem = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "roster".into());
+        file.with_file_name(format!("{stem}-loi.xlsx"))
+    });
+    let (report, listed) = match bdtx_roster::import::import_with_errors(db, file, opts, &out, &mut progress).await {
         Ok(r) => r,
         Err(e) => {
             bar.abandon();
@@ -417,12 +421,7 @@ async fn import_roster(
     }
     let rejected = report.rejected();
     if rejected > 0 {
-        let out = errors.unwrap_or_else(|| {
-            let stem = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "roster".into());
-            file.with_file_name(format!("{stem}-loi.xlsx"))
-        });
-        let n = bdtx_roster::import::write_errors_xlsx(file, &report, opts.limits, &out)?;
-        println!("{rejected} dòng bị từ chối; danh sách lỗi ({n} dòng) ở {}", out.display());
+        println!("{rejected} dòng bị từ chối; danh sách lỗi ({listed} dòng) ở {}", out.display());
         return Ok(1);
     }
     Ok(0)

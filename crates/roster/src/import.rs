@@ -583,14 +583,42 @@ fn parse_chunk<T: Send>(
 
 /// Read, plan and (unless `dry_run`) apply a roster file.
 pub async fn import(db: &Db, path: &Path, opts: &Options, progress: Progress<'_>) -> Result<Report, ImportError> {
+    import_inner(db, path, opts, None, progress).await.map(|(r, _)| r)
+}
+
+/// As [`import`], and write the rows rejected, if any, to an .xlsx at `errors` (see
+/// [`write_errors_xlsx`]); with the report, how many rows that file lists (0: no file). A first
+/// load writes it while the database builds its indexes; a failed import leaves no file.
+pub async fn import_with_errors(
+    db: &Db,
+    path: &Path,
+    opts: &Options,
+    errors: &Path,
+    progress: Progress<'_>,
+) -> Result<(Report, usize), ImportError> {
+    import_inner(db, path, opts, Some(errors), progress).await
+}
+
+async fn import_inner(
+    db: &Db,
+    path: &Path,
+    opts: &Options,
+    errors: Option<&Path>,
+    progress: Progress<'_>,
+) -> Result<(Report, usize), ImportError> {
     // A first load into an empty people table streams into one transaction (see `import_bulk`).
     if !opts.dry_run && db.people_is_empty().await? {
         if let Some(mut load) = db.bulk_load(opts.actor, opts.from).await? {
-            return match import_bulk(db, &mut load, path, opts, progress).await {
-                Ok(r) => {
-                    load.commit().await?;
+            return match import_bulk(db, &mut load, path, opts, errors, progress).await {
+                Ok((r, listed)) => {
+                    if let Err(e) = load.commit().await {
+                        if let (Some(out), true) = (errors, listed > 0) {
+                            let _ = std::fs::remove_file(out);
+                        }
+                        return Err(e.into());
+                    }
                     progress("write", r.added, r.added);
-                    Ok(r)
+                    Ok((r, listed))
                 }
                 Err(e) => {
                     load.rollback().await?;
@@ -599,6 +627,16 @@ pub async fn import(db: &Db, path: &Path, opts: &Options, progress: Progress<'_>
             };
         }
     }
+    let report = import_batched(db, path, opts, progress).await?;
+    let listed = match errors {
+        Some(out) if report.rejected() > 0 => write_errors_xlsx(path, &report, opts.limits, out)?,
+        _ => 0,
+    };
+    Ok((report, listed))
+}
+
+/// Import a file in batches of whole units (see [`import`]).
+async fn import_batched(db: &Db, path: &Path, opts: &Options, progress: Progress<'_>) -> Result<Report, ImportError> {
     let mut report = Report::default();
     let mut idx = UnitIndex::load(db, opts.within).await?;
     // A fresh database: the Ministry is the root every created province hangs under. It is
@@ -1105,8 +1143,9 @@ async fn import_bulk(
     load: &mut BulkLoad,
     path: &Path,
     opts: &Options,
+    errors: Option<&Path>,
     progress: Progress<'_>,
-) -> Result<Report, ImportError> {
+) -> Result<(Report, usize), ImportError> {
     let mut idx = UnitIndex::load(db, opts.within).await?;
     if idx.ministry.is_none() && opts.create_units {
         // A fresh database: the Ministry is the root every created province hangs under.
@@ -1144,6 +1183,52 @@ async fn import_bulk(
     };
     let Planned { mut report, idx, plan, places, blocked, withheld } = st;
     progress("write", 0, ids.len());
+    // The rows rejected are known: their file is written on a thread of its own while the
+    // database takes the held-back rows out and builds its indexes (mostly on one core).
+    let listing = match errors {
+        Some(out) if report.rejected() > 0 => {
+            let rejected =
+                Report { errors: report.errors.clone(), similar: report.similar.clone(), ..Report::default() };
+            let (src, out, limits) = (path.to_path_buf(), out.to_path_buf(), opts.limits);
+            Some(tokio::task::spawn_blocking(move || write_errors_xlsx(&src, &rejected, limits, &out)))
+        }
+        _ => None,
+    };
+    let written = bulk_tail(load, path, &mut report, ids, BulkPlan { idx, plan, places, blocked, withheld }).await;
+    let listed = match listing {
+        Some(task) => task.await.map_err(|e| ImportError::Store(StoreError::Other(format!("error file: {e}"))))?,
+        None => Ok(0),
+    };
+    if let Err(e) = written {
+        if let (Some(out), Ok(n)) = (errors, &listed) {
+            if *n > 0 {
+                let _ = std::fs::remove_file(out);
+            }
+        }
+        return Err(e);
+    }
+    Ok((report, listed?))
+}
+
+/// What the reading of a first load planned (see [`Planned`]).
+struct BulkPlan {
+    idx: UnitIndex,
+    plan: UnitPlan,
+    places: Vec<Place>,
+    blocked: foldhash::HashMap<Place, usize>,
+    withheld: foldhash::HashMap<Place, usize>,
+}
+
+/// The end of a first load, once every row is read: held-back rows out, units, stays,
+/// accounts, audit.
+async fn bulk_tail(
+    load: &mut BulkLoad,
+    path: &Path,
+    report: &mut Report,
+    ids: Vec<i64>,
+    planned: BulkPlan,
+) -> Result<(), ImportError> {
+    let BulkPlan { idx, plan, places, blocked, withheld } = planned;
 
     // Units held back: take their rows out again.
     let mut by_unit: BTreeMap<Place, Vec<i64>> = BTreeMap::new();
@@ -1197,7 +1282,7 @@ async fn import_bulk(
     load.add_accounts().await?;
     load.audit_units(summaries).await?;
     report.errors.sort_by_key(|e| e.row_no);
-    Ok(report)
+    Ok(())
 }
 
 /// Apply, whole units at a time, in batches of about 5,000 rows.

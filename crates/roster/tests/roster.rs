@@ -250,12 +250,31 @@ both_backends!(a_first_load_streams_and_matches_the_batched_import, |db: TestDb|
     text.push_str(&(first.join(",") + "\n"));
     std::fs::write(&csv, text).unwrap();
     let o = Options { create_units: true, accept_similar: true, ..opts() };
-    // into an empty people table: the streamed bulk load
-    let bulk = run(&db, &csv, &o).await.unwrap();
+    // into an empty people table: the streamed bulk load, which writes its error file meanwhile
+    let bulk_errors = dir.path().join("loi-1.xlsx");
+    let (bulk, listed) =
+        bdtx_roster::import::import_with_errors(&db, &csv, &o, &bulk_errors, &mut |_, _, _| {}).await.unwrap();
+    assert_eq!(listed, bulk.rejected());
     assert!(!bulk.held_back.is_empty() && bulk.added > 8000, "{} {:?}", bulk.added, bulk.held_back.len());
     // the same file into a database that already has someone: the batched path
     let other = someone_on_record(&db, dir.path()).await;
-    let batched = run(&other, &csv, &o).await.unwrap();
+    let batched_errors = dir.path().join("loi-2.xlsx");
+    let (batched, listed) =
+        bdtx_roster::import::import_with_errors(&other, &csv, &o, &batched_errors, &mut |_, _, _| {}).await.unwrap();
+    assert_eq!(listed, batched.rejected());
+    // the same rows rejected, for the same reasons
+    let rows = |p: &Path| {
+        let mut rows = Vec::new();
+        bdtx_roster::read::for_each_row(p, Limits::default(), |_, c| {
+            rows.push(c);
+            Ok::<_, bdtx_roster::read::ReadError>(())
+        })
+        .unwrap();
+        rows
+    };
+    let listed_rows = rows(&bulk_errors);
+    assert_eq!(listed_rows.len(), listed + 1, "a heading row and one row per row rejected");
+    assert_eq!(listed_rows, rows(&batched_errors));
     assert_eq!(
         (bulk.added, bulk.units_created, &bulk.held_back, &bulk.errors),
         (batched.added, batched.units_created, &batched.held_back, &batched.errors)
@@ -286,13 +305,15 @@ both_backends!(a_first_load_that_fails_midway_leaves_nothing, |db: TestDb| async
     let audit = count(&db, "SELECT COUNT(*) FROM audit_log").await;
     let mut written = 0;
     let o = Options { create_units: true, accept_similar: true, ..opts() };
-    let e = import(&db, &csv, &o, &mut |stage, done, _| {
+    let errors = dir.path().join("loi.xlsx");
+    let e = bdtx_roster::import::import_with_errors(&db, &csv, &o, &errors, &mut |stage, done, _| {
         if stage == "read" {
             written = done;
         }
     })
     .await
     .unwrap_err();
+    assert!(!errors.exists(), "a failed import leaves no error file");
     assert!(matches!(e, ImportError::Read(bdtx_roster::read::ReadError::CellTooBig { .. })), "{e}");
     assert!(written >= 20_000, "rows were written before the bad cell was read ({written})");
     assert_eq!(count(&db, "SELECT COUNT(*) FROM people").await, 0);
