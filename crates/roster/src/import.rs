@@ -466,7 +466,7 @@ struct RowPlanner<'a> {
     opts: &'a Options,
     people: PeopleIndex,
     plan: UnitPlan,
-    seen: HashMap<String, usize>,
+    seen: SeenKeys,
     /// unit → rows: (index into `kept` for a row to add or change, its class).
     by_unit: BTreeMap<Place, Vec<(usize, Class)>>,
     blocked: HashMap<Place, usize>,
@@ -481,7 +481,7 @@ impl<'a> RowPlanner<'a> {
             opts,
             people,
             plan: UnitPlan::default(),
-            seen: HashMap::new(),
+            seen: SeenKeys::with_capacity(0),
             by_unit: BTreeMap::new(),
             blocked: HashMap::new(),
             kept: Vec::new(),
@@ -505,7 +505,7 @@ impl<'a> RowPlanner<'a> {
             }
         };
         let key = r.fields.identity_key();
-        if let Some(first) = self.seen.insert(key.clone(), r.row_no) {
+        if let Some(first) = self.seen.insert(&key, r.row_no) {
             report.errors.push(RowError {
                 row_no: r.row_no,
                 field: Some(Field::FullName),
@@ -627,16 +627,18 @@ async fn import_inner(
             };
         }
     }
-    let report = import_batched(db, path, opts, progress).await?;
-    let listed = match errors {
-        Some(out) if report.rejected() > 0 => write_errors_xlsx(path, &report, opts.limits, out)?,
-        _ => 0,
-    };
-    Ok((report, listed))
+    import_batched(db, path, opts, errors, progress).await
 }
 
-/// Import a file in batches of whole units (see [`import`]).
-async fn import_batched(db: &Db, path: &Path, opts: &Options, progress: Progress<'_>) -> Result<Report, ImportError> {
+/// Import a file in batches of whole units (see [`import`]); the error file, if asked for, is
+/// written once the file is planned, before anything is.
+async fn import_batched(
+    db: &Db,
+    path: &Path,
+    opts: &Options,
+    errors: Option<&Path>,
+    progress: Progress<'_>,
+) -> Result<(Report, usize), ImportError> {
     let mut report = Report::default();
     let mut idx = UnitIndex::load(db, opts.within).await?;
     // A fresh database: the Ministry is the root every created province hangs under. It is
@@ -731,6 +733,35 @@ async fn import_batched(db: &Db, path: &Path, opts: &Options, progress: Progress
     }
     report.held_back.sort();
 
+    let listed = match errors {
+        Some(out) if report.rejected() > 0 => write_errors_xlsx(path, &report, opts.limits, out)?,
+        _ => 0,
+    };
+    let written =
+        apply_planned(db, path, opts, &parsed, by_unit, plan, ministry_to_create, &mut report, progress).await;
+    if let Err(e) = written {
+        if let (Some(out), true) = (errors, listed > 0) {
+            let _ = std::fs::remove_file(out);
+        }
+        return Err(e);
+    }
+    report.errors.sort_by_key(|e| e.row_no);
+    Ok((report, listed))
+}
+
+/// Create the units the planned rows need, then write the rows.
+#[allow(clippy::too_many_arguments)]
+async fn apply_planned(
+    db: &Db,
+    path: &Path,
+    opts: &Options,
+    parsed: &[ParsedRow],
+    mut by_unit: BTreeMap<Place, Vec<(usize, Class)>>,
+    plan: UnitPlan,
+    ministry_to_create: bool,
+    report: &mut Report,
+    progress: Progress<'_>,
+) -> Result<(), ImportError> {
     // Create the units still needed by units that will be written.
     let needed: HashSet<usize> =
         by_unit.keys().filter_map(|p| if let Place::New(i) = p { Some(*i) } else { None }).collect();
@@ -755,9 +786,7 @@ async fn import_batched(db: &Db, path: &Path, opts: &Options, progress: Progress
         }
     }
 
-    write(db, opts, path, &parsed, std::mem::take(&mut by_unit), &new_ids, &mut report, progress).await?;
-    report.errors.sort_by_key(|e| e.row_no);
-    Ok(report)
+    write(db, opts, path, parsed, std::mem::take(&mut by_unit), &new_ids, report, progress).await
 }
 
 /// What the thread reading a file sends to the one writing.
