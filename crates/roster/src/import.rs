@@ -646,6 +646,8 @@ async fn import_batched(
     let ministry_to_create = idx.ministry.is_none() && opts.create_units;
     if ministry_to_create {
         idx.ministry = Some(0);
+        // its code is taken, as once it exists (no planned unit gets it)
+        idx.by_code.insert(ministry().code, (0, "ministry".into()));
     }
     // A large file is planned as it is read, against an index of everyone on record made
     // first, and only the rows with something to write are kept: a national re-import holds
