@@ -506,12 +506,7 @@ impl<'a> RowPlanner<'a> {
         };
         let key = r.fields.identity_key();
         if let Some(first) = self.seen.insert(&key, r.row_no) {
-            report.errors.push(RowError {
-                row_no: r.row_no,
-                field: Some(Field::FullName),
-                code: "duplicate_in_file",
-                value: format!("{} (dòng {first})", r.fields.full_name),
-            });
+            report.errors.push(duplicate_in_file(r.row_no, &r.fields.full_name, first));
             *self.blocked.entry(place).or_default() += 1;
             return;
         }
@@ -612,9 +607,7 @@ async fn import_inner(
             return match import_bulk(db, &mut load, path, opts, errors, progress).await {
                 Ok((r, listed)) => {
                     if let Err(e) = load.commit().await {
-                        if let (Some(out), true) = (errors, listed > 0) {
-                            let _ = std::fs::remove_file(out);
-                        }
+                        discard_errors_file(errors, listed);
                         return Err(e.into());
                     }
                     progress("write", r.added, r.added);
@@ -742,13 +735,18 @@ async fn import_batched(
     let written =
         apply_planned(db, path, opts, &parsed, by_unit, plan, ministry_to_create, &mut report, progress).await;
     if let Err(e) = written {
-        if let (Some(out), true) = (errors, listed > 0) {
-            let _ = std::fs::remove_file(out);
-        }
+        discard_errors_file(errors, listed);
         return Err(e);
     }
     report.errors.sort_by_key(|e| e.row_no);
     Ok((report, listed))
+}
+
+/// Take back the error file an import wrote before it failed after all.
+fn discard_errors_file(errors: Option<&Path>, listed: usize) {
+    if let (Some(out), true) = (errors, listed > 0) {
+        let _ = std::fs::remove_file(out);
+    }
 }
 
 /// Create the units the planned rows need, then write the rows.
@@ -885,6 +883,16 @@ fn clean_rows(m: std::sync::Arc<Mapping>, rows: Vec<(usize, StringRecord)>, toda
         });
     }
     Cleaned { mapping: m, people, rows: cleaned }
+}
+
+/// A row naming the same person as an earlier row of the file.
+fn duplicate_in_file(row_no: usize, full_name: &str, first: usize) -> RowError {
+    RowError {
+        row_no,
+        field: Some(Field::FullName),
+        code: "duplicate_in_file",
+        value: format!("{full_name} (dòng {first})"),
+    }
 }
 
 /// Identity keys seen in the file so far, with the row that brought each: the keys' text in one
@@ -1087,12 +1095,7 @@ fn read_and_plan(
                     }
                 };
                 if let Some(first) = seen.insert(&person.identity_key, row_no) {
-                    st.report.errors.push(RowError {
-                        row_no,
-                        field: Some(Field::FullName),
-                        code: "duplicate_in_file",
-                        value: format!("{} (dòng {first})", person.fields.full_name),
-                    });
+                    st.report.errors.push(duplicate_in_file(row_no, &person.fields.full_name, first));
                     *st.blocked.entry(place).or_default() += 1;
                     continue;
                 }
@@ -1231,11 +1234,7 @@ async fn import_bulk(
         None => Ok(0),
     };
     if let Err(e) = written {
-        if let (Some(out), Ok(n)) = (errors, &listed) {
-            if *n > 0 {
-                let _ = std::fs::remove_file(out);
-            }
-        }
+        discard_errors_file(errors, *listed.as_ref().unwrap_or(&0));
         return Err(e);
     }
     Ok((report, listed?))

@@ -240,6 +240,21 @@ impl Db {
                 idx.by_national_id.insert(n, r.person.id);
             }
         };
+        // The statements, from fixed text and placeholders only: $1 is today, $2… the values.
+        let head = format!(
+            "{SELECT}$1 AND (pu.valid_to IS NULL OR pu.valid_to > $1)) AS unit_id FROM people p WHERE p.status = 'active'"
+        );
+        let statements: Vec<(String, &[String])> = match only {
+            None => vec![(head, &[])],
+            Some((keys, names)) => [("p.identity_key", keys), ("p.name_folded", names)]
+                .into_iter()
+                .flat_map(|(column, values)| values.chunks(CHUNK).map(move |chunk| (column, chunk)))
+                .map(|(column, chunk)| {
+                    let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+                    (format!("{head} AND {column} IN ({})", marks.join(", ")), chunk)
+                })
+                .collect(),
+        };
         // SQLite: rusqlite on the lane's reader, row after row on this thread (sqlx hands each
         // row over from its worker thread: a national index took seconds more).
         if let Some(lane) = self.lane() {
@@ -268,28 +283,13 @@ impl Db {
                             unit_id: r.get(16)?,
                         })
                     };
-                    let head = format!(
-                        "{SELECT}$1 AND (pu.valid_to IS NULL OR pu.valid_to > $1)) AS unit_id FROM people p WHERE p.status = 'active'"
-                    );
-                    let mut run = |sql: &str, values: &[String]| -> Result<()> {
+                    for (sql, values) in &statements {
                         let mut params: Vec<&dyn rusqlite::ToSql> = vec![&d];
                         params.extend(values.iter().map(|v| v as &dyn rusqlite::ToSql));
                         let mut stmt = crate::lane::stmt(c, sql, &params)?;
                         let mut rows = stmt.raw_query();
                         while let Some(r) = rows.next()? {
                             add(from_lane(r)?);
-                        }
-                        Ok(())
-                    };
-                    match only {
-                        None => run(&head, &[])?,
-                        Some((keys, names)) => {
-                            for (column, values) in [("p.identity_key", keys), ("p.name_folded", names)] {
-                                for chunk in values.chunks(CHUNK) {
-                                    let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-                                    run(&format!("{head} AND {column} IN ({})", marks.join(", ")), chunk)?;
-                                }
-                            }
                         }
                     }
                     Ok(())
@@ -303,39 +303,14 @@ impl Db {
             return Ok(idx);
         }
         on!(self, p => {
-            // The statement is built from fixed text and placeholders only; every value is bound.
-            let build = |column: &str, values: &[String]| {
-                let mut q = QueryBuilder::new(SELECT);
-                q.push_bind(d.clone()).push(" AND (pu.valid_to IS NULL OR pu.valid_to > ").push_bind(d.clone());
-                q.push(")) AS unit_id FROM people p WHERE p.status = 'active'");
-                if !values.is_empty() {
-                    q.push(" AND ").push(column).push(" IN (");
-                    let mut sep = q.separated(", ");
-                    for v in values {
-                        sep.push_bind(v.clone());
-                    }
-                    q.push(")");
+            for (sql, values) in &statements {
+                let mut q = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql.as_str())).bind(&d);
+                for v in values.iter() {
+                    q = q.bind(v);
                 }
-                q
-            };
-            match only {
-                None => {
-                    let mut q = build("", &[]);
-                    let mut rows = q.build_query_as::<Row>().fetch(p);
-                    while let Some(r) = rows.try_next().await? {
-                        add(r);
-                    }
-                }
-                Some((keys, names)) => {
-                    for (column, values) in [("p.identity_key", keys), ("p.name_folded", names)] {
-                        for chunk in values.chunks(CHUNK) {
-                            let mut q = build(column, chunk);
-                            let mut rows = q.build_query_as::<Row>().fetch(p);
-                            while let Some(r) = rows.try_next().await? {
-                                add(r);
-                            }
-                        }
-                    }
+                let mut rows = q.fetch(p);
+                while let Some(r) = rows.try_next().await? {
+                    add(r);
                 }
             }
             Ok::<_, sqlx::Error>(())
