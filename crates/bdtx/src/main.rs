@@ -352,17 +352,23 @@ async fn import_roster(
 ) -> Result<i32> {
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} ({per_sec}, {eta})")
+        indicatif::ProgressStyle::with_template("{spinner} {msg:>10} [{bar:40}] {pos}/{len} ({per_sec}, {eta})")
             .expect("template")
             .progress_chars("=> "),
     );
+    // the spinner turns while a stage has nothing to count (loading the people on record)
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
     let started = std::time::Instant::now();
     let mut read_done: Option<f64> = None;
     let mut progress = |stage: &'static str, done: usize, total: usize| {
         if stage == "write" && read_done.is_none() {
             read_done = Some(started.elapsed().as_secs_f64());
         }
-        bar.set_message(if stage == "read" { "đọc tệp" } else { "ghi" });
+        bar.set_message(match stage {
+            "index" => "đối chiếu",
+            "read" => "đọc tệp",
+            _ => "ghi",
+        });
         bar.set_length(total.max(done) as u64);
         bar.set_position(done as u64);
     };

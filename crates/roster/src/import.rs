@@ -74,7 +74,8 @@ impl Report {
     }
 }
 
-/// Progress: (stage, done, total).
+/// Progress: (stage, done, total); stages "index" (loading the people on record, no count),
+/// "read" (total 0 until the file's end) and "write".
 pub type Progress<'a> = &'a mut (dyn FnMut(&'static str, usize, usize) + Send);
 
 /// Unit names as people write them: without "Sở GDĐT", "Tỉnh", "Xã", "Phường", "Trường".
@@ -647,8 +648,12 @@ async fn import_batched(
     // the index, not the file. A small one (a school's list) is read first and looks up only
     // its own people.
     let large = std::fs::metadata(path).map(|m| m.len() >= LARGE_FILE).unwrap_or(false);
-    let mut sink =
-        if large { Sink::Plan(RowPlanner::new(&idx, opts, db.people_index().await?)) } else { Sink::Keep(Vec::new()) };
+    let mut sink = if large {
+        progress("index", 0, 0);
+        Sink::Plan(RowPlanner::new(&idx, opts, db.people_index().await?))
+    } else {
+        Sink::Keep(Vec::new())
+    };
     let mut mapping: Option<Mapping> = None;
     let mut failed_units: Vec<UnitRef> = Vec::new();
     let today = bdtx_domain::dates::today();

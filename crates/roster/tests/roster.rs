@@ -259,9 +259,20 @@ both_backends!(a_first_load_streams_and_matches_the_batched_import, |db: TestDb|
     // the same file into a database that already has someone: the batched path
     let other = someone_on_record(&db, dir.path()).await;
     let batched_errors = dir.path().join("loi-2.xlsx");
+    let mut stages: Vec<&'static str> = Vec::new();
     let (batched, listed) =
-        bdtx_roster::import::import_with_errors(&other, &csv, &o, &batched_errors, &mut |_, _, _| {}).await.unwrap();
+        bdtx_roster::import::import_with_errors(&other, &csv, &o, &batched_errors, &mut |s, _, _| {
+            if stages.last() != Some(&s) {
+                stages.push(s)
+            }
+        })
+        .await
+        .unwrap();
     assert_eq!(listed, batched.rejected());
+    // a file this size (over 2 MiB) is planned against everyone on record, loaded first: the
+    // progress names that stage before the reading starts
+    assert!(std::fs::metadata(&csv).unwrap().len() > 2 << 20);
+    assert_eq!(stages, ["index", "read", "write"]);
     // the same rows rejected, for the same reasons
     let rows = |p: &Path| {
         let mut rows = Vec::new();
