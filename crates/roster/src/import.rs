@@ -11,7 +11,7 @@ use bdtx_domain::org::UnitKind;
 use bdtx_domain::people::PersonFields;
 use bdtx_domain::text::fold;
 use bdtx_store::roster::{
-    Batch, BulkLoad, NewPerson, PeopleIndex, PersonChange, PersonRow, fingerprint, name_birth_key,
+    Batch, BulkLoad, NewPerson, OnRecord, PeopleIndex, PersonChange, PersonRow, fingerprint, name_birth_key, name_hash,
 };
 use bdtx_store::units::NewUnit;
 use bdtx_store::{Db, StoreError};
@@ -516,12 +516,22 @@ impl<'a> RowPlanner<'a> {
             Place::New(_) => None,
         };
         let class = match self.people.by_identity.get(&key) {
-            Some((id, fp, current)) => {
-                if unit_id.is_some() && fingerprint(&r.fields, unit_id) == *fp {
+            Some(on) => {
+                if let Some(code) = self.refused(&r, on) {
+                    report.errors.push(RowError {
+                        row_no: r.row_no,
+                        field: Some(Field::NationalId),
+                        code,
+                        value: r.fields.national_id.clone().unwrap_or_default(),
+                    });
+                    *self.blocked.entry(place).or_default() += 1;
+                    return;
+                }
+                if unit_id.is_some() && fingerprint(&r.fields, unit_id) == on.fingerprint {
                     Class::Unchanged
                 } else {
-                    let moved = if unit_id != *current { unit_id.or(Some(-1)) } else { None };
-                    Class::Change(*id, moved)
+                    let moved = if unit_id != on.unit { unit_id.or(Some(-1)) } else { None };
+                    Class::Change(on.id, moved)
                 }
             }
             None => match self.people.by_name_birth.get(&name_birth_key(&r.fields.full_name, r.fields.birth_date)) {
@@ -545,6 +555,30 @@ impl<'a> RowPlanner<'a> {
             }
         };
         self.by_unit.entry(place).or_default().push((at, class));
+    }
+}
+
+impl RowPlanner<'_> {
+    /// Why a row that names a person on record may not change them, if it may not: an import
+    /// updates the people it lists, it does not re-assign an identity, reach over the
+    /// uploader's scope or bring back someone who retired or left.
+    fn refused(&self, r: &ParsedRow, on: &OnRecord) -> Option<&'static str> {
+        let f = &r.fields;
+        if name_hash(&f.full_name) != on.name_hash
+            || matches!((f.birth_date, on.birth_date), (Some(a), Some(b)) if a != b)
+        {
+            // the national ID is someone else's on record (or the row's name or birth date is
+            // wrong): a correction of who someone is goes through the level above (Mẫu 3)
+            return Some("identity_conflict");
+        }
+        if !on.active {
+            return Some("person_inactive");
+        }
+        if self.idx.allowed.is_some() && !on.unit.is_some_and(|u| self.idx.allowed(u)) {
+            // working elsewhere: a move across units is the level above's (Chuyển công tác)
+            return Some("person_out_of_scope");
+        }
+        None
     }
 }
 

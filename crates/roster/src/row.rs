@@ -52,7 +52,15 @@ pub fn message(code: &str) -> &'static str {
         "unit_not_found" => "không tìm thấy trường này trong hệ thống (kiểm tra tên/mã trường, xã, tỉnh)",
         "unit_ambiguous" => "tên trường trùng nhiều đơn vị; hãy ghi mã trường",
         "duplicate_in_file" => "trùng với một dòng khác trong tệp (cùng người)",
-        "identity_conflict" => "trùng số CCCD với một người khác đã có trong hệ thống",
+        "identity_conflict" => {
+            "số CCCD này đã có trong hệ thống với họ tên hoặc ngày sinh khác: kiểm tra lại, hoặc gửi đề nghị điều chỉnh (Mẫu 3) lên cấp trên"
+        }
+        "person_inactive" => {
+            "người có số CCCD này đã nghỉ hưu hoặc thôi việc: không nhập lại; cấp trên có thể khôi phục hồ sơ"
+        }
+        "person_out_of_scope" => {
+            "người có số CCCD này đang công tác ở đơn vị ngoài phạm vi quản lý của bạn: việc chuyển công tác do cấp trên thực hiện"
+        }
         "legacy_encoding" => "đã chuyển từ mã TCVN3/VNI sang Unicode",
         "leading_zeros" => "đã bổ sung số 0 ở đầu (Excel làm mất)",
         "legacy_id" => "số CMND cũ 9 chữ số",

@@ -396,3 +396,72 @@ both_backends!(a_dry_run_on_a_fresh_database_plans_the_units_and_writes_nothing,
     .unwrap();
     assert_eq!(parent, "ministry");
 });
+
+both_backends!(an_import_neither_reassigns_an_id_nor_reaches_out_of_scope_nor_revives, |db: TestDb| async move {
+    bdtx_store::demo::seed(&db, bdtx_store::demo::DemoSize { teachers_per_school: 1 }).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let rows = format!(
+        "{HEAD}1,Hoàng Thị Thuý,12/03/1995,Nữ,037195001001,0915001001,,Ninh Bình,Xã Kim Đông,Trường Tiểu học Kim Đông,TH,Tiếng Anh,GV,\n\
+         2,Trần Văn Bình,02/09/1988,Nam,037088001002,0912001002,,Ninh Bình,Xã Kim Đông,Trường Tiểu học Kim Đông,TH,Toán,GV,\n\
+         3,Lê Thị Hòa,06/05/1990,Nữ,037190001003,,,Ninh Bình,Xã Kim Đông,Trường THCS Kim Đông,THCS,Ngữ văn,GV,\n"
+    );
+    let r = run(&db, &write(dir.path(), "ds.csv", &rows), &opts()).await.unwrap();
+    assert_eq!(r.added, 3, "{:?}", r.errors);
+    let person = |cccd: &'static str| {
+        let db = &db;
+        async move {
+            let row = on!(&db.db, p => sqlx::query_as::<_, (i64, String, Option<String>, Option<String>)>(
+                "SELECT id, full_name, birth_date, phone FROM people WHERE national_id = $1").bind(cccd).fetch_one(p).await)
+            .unwrap();
+            let unit: Option<i64> = on!(&db.db, p => sqlx::query_scalar(
+                "SELECT unit_id FROM person_units WHERE person_id = $1 AND valid_to IS NULL").bind(row.0).fetch_optional(p).await)
+            .unwrap();
+            (row, unit)
+        }
+    };
+    let thuy = person("037195001001").await;
+    // Thuý's ID under another name and birth date: refused, not a rename
+    let other = format!(
+        "{HEAD}1,Phạm Văn Zung,01/01/1970,Nam,037195001001,,,Ninh Bình,Xã Kim Đông,Trường Tiểu học Kim Đông,TH,Toán,GV,\n"
+    );
+    let r = run(&db, &write(dir.path(), "zung.csv", &other), &opts()).await.unwrap();
+    let codes: Vec<_> = r.errors.iter().map(|e| (e.row_no, e.field, e.code, e.value.as_str())).collect();
+    assert_eq!(codes, vec![(2, Some(bdtx_roster::columns::Field::NationalId), "identity_conflict", "037195001001")]);
+    assert_eq!((r.added, r.updated), (0, 0));
+    assert_eq!(person("037195001001").await, thuy);
+    // an upload of the THCS (its admin's scope) naming Bình of the primary school: not moved
+    let thcs = count(&db, "SELECT id FROM units WHERE name = 'Trường THCS Kim Đông'").await;
+    let binh = person("037088001002").await;
+    let moved = format!(
+        "{HEAD}1,Trần Văn Bình,02/09/1988,Nam,037088001002,,,Ninh Bình,Xã Kim Đông,Trường THCS Kim Đông,THCS,Toán,GV,\n"
+    );
+    let scoped = Options { within: Some(thcs), ..opts() };
+    let r = run(&db, &write(dir.path(), "binh.csv", &moved), &scoped).await.unwrap();
+    assert_eq!(r.errors.iter().map(|e| e.code).collect::<Vec<_>>(), ["person_out_of_scope"]);
+    assert_eq!(r.updated, 0);
+    assert_eq!(person("037088001002").await, binh);
+    // the province (no scope limit) may move him; the update's audit keeps every field before
+    let r = run(&db, &write(dir.path(), "binh.csv", &moved), &opts()).await.unwrap();
+    assert_eq!(r.updated, 1, "{:?}", r.errors);
+    assert_eq!(person("037088001002").await.1, Some(thcs));
+    let before: String = on!(&db.db, p => sqlx::query_scalar(
+        "SELECT before_json FROM audit_log WHERE action = 'person.update' AND entity_id = $1")
+        .bind(binh.0 .0.to_string()).fetch_one(p).await)
+    .unwrap();
+    assert!(before.contains("\"birth_date\":\"1988-09-02\"") && before.contains("0912001002"), "{before}");
+    // Hòa retired: her row is refused with a reason, not added again (which the unique ID
+    // would refuse at the write, failing the whole import)
+    let hoa = person("037190001003").await;
+    db.retire_person(None, hoa.0.0, bdtx_domain::dates::today()).await.unwrap();
+    let again = format!(
+        "{HEAD}1,Lê Thị Hòa,06/05/1990,Nữ,037190001003,,,Ninh Bình,Xã Kim Đông,Trường THCS Kim Đông,THCS,Ngữ văn,GV,\n"
+    );
+    let f = write(dir.path(), "hoa.csv", &again);
+    let dry = run(&db, &f, &Options { dry_run: true, ..opts() }).await.unwrap();
+    let r = run(&db, &f, &opts()).await.unwrap();
+    for r in [&dry, &r] {
+        assert_eq!((r.added, r.updated), (0, 0));
+        assert_eq!(r.errors.iter().map(|e| e.code).collect::<Vec<_>>(), ["person_inactive"]);
+    }
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM people WHERE national_id = '037190001003'").await, 1);
+});

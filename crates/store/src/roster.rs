@@ -28,12 +28,34 @@ pub struct UnitEntry {
 /// What an import needs to know about the people already on record.
 #[derive(Default)]
 pub struct PeopleIndex {
-    /// identity key → (person id, fingerprint of their fields and unit, unit today)
-    pub by_identity: HashMap<String, (i64, u64, Option<i64>)>,
+    /// identity key → the person on record with it (any status but merged)
+    pub by_identity: HashMap<String, OnRecord>,
     /// folded name | birth date → person ids (to flag look-alikes)
     pub by_name_birth: HashMap<String, Vec<i64>>,
     /// national ID → person id
     pub by_national_id: HashMap<String, i64>,
+}
+
+/// What an import needs to know of a person on record who has a row's identity key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OnRecord {
+    pub id: i64,
+    /// of their fields and unit ([`fingerprint`])
+    pub fingerprint: u64,
+    /// where they work today
+    pub unit: Option<i64>,
+    /// of their folded name ([`name_hash`]) and their birth date: who the national ID belongs to
+    pub name_hash: u64,
+    pub birth_date: Option<NaiveDate>,
+    /// working (status `active`); a retired person or one who left is indexed all the same
+    pub active: bool,
+}
+
+/// Hash of a folded name: a row whose national ID is on record under another name is refused.
+pub fn name_hash(full_name: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    fold(full_name).hash(&mut h);
+    h.finish()
 }
 
 /// The fingerprint that tells an unchanged row from an update.
@@ -205,7 +227,7 @@ impl Db {
             .bind(&d).fetch_all(p).await)?)
     }
 
-    /// Index every active person (streamed: memory holds the index, not the rows). For a
+    /// Index every person not merged away (streamed: memory holds the index, not the rows). For a
     /// national file; a small file uses [`Db::people_index_for`].
     pub async fn people_index(&self) -> Result<PeopleIndex> {
         self.index_people(None).await
@@ -234,15 +256,25 @@ impl Db {
         }
         let mut add = |r: Row| {
             let f = r.person.fields();
-            idx.by_identity.insert(r.identity_key, (r.person.id, fingerprint(&f, r.unit_id), r.unit_id));
-            idx.by_name_birth.entry(name_birth_key(&f.full_name, f.birth_date)).or_default().push(r.person.id);
+            let on_record = OnRecord {
+                id: r.person.id,
+                fingerprint: fingerprint(&f, r.unit_id),
+                unit: r.unit_id,
+                name_hash: name_hash(&f.full_name),
+                birth_date: f.birth_date,
+                active: r.person.status == "active",
+            };
+            idx.by_identity.insert(r.identity_key, on_record);
+            if on_record.active {
+                idx.by_name_birth.entry(name_birth_key(&f.full_name, f.birth_date)).or_default().push(r.person.id);
+            }
             if let Some(n) = f.national_id {
                 idx.by_national_id.insert(n, r.person.id);
             }
         };
         // The statements, from fixed text and placeholders only: $1 is today, $2… the values.
         let head = format!(
-            "{SELECT}$1 AND (pu.valid_to IS NULL OR pu.valid_to > $1)) AS unit_id FROM people p WHERE p.status = 'active'"
+            "{SELECT}$1 AND (pu.valid_to IS NULL OR pu.valid_to > $1)) AS unit_id FROM people p WHERE p.status <> 'merged'"
         );
         let statements: Vec<(String, &[String])> = match only {
             None => vec![(head, &[])],
@@ -365,8 +397,11 @@ impl Db {
                     .bind(t).bind(ids[0]).execute(&mut *tx).await?;
             }
             for c in &batch.changes {
-                let before: Option<(String, String)> = sqlx::query_as(
-                    "SELECT full_name, COALESCE(national_id, '') FROM people WHERE id = $1").bind(c.id).fetch_optional(&mut *tx).await?;
+                // every field before, as the update is audited with every field after
+                let before: Option<crate::people::Person> = sqlx::query_as(
+                    "SELECT id, full_name, birth_date, gender, national_id, phone, email, position, levels, main_subject,
+                        other_subjects, status, merged_into, created_at, updated_at FROM people WHERE id = $1")
+                    .bind(c.id).fetch_optional(&mut *tx).await?;
                 let f = &c.fields;
                 sqlx::query(
                     "UPDATE people SET full_name = $2, name_folded = $3, sort_key = $4, birth_date = $5, gender = $6, national_id = $7,
@@ -383,7 +418,7 @@ impl Db {
                     sqlx::query("INSERT INTO person_units (person_id, unit_id, valid_from) VALUES ($1, $2, $3)")
                         .bind(c.id).bind(unit).bind(&from).execute(&mut *tx).await?;
                 }
-                let before_json = before.map(|b| serde_json::json!({"full_name": b.0, "national_id": b.1}).to_string());
+                let before_json = before.and_then(|b| serde_json::to_string(&b.fields()).ok());
                 let after_json = serde_json::to_string(f).ok();
                 crate::audit_insert!(tx, actor, "person.update", "person", c.id, c.move_to, before_json, after_json);
             }
