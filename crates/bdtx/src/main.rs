@@ -378,6 +378,11 @@ async fn import_roster(
     });
     let (report, listed) = match bdtx_roster::import::import_with_errors(db, file, opts, &out, &mut progress).await {
         Ok(r) => r,
+        Err(e @ bdtx_roster::import::ImportError::Interrupted { .. }) => {
+            bar.abandon();
+            eprintln!("Nhập {} bị dừng giữa chừng: {e}.", file.display());
+            return Ok(2);
+        }
         Err(e) => {
             bar.abandon();
             eprintln!("Không nhập được {}: {e}. Chưa có gì được ghi.", file.display());

@@ -42,6 +42,38 @@ pub enum ImportError {
     Mapping(#[from] MappingError),
     #[error("{0}")]
     Store(#[from] StoreError),
+    /// Writing stopped partway through a batched import: what was written before stays, a
+    /// school's rows all or none (re-running the same file writes the rest and leaves the rest
+    /// unchanged).
+    #[error(
+        "{source}. Đã ghi trước khi dừng: {units_created} đơn vị mới, thêm {added} người, cập nhật {updated} người \
+         (mỗi trường trọn vẹn); các trường còn lại chưa được ghi: nhập lại cùng tệp để ghi tiếp"
+    )]
+    Interrupted { source: StoreError, units_created: usize, added: usize, updated: usize },
+}
+
+/// What a batched import has committed so far.
+#[derive(Debug, Default, Clone, Copy)]
+struct Committed {
+    units_created: usize,
+    added: usize,
+    updated: usize,
+}
+
+impl Committed {
+    fn interrupted(self, e: ImportError) -> ImportError {
+        match e {
+            ImportError::Store(source) if self.units_created + self.added + self.updated > 0 => {
+                ImportError::Interrupted {
+                    source,
+                    units_created: self.units_created,
+                    added: self.added,
+                    updated: self.updated,
+                }
+            }
+            e => e,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -805,6 +837,7 @@ async fn apply_planned(
     let needed: HashSet<usize> =
         by_unit.keys().filter_map(|p| if let Place::New(i) = p { Some(*i) } else { None }).collect();
     let mut new_ids: HashMap<usize, i64> = HashMap::new();
+    let mut committed = Committed::default();
     if !needed.is_empty() {
         let (list, remap) = plan.subset(&needed);
         report.units_created = list.len();
@@ -812,20 +845,24 @@ async fn apply_planned(
             let mut list = list;
             if ministry_to_create {
                 let id = db.create_unit(opts.actor, &ministry()).await?;
+                committed.units_created += 1;
                 for (_, parent) in &mut list {
                     if *parent == Ok(0) {
                         *parent = Ok(id);
                     }
                 }
             }
-            let ids = db.create_units_batch(opts.actor, &list).await?;
+            let ids = db.create_units_batch(opts.actor, &list).await.map_err(|e| committed.interrupted(e.into()))?;
+            committed.units_created += list.len();
             for (i, j) in remap {
                 new_ids.insert(i, ids[j]);
             }
         }
     }
 
-    write(db, opts, path, parsed, std::mem::take(&mut by_unit), &new_ids, report, progress).await
+    write(db, opts, path, parsed, std::mem::take(&mut by_unit), &new_ids, report, &mut committed, progress)
+        .await
+        .map_err(|e| committed.interrupted(e))
 }
 
 /// What the thread reading a file sends to the one writing.
@@ -1364,13 +1401,20 @@ async fn write(
     by_unit: BTreeMap<Place, Vec<(usize, Class)>>,
     new_ids: &HashMap<usize, i64>,
     report: &mut Report,
+    committed: &mut Committed,
     progress: Progress<'_>,
 ) -> Result<(), ImportError> {
     let total: usize = by_unit.values().map(|v| v.len()).sum();
     let mut done = 0;
     let mut batch = Batch::default();
     let mut batch_rows = 0;
-    let mut inflight: Option<tokio::task::JoinHandle<Result<Vec<i64>, StoreError>>> = None;
+    // a batch's written counts count once its transaction has committed
+    let counts = |b: &Batch| (b.adds.len(), b.changes.len());
+    let mut inflight: Option<(tokio::task::JoinHandle<Result<Vec<i64>, StoreError>>, (usize, usize))> = None;
+    let landed = |committed: &mut Committed, (added, updated): (usize, usize)| {
+        committed.added += added;
+        committed.updated += updated;
+    };
     let units: Vec<_> = by_unit.into_iter().collect();
     for (place, rows) in units {
         let unit_id = match place {
@@ -1414,22 +1458,26 @@ async fn write(
             done += batch_rows;
             if !opts.dry_run {
                 // Write this batch while the next one is prepared; at most one is in flight.
-                if let Some(h) = inflight.take() {
+                if let Some((h, n)) = inflight.take() {
                     h.await.map_err(|e| StoreError::Other(e.to_string()))??;
+                    landed(committed, n);
                 }
+                let n = counts(&batch);
                 let (db2, actor, from, b) = (db.clone(), opts.actor, opts.from, std::mem::take(&mut batch));
-                inflight = Some(tokio::spawn(async move { db2.apply_roster_batch(actor, &b, from).await }));
+                inflight = Some((tokio::spawn(async move { db2.apply_roster_batch(actor, &b, from).await }), n));
             }
             batch = Batch::default();
             batch_rows = 0;
             progress("write", done, total);
         }
     }
-    if let Some(h) = inflight.take() {
+    if let Some((h, n)) = inflight.take() {
         h.await.map_err(|e| StoreError::Other(e.to_string()))??;
+        landed(committed, n);
     }
     if batch_rows > 0 && !opts.dry_run {
         db.apply_roster_batch(opts.actor, &batch, opts.from).await?;
+        landed(committed, counts(&batch));
     }
     progress("write", total, total);
     Ok(())

@@ -465,3 +465,47 @@ both_backends!(an_import_neither_reassigns_an_id_nor_reaches_out_of_scope_nor_re
     }
     assert_eq!(count(&db, "SELECT COUNT(*) FROM people WHERE national_id = '037190001003'").await, 1);
 });
+
+both_backends!(
+    a_batched_import_stopped_partway_says_what_it_wrote_and_the_same_file_finishes,
+    |db: TestDb| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let db = someone_on_record(&db, dir.path()).await;
+        let csv = dir.path().join("tinh.csv");
+        bdtx_roster::generate::generate(12_000, 3, &csv).unwrap();
+        // the database refuses people past the 6,000th: a disk filling up, say
+        let refuse = |on: bool| match &db.db {
+            bdtx_store::Db::Sqlite(..) => vec![if on {
+                "CREATE TRIGGER boom BEFORE INSERT ON people WHEN (SELECT COUNT(*) FROM people) >= 6000
+             BEGIN SELECT RAISE(ABORT, 'simulated failure'); END"
+            } else {
+                "DROP TRIGGER boom"
+            }],
+            bdtx_store::Db::Postgres(_) if on => vec![
+                "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+               IF (SELECT COUNT(*) FROM people) >= 6000 THEN RAISE EXCEPTION 'simulated failure'; END IF;
+               RETURN NEW; END $$",
+                "CREATE TRIGGER boom BEFORE INSERT ON people FOR EACH ROW EXECUTE FUNCTION boom()",
+            ],
+            bdtx_store::Db::Postgres(_) => vec!["DROP TRIGGER boom ON people"],
+        };
+        for sql in refuse(true) {
+            on!(&db.db, p => sqlx::query(sql).execute(p).await.map(|_| ())).unwrap();
+        }
+        let o = Options { create_units: true, accept_similar: true, ..opts() };
+        let e = run(&db, &csv, &o).await.unwrap_err();
+        let ImportError::Interrupted { units_created, added, updated, .. } = &e else { panic!("{e}") };
+        let people = count(&db, "SELECT COUNT(*) FROM people").await;
+        assert!(*added > 0 && *units_created > 0 && *updated == 0, "{e}");
+        assert_eq!(people as usize, 1 + added, "the error counts exactly what was committed");
+        let message = e.to_string();
+        assert!(message.contains(&format!("thêm {added} người")) && message.contains("nhập lại cùng tệp"), "{message}");
+        // the same file again writes the rest and leaves what is there unchanged
+        for sql in refuse(false) {
+            on!(&db.db, p => sqlx::query(sql).execute(p).await.map(|_| ())).unwrap();
+        }
+        let r = run(&db, &csv, &o).await.unwrap();
+        assert_eq!((r.unchanged, r.updated), (*added, 0), "{:?}", r.errors.len());
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM people").await as usize, 1 + added + r.added);
+    }
+);

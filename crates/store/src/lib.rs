@@ -82,14 +82,16 @@ impl BeginWrite for PgPool {
 pub enum StoreError {
     #[error(transparent)]
     Invalid(#[from] bdtx_domain::Invalid),
-    #[error("not found")]
+    // The messages reach an operator at the command line as they are (the web UI maps each
+    // variant to its own translated message): Vietnamese, naming the field or the cause.
+    #[error("không tìm thấy")]
     NotFound,
     /// A uniqueness rule was hit; the string names the field ("identity", "username", …).
-    #[error("conflict on {0}")]
+    #[error("trùng với dữ liệu đã có ({0})")]
     Conflict(&'static str),
-    #[error("database: {0}")]
+    #[error("lỗi cơ sở dữ liệu: {0}")]
     Db(#[from] sqlx::Error),
-    #[error("database: {0}")]
+    #[error("lỗi cơ sở dữ liệu: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),

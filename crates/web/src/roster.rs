@@ -201,14 +201,25 @@ async fn preview(
         }
         Err(e) => {
             let _ = std::fs::remove_file(&path);
-            let scope_name = match within {
-                Some(u) => st.db.unit(u).await?.map(|u| u.name).unwrap_or_default(),
-                None => "Toàn quốc".into(),
-            };
-            let page = RosterPage { ctx, scope_name, scope_id: within, error: Some(e.to_string()) };
-            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+            roster_error(st, ctx, within, e.to_string(), axum::http::StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
+}
+
+/// The roster page with a message instead of a preview (a file that cannot be imported, an
+/// import stopped partway).
+async fn roster_error(
+    st: &AppState,
+    ctx: Ctx,
+    within: Option<i64>,
+    error: String,
+    status: axum::http::StatusCode,
+) -> Result<Response, AppError> {
+    let scope_name = match within {
+        Some(u) => st.db.unit(u).await?.map(|u| u.name).unwrap_or_default(),
+        None => "Toàn quốc".into(),
+    };
+    Ok((status, RosterPage { ctx, scope_name, scope_id: within, error: Some(error) }).into_response())
 }
 
 #[derive(Template, WebTemplate)]
@@ -266,10 +277,16 @@ async fn apply(
     let accept = f.accept_similar.is_some();
     let map = f.map.unwrap_or_default();
     let opts = options(within, auth.account.id, false, accept, overrides(&path, &map)?);
-    let report = bdtx_roster::import::import(&st.db, &path, &opts, &mut |_, _, _| {}).await.map_err(|e| match e {
-        bdtx_roster::import::ImportError::Store(e) => AppError::from(e),
-        other => AppError::Internal(other.to_string()),
-    })?;
+    let report = match bdtx_roster::import::import(&st.db, &path, &opts, &mut |_, _, _| {}).await {
+        Ok(report) => report,
+        Err(ImportError::Store(e)) => return Err(AppError::from(e)),
+        Err(e @ ImportError::Interrupted { .. }) => {
+            // what was written stays (whole schools): say so, and that the same file finishes it
+            let status = axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+            return roster_error(&st, ctx, within, e.to_string(), status).await;
+        }
+        Err(other) => return Err(AppError::Internal(other.to_string())),
+    };
     let file_name = f.file_name.unwrap_or_default();
     Ok(PreviewPage { ctx, token: f.token, file_name, report, applied: true, map }.into_response())
 }
