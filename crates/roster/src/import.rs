@@ -539,7 +539,7 @@ impl<'a> RowPlanner<'a> {
         };
         let key = r.fields.identity_key();
         if let Some(first) = self.seen.insert(&key, r.row_no) {
-            report.errors.push(duplicate_in_file(r.row_no, &r.fields.full_name, first));
+            report.errors.push(duplicate_in_file(r.row_no, &r.fields, first));
             *self.blocked.entry(place).or_default() += 1;
             return;
         }
@@ -766,6 +766,9 @@ async fn import_batched(
     if mapping.is_none() {
         return Err(ReadError::Empty.into());
     }
+    if report.rows == 0 {
+        return Err(ReadError::NoRows.into());
+    }
     progress("read", report.rows, report.rows);
 
     let planner = match sink {
@@ -962,12 +965,22 @@ fn clean_rows(m: std::sync::Arc<Mapping>, rows: Vec<(usize, StringRecord)>, toda
 }
 
 /// A row naming the same person as an earlier row of the file.
-fn duplicate_in_file(row_no: usize, full_name: &str, first: usize) -> RowError {
-    RowError {
-        row_no,
-        field: Some(Field::FullName),
-        code: "duplicate_in_file",
-        value: format!("{full_name} (dòng {first})"),
+/// A row whose identity key an earlier row of the file has: the same national ID (whoever the
+/// names say), else the same name, birth date and contact.
+fn duplicate_in_file(row_no: usize, fields: &PersonFields, first: usize) -> RowError {
+    match &fields.national_id {
+        Some(id) => RowError {
+            row_no,
+            field: Some(Field::NationalId),
+            code: "duplicate_id_in_file",
+            value: format!("{id} (dòng {first})"),
+        },
+        None => RowError {
+            row_no,
+            field: Some(Field::FullName),
+            code: "duplicate_in_file",
+            value: format!("{} (dòng {first})", fields.full_name),
+        },
     }
 }
 
@@ -1171,7 +1184,7 @@ fn read_and_plan(
                     }
                 };
                 if let Some(first) = seen.insert(&person.identity_key, row_no) {
-                    st.report.errors.push(duplicate_in_file(row_no, &person.fields.full_name, first));
+                    st.report.errors.push(duplicate_in_file(row_no, &person.fields, first));
                     *st.blocked.entry(place).or_default() += 1;
                     continue;
                 }
@@ -1286,6 +1299,7 @@ async fn import_bulk(
                 ids.extend(load.add_people(rows, keep).await?);
                 progress("read", read, 0);
             }
+            Some(Feed::Done(st)) if st.report.rows == 0 => return Err(ReadError::NoRows.into()),
             Some(Feed::Done(st)) => break *st,
             Some(Feed::Failed(e)) => return Err(e),
             None => return Err(StoreError::Other("reading stopped".into()).into()),

@@ -25,6 +25,8 @@ impl Default for Limits {
 pub enum ReadError {
     #[error("tệp rỗng, không có dữ liệu")]
     Empty,
+    #[error("tệp chỉ có dòng tiêu đề, không có dòng dữ liệu nào")]
+    NoRows,
     #[error("tệp lớn hơn giới hạn cho phép ({limit_mb} MB)")]
     TooBig { limit_mb: u64 },
     #[error("tệp Excel được đặt mật khẩu: hãy bỏ mật khẩu rồi tải lên lại")]

@@ -52,6 +52,7 @@ pub fn message(code: &str) -> &'static str {
         "unit_not_found" => "không tìm thấy trường này trong hệ thống (kiểm tra tên/mã trường, xã, tỉnh)",
         "unit_ambiguous" => "tên trường trùng nhiều đơn vị; hãy ghi mã trường",
         "duplicate_in_file" => "trùng với một dòng khác trong tệp (cùng người)",
+        "duplicate_id_in_file" => "số CCCD đã có ở một dòng khác trong tệp",
         "identity_conflict" => {
             "số CCCD này đã có trong hệ thống với họ tên hoặc ngày sinh khác: kiểm tra lại, hoặc gửi đề nghị điều chỉnh (Mẫu 3) lên cấp trên"
         }

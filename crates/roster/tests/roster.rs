@@ -134,6 +134,7 @@ both_backends!(bad_files_write_nothing, |db: TestDb| async move {
         ("dup.csv", "Họ và tên,Họ tên,Trường\nA,B,C\n".as_bytes().to_vec(), "trùng"),
         ("old.xlsx", vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, 0, 0, 0, 0], ".xls"),
         ("cut.xlsx", b"PK\x03\x04\x14\x00\x00\x00truncated".to_vec(), "hỏng"),
+        ("headings.csv", HEAD.as_bytes().to_vec(), "chỉ có dòng tiêu đề"),
     ];
     for (name, bytes, needle) in cases {
         let p = dir.path().join(name);
@@ -164,7 +165,10 @@ both_backends!(generated_roster_creates_units_and_round_trips_through_xlsx, |db:
     // creates included (≈ 45 schools here, about one in five with a messy row that fails).
     assert!(r.added > 1000, "added {} of {}: {:?}", r.added, r.rows, &r.errors[..r.errors.len().min(5)]);
     assert!(r.warnings > 0, "messy rows were repaired");
-    assert!(r.errors.iter().any(|e| e.code == "duplicate_in_file"));
+    // the file's duplicates, named by the national ID they share (or by name when they have none)
+    assert!(r.errors.iter().any(|e| e.code == "duplicate_id_in_file"
+        && e.field == Some(bdtx_roster::columns::Field::NationalId)
+        && e.value.contains(" (dòng ")));
     assert!(r.errors.iter().any(|e| e.code == "invalid_date"));
     let people = count(&db, "SELECT COUNT(*) FROM people").await as usize;
     assert_eq!(people, r.added);
@@ -316,6 +320,11 @@ both_backends!(a_first_load_that_fails_midway_leaves_nothing, |db: TestDb| async
     let audit = count(&db, "SELECT COUNT(*) FROM audit_log").await;
     let mut written = 0;
     let o = Options { create_units: true, accept_similar: true, ..opts() };
+    // a file of headings only, into a fresh database: a clear message, not even the Ministry
+    let headings = write(dir.path(), "tieude.csv", HEAD);
+    let e = run(&db, &headings, &o).await.unwrap_err();
+    assert!(matches!(e, ImportError::Read(bdtx_roster::read::ReadError::NoRows)), "{e}");
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM units").await, units);
     let errors = dir.path().join("loi.xlsx");
     let e = bdtx_roster::import::import_with_errors(&db, &csv, &o, &errors, &mut |stage, done, _| {
         if stage == "read" {
