@@ -432,7 +432,12 @@ async fn import_roster(
     }
     let rejected = report.rejected();
     if rejected > 0 {
-        println!("{rejected} dòng bị từ chối; danh sách lỗi ({listed} dòng) ở {}", out.display());
+        println!(
+            "{rejected} dòng bị từ chối; danh sách lỗi ở {} ({listed} dòng, kể cả {} dòng hợp lệ đang chờ cùng đơn vị): \
+             sửa rồi nhập lại tệp đó",
+            out.display(),
+            report.waiting.len()
+        );
         return Ok(1);
     }
     Ok(0)

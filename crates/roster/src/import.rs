@@ -98,6 +98,9 @@ pub struct Report {
     pub errors: Vec<RowError>,
     /// Units not written because some of their rows need fixing: (unit name, rows held back).
     pub held_back: Vec<(String, usize)>,
+    /// The good rows of those units with something to write (row numbers, in order): the error
+    /// file lists them too, so that the fixed file brings each unit whole.
+    pub waiting: Vec<usize>,
 }
 
 impl Report {
@@ -797,10 +800,12 @@ async fn import_batched(
         Place::New(i) => plan.units[*i].0.name.clone(),
     };
     for (place, _) in blocked.iter() {
-        let n = by_unit.remove(place).map(|v| v.len()).unwrap_or(0);
-        report.held_back.push((unit_name(place, &plan), n));
+        let rows = by_unit.remove(place).unwrap_or_default();
+        report.waiting.extend(rows.iter().filter(|(i, _)| *i != usize::MAX).map(|(i, _)| parsed[*i].row_no));
+        report.held_back.push((unit_name(place, &plan), rows.len()));
     }
     report.held_back.sort();
+    report.waiting.sort_unstable();
 
     let listed = match errors {
         Some(out) if report.rejected() > 0 => write_errors_xlsx(path, &report, opts.limits, out)?,
@@ -882,12 +887,14 @@ struct Planned {
     report: Report,
     idx: UnitIndex,
     plan: UnitPlan,
-    /// The unit of each row sent to be written, in order.
+    /// The unit of each row sent to be written, in order, and its row number.
     places: Vec<Place>,
+    row_nos: Vec<u32>,
     /// Units held back: rows in error or duplicated there.
     blocked: foldhash::HashMap<Place, usize>,
-    /// Good rows not sent because their unit was already held back.
+    /// Good rows not sent because their unit was already held back, and their row numbers.
     withheld: foldhash::HashMap<Place, usize>,
+    withheld_rows: Vec<usize>,
 }
 
 /// Rows that come after a row before it is sent to the writer.
@@ -1030,6 +1037,7 @@ struct Waiting {
     people: Vec<PersonRow>,
     keep: Vec<bool>,
     places: Vec<Place>,
+    row_nos: Vec<u32>,
 }
 
 /// What the thread reading the file learnt besides the rows.
@@ -1057,8 +1065,10 @@ fn read_and_plan(
         idx,
         plan: UnitPlan::default(),
         places: Vec::new(),
+        row_nos: Vec::new(),
         blocked: Default::default(),
         withheld: Default::default(),
+        withheld_rows: Vec::new(),
     };
     let mut failed_units: Vec<UnitRef> = Vec::new();
     // foldhash: a fast hash with a random seed (keys come from the file). Sized for the rows
@@ -1132,6 +1142,7 @@ fn read_and_plan(
             st.report.rows += rows.len();
             let mut keep = vec![false; people.len()];
             let mut places = Vec::with_capacity(people.len());
+            let mut row_nos = Vec::with_capacity(people.len());
             let mut j = 0usize;
             for row in rows {
                 let (row_no, unit, warnings) = match row {
@@ -1191,13 +1202,15 @@ fn read_and_plan(
                 if st.blocked.contains_key(&place) {
                     // Its unit is held back already: no need to write it and take it out again.
                     *st.withheld.entry(place).or_default() += 1;
+                    st.withheld_rows.push(row_no);
                     continue;
                 }
                 keep[at] = true;
                 places.push(place);
+                row_nos.push(row_no as u32);
             }
             waiting_rows += people.len();
-            waiting.push_back(Waiting { people, keep, places });
+            waiting.push_back(Waiting { people, keep, places, row_nos });
             while waiting.len() > 1 && waiting_rows - waiting[0].people.len() >= FEED_ROWS {
                 let first = waiting.pop_front().expect("waiting");
                 waiting_rows -= first.people.len();
@@ -1225,15 +1238,17 @@ fn read_and_plan(
 
 /// Send a chunk's good rows to the writer, but for those of units held back meanwhile.
 fn feed(st: &mut Planned, w: Waiting, tx: &tokio::sync::mpsc::Sender<Feed>) -> Result<(), ImportError> {
-    let Waiting { people, mut keep, places } = w;
-    let mut places = places.into_iter();
+    let Waiting { people, mut keep, places, row_nos } = w;
+    let mut places = places.into_iter().zip(row_nos);
     for k in keep.iter_mut().filter(|k| **k) {
-        let place = places.next().expect("a place per row kept");
+        let (place, row_no) = places.next().expect("a place per row kept");
         if st.blocked.contains_key(&place) {
             *st.withheld.entry(place).or_default() += 1;
+            st.withheld_rows.push(row_no as usize);
             *k = false;
         } else {
             st.places.push(place);
+            st.row_nos.push(row_no);
         }
     }
     if !keep.contains(&true) {
@@ -1305,14 +1320,25 @@ async fn import_bulk(
             None => return Err(StoreError::Other("reading stopped".into()).into()),
         }
     };
-    let Planned { mut report, idx, plan, places, blocked, withheld } = st;
+    let Planned { mut report, idx, plan, places, row_nos, blocked, withheld, withheld_rows } = st;
+    // The good rows of units held back (those written are taken out again at the end).
+    report.waiting = withheld_rows;
+    report
+        .waiting
+        .extend(places.iter().zip(&row_nos).filter(|(p, _)| blocked.contains_key(*p)).map(|(_, r)| *r as usize));
+    report.waiting.sort_unstable();
+    drop(row_nos);
     progress("write", 0, ids.len());
     // The rows rejected are known: their file is written on a thread of its own while the
     // database takes the held-back rows out and builds its indexes (mostly on one core).
     let listing = match errors {
         Some(out) if report.rejected() > 0 => {
-            let rejected =
-                Report { errors: report.errors.clone(), similar: report.similar.clone(), ..Report::default() };
+            let rejected = Report {
+                errors: report.errors.clone(),
+                similar: report.similar.clone(),
+                waiting: report.waiting.clone(),
+                ..Report::default()
+            };
             let (src, out, limits) = (path.to_path_buf(), out.to_path_buf(), opts.limits);
             Some(tokio::task::spawn_blocking(move || write_errors_xlsx(&src, &rejected, limits, &out)))
         }
@@ -1498,7 +1524,8 @@ async fn write(
 }
 
 /// The rows in error as an .xlsx laid out like the uploaded file, with a last column "Lỗi"
-/// saying, per row, which column is wrong and why. Fix it and upload it again.
+/// saying, per row, which column is wrong and why, and the good rows waiting with them (their
+/// unit is held back): fix it and upload it again, and each unit goes in whole.
 pub fn write_errors_xlsx(src: &Path, report: &Report, limits: Limits, out: &Path) -> Result<usize, ImportError> {
     let mut reasons: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     for e in &report.errors {
@@ -1510,6 +1537,13 @@ pub fn write_errors_xlsx(src: &Path, report: &Report, limits: Limits, out: &Path
             "Họ và tên: giống người đã có trong hệ thống (mã {}); cần xác nhận trước khi nhập",
             s.existing.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
         ));
+    }
+    for row_no in &report.waiting {
+        reasons.entry(*row_no).or_default().push(
+            "Chờ nhập: dòng này hợp lệ nhưng đơn vị còn dòng lỗi (nhập cả đơn vị hoặc không); \
+             sửa các dòng lỗi rồi tải lại cả tệp này"
+                .to_string(),
+        );
     }
     // Streamed (constant memory: a national re-import can reject a few hundred thousand rows).
     // Every row is read again, but only those in error are copied out, as text (nothing from
