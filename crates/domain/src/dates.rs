@@ -16,6 +16,49 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
         .filter(|d| (1900..=2200).contains(&chrono::Datelike::year(d)))
 }
 
+/// Dates as people write them: dd/mm/yyyy, d/m/yy, dd-mm-yyyy, dd.mm.yyyy, ISO, or an Excel
+/// serial number. Two-digit years are read as the most recent past year. The
+/// one parser of the dates people type about a person (the roster import, person forms, Mẫu số 4).
+pub fn parse_flexible_date(s: &str, today: NaiveDate) -> Option<NaiveDate> {
+    use chrono::Datelike;
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    if s.chars().all(|c| c.is_ascii_digit()) && s.len() <= 5 {
+        let n: i64 = s.parse().ok()?;
+        if (1..=80_000).contains(&n) {
+            // Excel's 1900 date system (with its phantom 29/02/1900): day 1 = 1900-01-01.
+            let base = NaiveDate::from_ymd_opt(1899, 12, 30)?;
+            return base.checked_add_signed(chrono::Duration::days(n));
+        }
+        return None;
+    }
+    // ISO needs its '-' (most cells are dd/mm/yyyy: no need to try).
+    if s.contains('-')
+        && let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+    {
+        return Some(d);
+    }
+    let s = s.split([' ', 'T']).next().unwrap_or(s); // "12/03/1990 00:00:00"
+    let mut parts = s.split(['/', '-', '.']);
+    let (Some(day), Some(month), Some(year), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return None;
+    };
+    let d: u32 = day.parse().ok()?;
+    let m: u32 = month.parse().ok()?;
+    let y: i32 = match year.len() {
+        4 => year.parse().ok()?,
+        2 => {
+            let yy: i32 = year.parse().ok()?;
+            let century = today.year() / 100 * 100;
+            if century + yy > today.year() { century - 100 + yy } else { century + yy }
+        }
+        _ => return None,
+    };
+    NaiveDate::from_ymd_opt(y, m, d).filter(|d| d.year() >= 1900)
+}
+
 /// yyyy-mm-dd. Written digit by digit: a national import formats a million birth dates, and
 /// chrono's general formatter parses its pattern every time.
 pub fn iso(d: NaiveDate) -> String {

@@ -215,7 +215,8 @@ pub fn validate(draft: &PersonDraft, base: Option<&PersonFields>) -> Result<Pers
     }
     let birth_date = match &draft.birth_date {
         Some(s) if s.trim().is_empty() => None,
-        Some(s) => match crate::dates::parse_date(s) {
+        // The roster import's parser (d/m/yy, dd-mm-yyyy, …): one way to read a birth date.
+        Some(s) => match crate::dates::parse_flexible_date(s, crate::dates::today()) {
             Some(d) if d < crate::dates::today() => Some(d),
             _ => {
                 c.add("birth_date", "invalid_date");
@@ -359,6 +360,18 @@ mod tests {
         let e = validate(&d, None).unwrap_err();
         let fields: Vec<_> = e.errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["full_name", "birth_date", "email", "levels"]);
+    }
+
+    #[test]
+    fn birth_dates_read_like_the_roster_import() {
+        let mut d = draft("Nguyễn Văn An");
+        for (typed, want) in [("5/9/92", (1992, 9, 5)), ("05-09-1992", (1992, 9, 5)), ("1992-09-05", (1992, 9, 5))] {
+            d.birth_date = Some(typed.into());
+            let got = validate(&d, None).unwrap().birth_date;
+            assert_eq!(got, NaiveDate::from_ymd_opt(want.0, want.1, want.2), "{typed}");
+        }
+        d.birth_date = Some("31/2/92".into());
+        assert!(validate(&d, None).is_err());
     }
 
     #[test]

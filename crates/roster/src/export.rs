@@ -46,7 +46,7 @@ pub fn neutralize(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn position_vi(p: &str) -> &'static str {
+pub(crate) fn position_vi(p: &str) -> &'static str {
     match p {
         "principal" => "Hiệu trưởng",
         "vice_principal" => "Phó hiệu trưởng",

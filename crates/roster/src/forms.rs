@@ -14,6 +14,16 @@ fn status_vi(r: &Request) -> &'static str {
     }
 }
 
+/// What came of a request: the answer given, and for a rejection its reason, named as such.
+fn result_vi(r: &Request) -> String {
+    let text = r.resolution.as_deref().unwrap_or("").trim();
+    match r.status.as_str() {
+        "rejected" if !text.is_empty() => format!("Lý do không chấp nhận: {text}"),
+        "resolved" if text.is_empty() && r.kind == "addition" => "Đã bổ sung vào danh sách".into(),
+        _ => text.to_string(),
+    }
+}
+
 /// The form as an .xlsx laid out like the official one: national motto, form number, title,
 /// table, and the signature block.
 pub fn form_xlsx(kind: &str, unit_name: &str, rows: &[Request]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
@@ -34,6 +44,7 @@ pub fn form_xlsx(kind: &str, unit_name: &str, rows: &[Request]) -> Result<Vec<u8
             "Lý do",
             "Hạn",
             "Tình trạng",
+            "Kết quả xử lý",
         ]
     } else {
         &["STT", "Họ và tên", "Đơn vị", "Nội dung cần điều chỉnh/hỗ trợ", "Hạn", "Tình trạng", "Kết quả xử lý"]
@@ -66,6 +77,7 @@ pub fn form_xlsx(kind: &str, unit_name: &str, rows: &[Request]) -> Result<Vec<u8
     }
     ws.set_column_width(1, 26)?;
     ws.set_column_width(if addition { 11 } else { 3 }, 40)?;
+    ws.set_column_width(last, 30)?;
     let mut row = 7u32;
     for (i, r) in rows.iter().enumerate() {
         let cells: Vec<String> = if addition {
@@ -83,13 +95,14 @@ pub fn form_xlsx(kind: &str, unit_name: &str, rows: &[Request]) -> Result<Vec<u8
                 g(f.as_ref().and_then(|f| f.national_id.clone())),
                 g(f.as_ref().and_then(|f| f.phone.clone())),
                 g(f.as_ref().and_then(|f| f.email.clone())),
-                f.as_ref().map(|f| f.position.as_str().to_string()).unwrap_or_default(),
+                f.as_ref().map(|f| crate::export::position_vi(f.position.as_str()).to_string()).unwrap_or_default(),
                 f.as_ref().map(|f| f.levels_string()).unwrap_or_default(),
                 g(f.as_ref().and_then(|f| f.main_subject.clone())),
                 r.from_unit.clone(),
                 r.note.clone(),
                 r.deadline.as_deref().map(bdtx_domain::dates::show).unwrap_or_default(),
                 status_vi(r).into(),
+                result_vi(r),
             ]
         } else {
             let name = serde_json::from_str::<serde_json::Value>(&r.data)
@@ -103,7 +116,7 @@ pub fn form_xlsx(kind: &str, unit_name: &str, rows: &[Request]) -> Result<Vec<u8
                 r.note.clone(),
                 r.deadline.as_deref().map(bdtx_domain::dates::show).unwrap_or_default(),
                 status_vi(r).into(),
-                r.resolution.clone().unwrap_or_default(),
+                result_vi(r),
             ]
         };
         for (c, v) in cells.iter().enumerate() {

@@ -1,7 +1,7 @@
 //! One row of a roster file → a cleaned, validated person with the units it names, or the
 //! list of what is wrong with it (column and reason, in Vietnamese via the code).
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 
 use std::borrow::Cow;
 
@@ -70,46 +70,7 @@ pub fn message(code: &str) -> &'static str {
     }
 }
 
-/// Dates as people write them: dd/mm/yyyy, d/m/yy, dd-mm-yyyy, dd.mm.yyyy, ISO, or an Excel
-/// serial number. Two-digit years are read as the most recent past year.
-pub fn parse_flexible_date(s: &str, today: NaiveDate) -> Option<NaiveDate> {
-    let s = s.trim();
-    if s.is_empty() {
-        return None;
-    }
-    if s.chars().all(|c| c.is_ascii_digit()) && s.len() <= 5 {
-        let n: i64 = s.parse().ok()?;
-        if (1..=80_000).contains(&n) {
-            // Excel's 1900 date system (with its phantom 29/02/1900): day 1 = 1900-01-01.
-            let base = NaiveDate::from_ymd_opt(1899, 12, 30)?;
-            return base.checked_add_signed(chrono::Duration::days(n));
-        }
-        return None;
-    }
-    // ISO needs its '-' (most cells are dd/mm/yyyy: no need to try).
-    if s.contains('-')
-        && let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d")
-    {
-        return Some(d);
-    }
-    let s = s.split([' ', 'T']).next().unwrap_or(s); // "12/03/1990 00:00:00"
-    let mut parts = s.split(['/', '-', '.']);
-    let (Some(day), Some(month), Some(year), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return None;
-    };
-    let d: u32 = day.parse().ok()?;
-    let m: u32 = month.parse().ok()?;
-    let y: i32 = match year.len() {
-        4 => year.parse().ok()?,
-        2 => {
-            let yy: i32 = year.parse().ok()?;
-            let century = today.year() / 100 * 100;
-            if century + yy > today.year() { century - 100 + yy } else { century + yy }
-        }
-        _ => return None,
-    };
-    NaiveDate::from_ymd_opt(y, m, d).filter(|d| d.year() >= 1900)
-}
+pub use bdtx_domain::dates::parse_flexible_date;
 
 fn gender(s: &str) -> Result<Option<String>, ()> {
     // The usual spellings first, without folding.

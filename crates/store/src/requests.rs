@@ -104,6 +104,17 @@ mod fields_json {
     }
 }
 
+/// A request already answered: it stays as it was, and the message says how it was answered.
+fn answered(status: &str) -> bdtx_domain::Invalid {
+    bdtx_domain::Invalid::one("request", if status == "rejected" { "already_rejected" } else { "already_resolved" })
+}
+
+/// The proposed person of an addition is already on record (by national ID, else by name, birth
+/// date and contact): an addition is the wrong form, a correction (Mẫu số 3) the right one.
+pub fn already_on_record(f: &PersonFields) -> bdtx_domain::Invalid {
+    bdtx_domain::Invalid::one(if f.national_id.is_some() { "national_id" } else { "identity" }, "already_on_record")
+}
+
 const COLS: &str =
     "r.id, r.kind, r.from_unit_id, fu.name AS from_unit, r.to_unit_id, tu.name AS to_unit, r.person_id, r.data, r.note,
     r.deadline, r.status, r.resolution, r.created_at";
@@ -118,6 +129,13 @@ impl Db {
             }
         }
         Ok(None)
+    }
+
+    /// The person on record (not merged away) with this identity key, if any.
+    pub async fn person_on_record(&self, identity_key: &str) -> Result<Option<i64>> {
+        Ok(on!(self, p => sqlx::query_scalar::<_, i64>(
+            "SELECT id FROM people WHERE identity_key = $1 AND status <> 'merged' ORDER BY id LIMIT 1")
+            .bind(identity_key).fetch_optional(p).await)?)
     }
 
     /// File a request from a school. For a correction, `person_id` names who; for an addition,
@@ -146,7 +164,17 @@ impl Db {
         if note.chars().count() > 2000 {
             c.add("note", "too_long");
         }
+        if deadline.is_some_and(|d| d < today()) {
+            c.add("deadline", "before_today");
+        }
         c.finish()?;
+        // An addition of someone already on record cannot be accepted: refuse it now (the caller
+        // may say where the record is, when the filer may see it; see `person_on_record`).
+        if let (RequestKind::Addition, Some(f)) = (kind, proposed)
+            && self.person_on_record(&f.identity_key()).await?.is_some()
+        {
+            return Err(already_on_record(f).into());
+        }
         let to = self
             .level_above(from_unit)
             .await?
@@ -210,14 +238,21 @@ impl Db {
     ) -> Result<Option<i64>> {
         let r = self.request(id).await?.ok_or(StoreError::NotFound)?;
         if r.status != "open" {
-            return Err(bdtx_domain::Invalid::one("status", "already_closed").into());
+            return Err(answered(&r.status).into());
         }
         let resolution = bdtx_domain::text::clean(resolution);
         if resolution.chars().count() > 2000 {
             return Err(bdtx_domain::Invalid::one("resolution", "too_long").into());
         }
+        if !accept && resolution.is_empty() {
+            return Err(bdtx_domain::Invalid::one("reason", "required_to_reject").into());
+        }
         let added = if accept && r.kind == "addition" {
             let f = r.proposed().ok_or(StoreError::Other("stored addition is not a valid person".into()))?;
+            // Added since it was filed (by an import, another request): say so rather than 409.
+            if self.person_on_record(&f.identity_key()).await?.is_some() {
+                return Err(already_on_record(&f).into());
+            }
             Some(self.create_person(actor, &f, r.from_unit_id, today()).await?)
         } else {
             None
@@ -231,7 +266,9 @@ impl Db {
             let n = sqlx::query("UPDATE requests SET status = $2, resolution = $3, resolved_by = $4, resolved_at = $5 WHERE id = $1 AND status = 'open'")
                 .bind(id).bind(status).bind(&resolution).bind(actor).bind(now()).execute(&mut *tx).await?.rows_affected();
             if n == 0 {
-                return Err(bdtx_domain::Invalid::one("status", "already_closed").into());
+                let current: String = sqlx::query_scalar("SELECT status FROM requests WHERE id = $1")
+                    .bind(id).fetch_one(&mut *tx).await?;
+                return Err(answered(&current).into());
             }
             crate::audit_insert!(tx, actor, &format!("request.{status}"), "request", id, Some(r.to_unit_id), None::<String>, Some(resolution.clone()));
             tx.commit().await?;

@@ -540,3 +540,46 @@ both_backends!(bulk_load_drops_and_restores_the_same_indexes, |db: bdtx_testkit:
     }
     assert!(db.bulk_load(None, from).await.unwrap().is_none(), "people on record: no bulk load");
 });
+
+both_backends!(requests_refuse_at_filing_what_cannot_be_answered, |db: bdtx_testkit::TestDb| async move {
+    use bdtx_store::requests::RequestKind::{Addition, Correction};
+    let (_m, _p, _c, a, b) = small_tree(&db).await;
+    let an = db.create_person(None, &person("Nguyễn Văn An", Some("001085012345")), b, d("2025-09-01")).await.unwrap();
+    fn code<T: std::fmt::Debug>(r: Result<T, StoreError>) -> (String, &'static str) {
+        match r {
+            Err(StoreError::Invalid(i)) => (i.errors[0].field.clone(), i.errors[0].code),
+            other => panic!("{other:?}"),
+        }
+    }
+    // someone on record (by national ID, or by name + birth date + contact) is not added again
+    let twin = person("Nguyễn Văn Ân", Some("001085012345"));
+    assert_eq!(
+        code(db.file_request(None, Addition, a, None, Some(&twin), "", None).await),
+        ("national_id".into(), "already_on_record")
+    );
+    let same = person("NGUYỄN văn an", None);
+    db.create_person(None, &same, b, d("2025-09-01")).await.unwrap();
+    assert_eq!(
+        code(db.file_request(None, Addition, a, None, Some(&same), "", None).await),
+        ("identity".into(), "already_on_record")
+    );
+    // a deadline before today is refused; today is fine
+    let yesterday = bdtx_domain::dates::today().pred_opt().unwrap();
+    assert_eq!(
+        code(db.file_request(None, Correction, a, Some(an), None, "Sai tên", Some(yesterday)).await),
+        ("deadline".into(), "before_today")
+    );
+    db.file_request(None, Correction, b, Some(an), None, "Sai tên", Some(bdtx_domain::dates::today())).await.unwrap();
+    // someone added after the request was filed: accepting says so (not a 409), nothing changes
+    let new = person("Lò Văn Mới", Some("037192009911"));
+    let id = db.file_request(None, Addition, a, None, Some(&new), "Mới tuyển", None).await.unwrap();
+    db.create_person(None, &new, b, d("2025-09-01")).await.unwrap();
+    assert_eq!(code(db.resolve_request(None, id, true, "").await), ("national_id".into(), "already_on_record"));
+    // rejecting needs a reason; answering twice says how it was answered
+    assert_eq!(code(db.resolve_request(None, id, false, "  ").await), ("reason".into(), "required_to_reject"));
+    assert_eq!(db.request(id).await.unwrap().unwrap().status, "open");
+    db.resolve_request(None, id, false, "Đã có hồ sơ").await.unwrap();
+    assert_eq!(code(db.resolve_request(None, id, true, "").await), ("request".into(), "already_rejected"));
+    let r = db.request(id).await.unwrap().unwrap();
+    assert_eq!((r.status.as_str(), r.resolution.as_deref()), ("rejected", Some("Đã có hồ sơ")));
+});

@@ -597,6 +597,7 @@ async fn request_file(
 pub struct ResolveRequest {
     /// true to accept (an accepted addition adds the person), false to reject
     pub accept: bool,
+    /// What was done; to reject, the reason (required: 422 `reason`/`required_to_reject` without it).
     #[serde(default)]
     pub resolution: String,
 }

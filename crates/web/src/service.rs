@@ -733,9 +733,43 @@ pub async fn file_request(st: &AppState, p: &Principal, input: &RequestInput) ->
             let (_, ut) = unit_target(st, unit).await?;
             require(p, Action::AddPerson, &ut)?;
             let fields = validate(&person_draft!(input), None)?;
+            if let Some(existing) = st.db.person_on_record(&fields.identity_key()).await? {
+                return Err(already_on_record(st, p, &fields, existing).await?);
+            }
             Ok(st.db.file_request(Some(p.account_id), kind, unit, None, Some(&fields), &note, deadline).await?)
         }
     }
+}
+
+/// An addition of someone already on record: refused, pointing to a correction (Mẫu số 3). Where
+/// the record is (name, unit) is said only to a filer who may see that person; anyone else learns
+/// only that the national ID (or the person) is already registered.
+async fn already_on_record(
+    st: &AppState,
+    p: &Principal,
+    fields: &PersonFields,
+    existing: i64,
+) -> Result<AppError, AppError> {
+    let mut errors = bdtx_store::requests::already_on_record(fields).errors;
+    let (person, t) = person_target(st, existing).await?;
+    if p.can(Action::ViewPerson, &t) {
+        let stays = st.db.stays(existing).await?;
+        let d = bdtx_domain::dates::iso(today());
+        let mut place: Vec<&str> = stays
+            .iter()
+            .filter(|s| s.valid_from <= d && s.valid_to.as_deref().is_none_or(|to| to > d.as_str()))
+            .map(|s| s.unit_name.as_str())
+            .collect();
+        if place.is_empty() {
+            place.extend(stays.first().map(|s| s.unit_name.as_str()));
+        }
+        // The record's name and place travel as the "field", as a course package's file does.
+        errors.push(bdtx_domain::FieldError {
+            field: format!("{} (#{existing}) — {}", person.full_name, place.join(", ")),
+            code: "existing_record",
+        });
+    }
+    Ok(AppError::Invalid(errors))
 }
 
 pub async fn requests(

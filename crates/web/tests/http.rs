@@ -804,9 +804,11 @@ both_backends!(requests_forms_3_and_4_flow_to_the_level_above, |db: TestDb| asyn
         let app = &app;
         async move { app.api(&t, Method::POST, &path, Some(body)).await }
     };
-    // Mẫu 3: a correction, with a deadline already past: listed as late, addressed to the commune
-    let (s, c) = post(&principal, "/api/v1/requests", json!({"kind": "correction", "person_id": teacher, "note": "Sai ngày sinh, đúng là 12/03/1990", "deadline": "09/01/2021"})).await;
+    // Mẫu 3: a correction addressed to the commune; once its deadline has passed it is listed as late
+    let (s, c) = post(&principal, "/api/v1/requests", json!({"kind": "correction", "person_id": teacher, "note": "Sai ngày sinh, đúng là 12/03/1990", "deadline": "09/01/2099"})).await;
     assert_eq!(s, 201, "{c}");
+    let filed = c["id"].as_i64().unwrap();
+    bdtx_store::on!(&*app.db, p => sqlx::query("UPDATE requests SET deadline = '2021-01-09' WHERE id = $1").bind(filed).execute(p).await.map(|_| ())).unwrap();
     let (_, rows) = app.get(&commune, "/api/v1/requests?kind=correction").await;
     assert_eq!(rows[0]["to_unit_id"].as_i64(), Some(kim_dong));
     let c = app.browser();
@@ -871,4 +873,143 @@ both_backends!(requests_forms_3_and_4_flow_to_the_level_above, |db: TestDb| asyn
         assert!(r.bytes().await.unwrap().starts_with(b"PK"));
     }
     assert_eq!(app.get(&app.token("giaovien").await, "/api/v1/requests?kind=addition").await.0, 403);
+});
+
+/// Read a downloaded .xlsx form back: its rows of text.
+fn xlsx_rows(bytes: &[u8]) -> Vec<Vec<String>> {
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let sheet = calamine::Reader::worksheet_range_at(&mut book, 0).unwrap().unwrap();
+    sheet.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect()
+}
+
+both_backends!(requests_refuse_what_cannot_be_answered, |db: TestDb| async move {
+    let app = start(db, 1000).await;
+    let principal = app.token("hieutruong").await; // Trường Tiểu học Kim Đông
+    let commune = app.token("xa.admin").await;
+    let school = app.unit_id("NB-KS02-TH-KIMDONG").await;
+    let post = |t: &str, path: &str, body: Value| {
+        let (t, path) = (t.to_string(), path.to_string());
+        let app = &app;
+        async move { app.api(&t, Method::POST, &path, Some(body)).await }
+    };
+    let messages = |v: &Value| {
+        v["error"]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["message"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    // someone already on record at the principal's own school: refused at filing, saying where, pointing to Mẫu 3
+    let (_, list) = app.get(&principal, &format!("/api/v1/people?unit={school}")).await;
+    let mine = &list["items"].as_array().unwrap().iter().find(|p| p["position"] == "teacher").unwrap();
+    let (_, mine) = app.get(&principal, &format!("/api/v1/people/{}", mine["id"])).await;
+    let (mine_name, mine_id) = (
+        mine["person"]["full_name"].as_str().unwrap().to_string(),
+        mine["person"]["national_id"].as_str().expect("a demo teacher has a CCCD").to_string(),
+    );
+    let (s, v) = post(&principal, "/api/v1/requests", json!({"kind": "addition", "unit_id": school, "full_name": mine_name, "birth_date": "02/02/1990", "national_id": mine_id})).await;
+    assert_eq!(s, 422, "{v}");
+    let m = messages(&v);
+    assert!(m.contains("Số CCCD: đã có hồ sơ trong hệ thống") && m.contains("Mẫu số 3"), "{m}");
+    assert!(m.contains(&mine_name) && m.contains("Trường Tiểu học Kim Đông"), "says where: {m}");
+    // someone on record elsewhere (the teacher Nguyễn Văn An, of another commune): only that the CCCD is taken
+    let so = app.token("so.admin").await;
+    let (_, an) = app.get(&so, &format!("/api/v1/people/{}", app.person_id("Nguyễn Văn An").await)).await;
+    let an_id = an["person"]["national_id"].as_str().expect("An has a CCCD").to_string();
+    let an_unit = an["stays"][0]["unit_name"].as_str().unwrap().to_string();
+    let (s, v) = post(
+        &principal,
+        "/api/v1/requests",
+        json!({"kind": "addition", "unit_id": school, "full_name": "Ai Đó", "national_id": an_id}),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    let m = messages(&v);
+    assert!(m.contains("Số CCCD: đã có hồ sơ trong hệ thống"), "{m}");
+    assert!(!m.contains("Nguyễn Văn An") && !m.contains(&an_unit) && !v.to_string().contains(&an_unit), "no leak: {v}");
+    // the birth date as the roster import reads it (d/m/yy); a deadline before today is refused
+    let (s, v) = post(&principal, "/api/v1/requests", json!({"kind": "addition", "unit_id": school, "full_name": "Lò Văn Mới", "birth_date": "5/9/92", "national_id": "037192009911", "deadline": "01/01/2020"})).await;
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(messages(&v), "Hạn: không được trước ngày hôm nay");
+    let (s, v) = post(&principal, "/api/v1/requests", json!({"kind": "addition", "unit_id": school, "full_name": "Lò Văn Mới", "birth_date": "5/9/92", "national_id": "037192009911", "position": "teacher", "note": "Mới tuyển"})).await;
+    assert_eq!(s, 201, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    let (_, rows) = app.get(&commune, "/api/v1/requests?kind=addition").await;
+    let row = rows.as_array().unwrap().iter().find(|r| r["id"].as_i64() == Some(id)).unwrap();
+    assert!(row["data"].as_str().unwrap().contains("1992-09-05"), "{row}");
+    // rejecting needs a reason; without one nothing changes
+    let c = app.browser();
+    let csrf = app.form_login(&c, "xa.admin").await;
+    let form = |accept: &'static str, reason: &'static str| {
+        let csrf = csrf.clone();
+        let c = c.clone();
+        let url = app.url(&format!("/requests/{id}/resolve"));
+        async move {
+            let r = c
+                .post(url)
+                .form(&[("_csrf", csrf.as_str()), ("accept", accept), ("resolution", reason)])
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (s, page) = form("0", "  ").await;
+    assert_eq!(s, 422);
+    assert!(page.contains("Lý do: bắt buộc nhập khi không chấp nhận đề nghị"), "{page}");
+    let (s, v) = post(&commune, &format!("/api/v1/requests/{id}/resolve"), json!({"accept": false})).await;
+    assert_eq!((s, v["error"]["fields"][0]["field"].as_str()), (422, Some("reason")), "{v}");
+    let (_, rows) = app.get(&commune, "/api/v1/requests?kind=addition").await;
+    assert_eq!(rows.as_array().unwrap().iter().find(|r| r["id"].as_i64() == Some(id)).unwrap()["status"], "open");
+    assert_eq!(form("0", "Đã có hồ sơ ở trường khác").await.0, 303);
+    let list = c.get(app.url("/requests?kind=addition")).send().await.unwrap().text().await.unwrap();
+    assert!(list.contains("Lý do không chấp nhận: Đã có hồ sơ ở trường khác"), "{list}");
+    // answering again: says it was already answered and how, changes nothing
+    let (s, page) = form("1", "").await;
+    assert_eq!(s, 422);
+    assert!(page.contains("Đề nghị: đã được xử lý trước đó (tình trạng: Không chấp nhận)"), "{page}");
+    assert!(!page.contains("ngừng hoạt động"));
+    let (_, rows) = app.get(&commune, "/api/v1/requests?kind=addition").await;
+    let row = rows.as_array().unwrap().iter().find(|r| r["id"].as_i64() == Some(id)).unwrap();
+    assert_eq!(
+        (row["status"].as_str(), row["resolution"].as_str()),
+        (Some("rejected"), Some("Đã có hồ sơ ở trường khác"))
+    );
+    let (_, found) = app.get(&so, "/api/v1/people?q=037192009911").await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 0, "nobody was added");
+    // an accepted correction answered twice says so too
+    let (_, c3) = post(
+        &principal,
+        "/api/v1/requests",
+        json!({"kind": "correction", "person_id": mine["person"]["id"], "note": "Sai số điện thoại"}),
+    )
+    .await;
+    let c3 = c3["id"].as_i64().unwrap();
+    assert_eq!(
+        post(&commune, &format!("/api/v1/requests/{c3}/resolve"), json!({"accept": true, "resolution": "Đã sửa"}))
+            .await
+            .0,
+        200
+    );
+    let (s, v) =
+        post(&commune, &format!("/api/v1/requests/{c3}/resolve"), json!({"accept": false, "resolution": "x"})).await;
+    assert_eq!((s, v["error"]["fields"][0]["code"].as_str()), (422, Some("already_resolved")), "{v}");
+    // the forms as .xlsx: positions in Vietnamese, status and result of processing with the reason
+    let form4 =
+        xlsx_rows(&c.get(app.url("/requests/export?kind=addition")).send().await.unwrap().bytes().await.unwrap());
+    let head = form4.iter().find(|r| r.first().is_some_and(|c| c == "STT")).unwrap();
+    let at = |name: &str| head.iter().position(|h| h == name).unwrap_or_else(|| panic!("{name} in {head:?}"));
+    let row = form4.iter().find(|r| r.get(1).is_some_and(|n| n == "Lò Văn Mới")).unwrap();
+    assert_eq!(row[at("Chức vụ")], "Giáo viên");
+    assert_eq!(row[at("Ngày sinh")], "05/09/1992");
+    assert_eq!(row[at("Tình trạng")], "Không chấp nhận");
+    assert_eq!(row[at("Kết quả xử lý")], "Lý do không chấp nhận: Đã có hồ sơ ở trường khác");
+    let form3 =
+        xlsx_rows(&c.get(app.url("/requests/export?kind=correction")).send().await.unwrap().bytes().await.unwrap());
+    let head = form3.iter().find(|r| r.first().is_some_and(|c| c == "STT")).unwrap();
+    let row = form3.iter().find(|r| r.get(3).is_some_and(|n| n == "Sai số điện thoại")).unwrap();
+    let at = |name: &str| head.iter().position(|h| h == name).unwrap_or_else(|| panic!("{name} in {head:?}"));
+    assert_eq!((row[at("Tình trạng")].as_str(), row[at("Kết quả xử lý")].as_str()), ("Đã xử lý", "Đã sửa"));
 });
