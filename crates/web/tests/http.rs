@@ -882,7 +882,13 @@ both_backends!(merging_keeps_the_login_and_refuses_unrelated_people, |db: TestDb
     let app = start(db, 1000).await;
     let gv_account = app.db.account_by_username("giaovien").await.unwrap().unwrap();
     let gv = gv_account.person_id.unwrap();
-    let school = app.db.person_chain(gv).await.unwrap()[0];
+    let from = app.db.stays(gv).await.unwrap()[0].valid_from.clone();
+    let from = chrono::NaiveDate::parse_from_str(&from, "%Y-%m-%d").unwrap();
+    // At Tiểu học Kim Đông, whose principal is hieutruong, in xa.admin's commune.
+    let school = app.unit_id("NB-KS02-TH-KIMDONG").await;
+    if app.db.person_chain(gv).await.unwrap()[0] != school {
+        app.db.move_person(None, gv, school, from + chrono::Days::new(10)).await.unwrap();
+    }
     let mut original = app.db.person(gv).await.unwrap().unwrap().fields();
     if original.email.is_none() {
         original.email = Some("an.nguyen@kimdong.edu.vn".into());
@@ -893,8 +899,6 @@ both_backends!(merging_keeps_the_login_and_refuses_unrelated_people, |db: TestDb
     again.national_id = None;
     again.email = None;
     again.phone = Some("0987000111".into());
-    let from = app.db.stays(gv).await.unwrap()[0].valid_from.clone();
-    let from = chrono::NaiveDate::parse_from_str(&from, "%Y-%m-%d").unwrap();
     let dup = app.db.create_person(None, &again, school, from + chrono::Days::new(30)).await.unwrap();
     let pending = app.db.ensure_account(dup).await.unwrap();
     assert!(!pending.activated());
