@@ -1,8 +1,13 @@
-//! Duplicate people: candidates (same phone, same e-mail, same name and birth date) and the merge
-//! that keeps one record. A merge moves, never deletes: the others' history, core status, roles
-//! and account move to the kept person (or stay, disabled, when the kept person already has
-//! one); the others are closed as `merged` pointing at the kept record; the audit entry lists
-//! every moved row so the merge can be explained later.
+//! Duplicate people: candidates (same phone, same e-mail, same name and birth date; each flagged
+//! when it has an account in use) and the merge that keeps one record. A merge moves, never
+//! deletes: the others' history, core status, roles and account move to the kept person. One
+//! account a person: when the kept person already has one, the others' stay, disabled, with the
+//! closed records — except that an account in use (activated, not disabled) replaces a kept one
+//! that is not, which then goes disabled to the closed record, so the person keeps their login.
+//! The kept person ends with one open stay a unit (the earliest; a later twin stays, closed, with
+//! the closed record). The kept record's empty fields are filled from the others (a national ID
+//! moves: the closed record loses it). The others are closed as `merged` pointing at the kept
+//! record; the audit entry lists every moved row and filled field so the merge can be explained.
 //!
 //! INVARIANT: every table that refers to a person must be handled in `merge_people`.
 
