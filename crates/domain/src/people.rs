@@ -149,6 +149,26 @@ pub fn identity_key(
     }
 }
 
+/// Why two records may be the same person (the reasons duplicate candidates are grouped by):
+/// the same national ID, e-mail (any case), phone, or folded name with the same birth date.
+/// `None`: nothing links them, and they are not merged.
+pub fn duplicate_reason(a: &PersonFields, b: &PersonFields) -> Option<&'static str> {
+    let same = |x: &Option<String>, y: &Option<String>| x.is_some() && x == y;
+    if same(&a.national_id, &b.national_id) {
+        Some("national_id")
+    } else if a.email.is_some()
+        && a.email.as_deref().map(str::to_lowercase) == b.email.as_deref().map(str::to_lowercase)
+    {
+        Some("email")
+    } else if same(&a.phone, &b.phone) {
+        Some("phone")
+    } else if a.birth_date.is_some() && a.birth_date == b.birth_date && fold(&a.full_name) == fold(&b.full_name) {
+        Some("name_birth")
+    } else {
+        None
+    }
+}
+
 /// Vietnamese mobile/landline: 0xxxxxxxxx (10 digits) or +84xxxxxxxxx, separators ignored.
 /// Returns the canonical 0-prefixed form.
 pub fn normalize_phone(s: &str) -> Option<String> {
@@ -314,6 +334,41 @@ pub fn validate(draft: &PersonDraft, base: Option<&PersonFields>) -> Result<Pers
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn duplicate_reasons() {
+        let base = |name: &str| PersonFields {
+            full_name: name.into(),
+            birth_date: None,
+            gender: None,
+            national_id: None,
+            phone: None,
+            email: None,
+            position: Position::Teacher,
+            levels: vec![],
+            main_subject: None,
+            other_subjects: vec![],
+        };
+        let (mut a, mut b) = (base("Nguyễn Văn An"), base("Nguyễn Văn An"));
+        assert_eq!(duplicate_reason(&a, &b), None, "a name alone links nobody");
+        a.birth_date = NaiveDate::from_ymd_opt(1985, 9, 2);
+        b.birth_date = a.birth_date;
+        b.full_name = "NGUYEN VAN AN".into();
+        assert_eq!(duplicate_reason(&a, &b), Some("name_birth"));
+        b.birth_date = NaiveDate::from_ymd_opt(1986, 9, 2);
+        assert_eq!(duplicate_reason(&a, &b), None);
+        a.email = Some("An@truong.vn".into());
+        b.email = Some("an@truong.vn".into());
+        assert_eq!(duplicate_reason(&a, &b), Some("email"));
+        b.email = None;
+        a.phone = Some("0912345678".into());
+        b.phone = Some("0912345678".into());
+        assert_eq!(duplicate_reason(&a, &b), Some("phone"));
+        let (mut c, mut d) = (base("Lê Thị Hoa"), base("Trần Văn Bình"));
+        c.national_id = Some("001085012345".into());
+        d.national_id = Some("001085012345".into());
+        assert_eq!(duplicate_reason(&c, &d), Some("national_id"));
+    }
+
     use super::*;
 
     fn draft(name: &str) -> PersonDraft {

@@ -1,8 +1,13 @@
-//! Duplicate people: candidates (same phone, same e-mail, same name and birth date) and the merge
-//! that keeps one record. A merge moves, never deletes: the others' history, core status, roles
-//! and account move to the kept person (or stay, disabled, when the kept person already has
-//! one); the others are closed as `merged` pointing at the kept record; the audit entry lists
-//! every moved row so the merge can be explained later.
+//! Duplicate people: candidates (same phone, same e-mail, same name and birth date; each flagged
+//! when it has an account in use) and the merge that keeps one record. A merge moves, never
+//! deletes: the others' history, core status, roles and account move to the kept person. One
+//! account a person: when the kept person already has one, the others' stay, disabled, with the
+//! closed records — except that an account in use (activated, not disabled) replaces a kept one
+//! that is not, which then goes disabled to the closed record, so the person keeps their login.
+//! The kept person ends with one open stay a unit (the earliest; a later twin stays, closed, with
+//! the closed record). The kept record's empty fields are filled from the others (a national ID
+//! moves: the closed record loses it). The others are closed as `merged` pointing at the kept
+//! record; the audit entry lists every moved row and filled field so the merge can be explained.
 //!
 //! INVARIANT: every table that refers to a person must be handled in `merge_people`.
 
@@ -21,6 +26,9 @@ pub struct Candidate {
     pub phone: Option<String>,
     pub email: Option<String>,
     pub unit_name: Option<String>,
+    /// The record has an account that can log in (activated, not disabled): the one a merge
+    /// keeps for the person when the kept record's own account was never activated.
+    pub account_active: bool,
 }
 
 /// A group of records that may be one person, and why.
@@ -54,7 +62,9 @@ impl Db {
                  )
                  SELECT s.k, p.id, p.full_name, p.birth_date, p.national_id, p.phone, p.email,
                         (SELECT MIN(u.name) FROM person_units pu JOIN units u ON u.id = pu.unit_id
-                          WHERE pu.person_id = p.id AND pu.valid_to IS NULL) AS unit_name
+                          WHERE pu.person_id = p.id AND pu.valid_to IS NULL) AS unit_name,
+                        EXISTS (SELECT 1 FROM accounts a WHERE a.person_id = p.id AND a.password_hash IS NOT NULL
+                                AND NOT a.disabled) AS account_active
                  FROM scoped s JOIN dup ON dup.k = s.k JOIN people p ON p.id = s.id
                  ORDER BY s.k, p.id"
             );
@@ -106,21 +116,56 @@ impl Db {
             }
         }
         c.finish()?;
+        let mut people = Vec::with_capacity(others.len() + 1);
         for id in std::iter::once(&keep).chain(others) {
             let p = self.person(*id).await?.ok_or(StoreError::NotFound)?;
             if p.status != "active" {
                 return Err(bdtx_domain::Invalid::one("person", "not_active").into());
             }
+            people.push(p);
         }
+        // The kept record's empty fields are filled from the others, in the order given.
+        let kept_before = people[0].fields();
+        let (fields, filled, national_id_from) = fill_fields(&people[0], &people[1..]);
         let keep_account = self.account_of_person(keep).await?;
         let unit = self.stays(keep).await?.into_iter().find(|s| s.valid_to.is_none()).map(|s| s.unit_id);
         let t = now();
+        let today_iso = iso(today());
         on!(self, p => {
             let mut tx = p.begin_write().await?;
             let mut moved = serde_json::Map::new();
+            // The kept person's account as the merge goes: its id and whether it can log in.
+            let mut kept_account: Option<(i64, bool)> = keep_account.as_ref().map(|a| (a.id, a.activated() && !a.disabled));
             for o in others {
-                let stays: Vec<i64> = sqlx::query_scalar("SELECT id FROM person_units WHERE person_id = $1").bind(o).fetch_all(&mut *tx).await?;
-                sqlx::query("UPDATE person_units SET person_id = $2 WHERE person_id = $1").bind(o).bind(keep).execute(&mut *tx).await?;
+                // Stays move, except that the kept person ends with one open stay at a unit: of two
+                // open stays at the same unit the earlier-started one is the kept person's; the
+                // other stays with (or goes to) the closed record, closed today, as history.
+                let open_kept: Vec<(i64, i64, String)> = sqlx::query_as(
+                    "SELECT id, unit_id, valid_from FROM person_units WHERE person_id = $1 AND valid_to IS NULL")
+                    .bind(keep).fetch_all(&mut *tx).await?;
+                let theirs: Vec<(i64, i64, String, Option<String>)> = sqlx::query_as(
+                    "SELECT id, unit_id, valid_from, valid_to FROM person_units WHERE person_id = $1 ORDER BY id")
+                    .bind(o).fetch_all(&mut *tx).await?;
+                let mut stays = Vec::new();
+                let mut stays_left = Vec::new();
+                for (id, unit_id, from, to) in &theirs {
+                    let twin = if to.is_none() { open_kept.iter().find(|k| k.1 == *unit_id) } else { None };
+                    let (to_keep, to_close) = match twin {
+                        None => (Some(*id), None),
+                        Some(k) if *from < k.2 => (Some(*id), Some((k.0, k.2.clone()))),
+                        Some(_) => (None, Some((*id, from.clone()))),
+                    };
+                    if let Some(id) = to_keep {
+                        sqlx::query("UPDATE person_units SET person_id = $2 WHERE id = $1").bind(id).bind(keep).execute(&mut *tx).await?;
+                        stays.push(id);
+                    }
+                    if let Some((id, from)) = to_close {
+                        let end = if from > today_iso { from } else { today_iso.clone() };
+                        sqlx::query("UPDATE person_units SET person_id = $2, valid_to = $3 WHERE id = $1")
+                            .bind(id).bind(o).bind(&end).execute(&mut *tx).await?;
+                        stays_left.push(serde_json::json!({"stay": id, "closed_on": end}));
+                    }
+                }
                 // Core status the kept person already has stays with the closed record (unique key).
                 let cores: Vec<i64> = sqlx::query_scalar(
                     "SELECT c.id FROM core_status c WHERE c.person_id = $1 AND NOT EXISTS
@@ -172,23 +217,47 @@ impl Db {
                 ] {
                     sqlx::query(sql).bind(o).bind(keep).execute(&mut *tx).await?;
                 }
-                let account: Option<i64> = sqlx::query_scalar("SELECT id FROM accounts WHERE person_id = $1").bind(o).fetch_optional(&mut *tx).await?;
+                let account: Option<(i64, Option<String>, bool)> =
+                    sqlx::query_as("SELECT id, password_hash, disabled FROM accounts WHERE person_id = $1")
+                    .bind(o).fetch_optional(&mut *tx).await?;
                 let mut account_note = serde_json::Value::Null;
-                if let Some(a) = account {
-                    match &keep_account {
+                if let Some((a, hash, disabled)) = account {
+                    let usable = hash.is_some() && !disabled;
+                    match kept_account {
                         None => {
                             // The kept person had no account: this one becomes theirs.
                             sqlx::query("UPDATE accounts SET person_id = $2 WHERE id = $1").bind(a).bind(keep).execute(&mut *tx).await?;
                             account_note = serde_json::json!({"account": a, "moved": true});
+                            kept_account = Some((a, usable));
                         }
-                        Some(k) => {
+                        Some((k, false)) if usable => {
+                            // The kept record's account cannot log in (never activated, or
+                            // disabled) and this one can: this one becomes the kept person's, with
+                            // its password and sessions; the other one's roles move to it, and the
+                            // other one, disabled, goes to the closed record (one account a person).
+                            sqlx::query("UPDATE accounts SET person_id = NULL WHERE id = $1").bind(k).execute(&mut *tx).await?;
+                            sqlx::query("UPDATE accounts SET person_id = $2 WHERE id = $1").bind(a).bind(keep).execute(&mut *tx).await?;
+                            sqlx::query("UPDATE accounts SET person_id = $2, disabled = TRUE WHERE id = $1").bind(k).bind(o).execute(&mut *tx).await?;
+                            let grants: Vec<i64> = sqlx::query_scalar(
+                                "SELECT g.id FROM role_grants g WHERE g.account_id = $1 AND NOT EXISTS
+                                   (SELECT 1 FROM role_grants x WHERE x.account_id = $2 AND x.role = g.role AND x.unit_id = g.unit_id)")
+                                .bind(k).bind(a).fetch_all(&mut *tx).await?;
+                            for g in &grants {
+                                sqlx::query("UPDATE role_grants SET account_id = $2 WHERE id = $1").bind(g).bind(a).execute(&mut *tx).await?;
+                            }
+                            sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(k).execute(&mut *tx).await?;
+                            account_note = serde_json::json!({"account": a, "moved": true, "replaced": k,
+                                "replaced_disabled": true, "replaced_to": o, "roles_moved": grants});
+                            kept_account = Some((a, true));
+                        }
+                        Some((k, _)) => {
                             // One account per person: roles move to the kept account, this one is disabled.
                             let grants: Vec<i64> = sqlx::query_scalar(
                                 "SELECT g.id FROM role_grants g WHERE g.account_id = $1 AND NOT EXISTS
                                    (SELECT 1 FROM role_grants x WHERE x.account_id = $2 AND x.role = g.role AND x.unit_id = g.unit_id)")
-                                .bind(a).bind(k.id).fetch_all(&mut *tx).await?;
+                                .bind(a).bind(k).fetch_all(&mut *tx).await?;
                             for g in &grants {
-                                sqlx::query("UPDATE role_grants SET account_id = $2 WHERE id = $1").bind(g).bind(k.id).execute(&mut *tx).await?;
+                                sqlx::query("UPDATE role_grants SET account_id = $2 WHERE id = $1").bind(g).bind(k).execute(&mut *tx).await?;
                             }
                             sqlx::query("UPDATE accounts SET disabled = TRUE WHERE id = $1").bind(a).execute(&mut *tx).await?;
                             sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(a).execute(&mut *tx).await?;
@@ -198,14 +267,85 @@ impl Db {
                 }
                 sqlx::query("UPDATE people SET status = 'merged', merged_into = $2, updated_at = $3 WHERE id = $1")
                     .bind(o).bind(keep).bind(t).execute(&mut *tx).await?;
-                moved.insert(o.to_string(), serde_json::json!({"stays": stays, "core_status": cores, "enrollments": enrollments, "account": account_note}));
+                if national_id_from == Some(*o) {
+                    // A national ID is one person's: it moves to the kept record, off the closed one.
+                    let closed = people.iter().find(|p| p.id == *o).map(|p| {
+                        let mut f = p.fields();
+                        f.national_id = None;
+                        f.identity_key()
+                    });
+                    sqlx::query("UPDATE people SET national_id = NULL, identity_key = $2 WHERE id = $1")
+                        .bind(o).bind(closed).execute(&mut *tx).await?;
+                }
+                moved.insert(o.to_string(), serde_json::json!({"stays": stays, "stays_left": stays_left,
+                    "core_status": cores, "enrollments": enrollments, "account": account_note}));
+            }
+            if !filled.is_empty() {
+                let f = &fields;
+                sqlx::query(
+                    "UPDATE people SET birth_date = $2, gender = $3, national_id = $4, phone = $5, email = $6, levels = $7,
+                        main_subject = $8, other_subjects = $9, identity_key = $10, updated_at = $11 WHERE id = $1")
+                    .bind(keep).bind(f.birth_date.map(iso)).bind(&f.gender).bind(&f.national_id).bind(&f.phone).bind(&f.email)
+                    .bind(f.levels_string()).bind(&f.main_subject).bind(f.other_subjects.join(";"))
+                    .bind(f.identity_key()).bind(t)
+                    .execute(&mut *tx).await.map_err(|e| crate::conflict(e, "identity"))?;
             }
             let recount: Vec<i64> = sqlx::query_scalar("SELECT id FROM enrollments WHERE person_id = $1").bind(keep).fetch_all(&mut *tx).await?;
             crate::retally!(tx, &recount);
-            let detail = serde_json::json!({"kept": keep, "merged": others, "moved": moved}).to_string();
-            crate::audit_insert!(tx, actor, "person.merge", "person", keep, unit, None::<String>, Some(detail));
+            let national_id_moved = national_id_from
+                .map(|from| serde_json::json!({"from": from, "national_id": fields.national_id}));
+            let detail = serde_json::json!({"kept": keep, "merged": others, "moved": moved, "filled": filled,
+                "national_id_moved": national_id_moved}).to_string();
+            let before = (!filled.is_empty()).then(|| serde_json::to_string(&kept_before).unwrap_or_default());
+            crate::audit_insert!(tx, actor, "person.merge", "person", keep, unit, before.clone(), Some(detail));
             tx.commit().await?;
             Ok(())
         })
     }
+}
+
+/// The kept record's fields with its empty ones (birth date, gender, national ID, phone, e-mail,
+/// levels, subjects) taken from the first of the others that has them; what was filled from
+/// whom; and which record the national ID came from (it moves: the closed record loses it).
+fn fill_fields(
+    kept: &crate::people::Person,
+    others: &[crate::people::Person],
+) -> (bdtx_domain::people::PersonFields, serde_json::Map<String, serde_json::Value>, Option<i64>) {
+    let mut f = kept.fields();
+    let mut filled = serde_json::Map::new();
+    let mut national_id_from = None;
+    for o in others {
+        let of = o.fields();
+        let mut note = |field: &str, value: serde_json::Value| {
+            filled.insert(field.into(), serde_json::json!({"from": o.id, "value": value}));
+        };
+        if f.birth_date.is_none() && of.birth_date.is_some() {
+            f.birth_date = of.birth_date;
+            note("birth_date", serde_json::json!(of.birth_date.map(iso)));
+        }
+        for (field, mine, theirs) in [
+            ("gender", &mut f.gender, &of.gender),
+            ("national_id", &mut f.national_id, &of.national_id),
+            ("phone", &mut f.phone, &of.phone),
+            ("email", &mut f.email, &of.email),
+            ("main_subject", &mut f.main_subject, &of.main_subject),
+        ] {
+            if mine.is_none() && theirs.is_some() {
+                mine.clone_from(theirs);
+                note(field, serde_json::json!(theirs));
+                if field == "national_id" {
+                    national_id_from = Some(o.id);
+                }
+            }
+        }
+        if f.levels.is_empty() && !of.levels.is_empty() {
+            f.levels = of.levels.clone();
+            note("levels", serde_json::json!(of.levels_string()));
+        }
+        if f.other_subjects.is_empty() && !of.other_subjects.is_empty() {
+            f.other_subjects = of.other_subjects.clone();
+            note("other_subjects", serde_json::json!(of.other_subjects.join(";")));
+        }
+    }
+    (f, filled, national_id_from)
 }

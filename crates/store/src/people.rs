@@ -207,6 +207,10 @@ impl Db {
         if stays.iter().any(|s| s.valid_to.is_none() && s.valid_from >= d) {
             return Err(bdtx_domain::Invalid::one("date", "overlap").into());
         }
+        // A move to where the person already works would only split their open stay in two.
+        if stays.iter().any(|s| s.valid_to.is_none() && s.unit_id == unit_id) {
+            return Err(bdtx_domain::Invalid::one("unit", "already_there").into());
+        }
         if self.unit(unit_id).await?.is_none() {
             return Err(bdtx_domain::Invalid::one("unit", "not_found").into());
         }

@@ -392,8 +392,12 @@ impl Db {
                     .bind(s).fetch_all(&mut *tx).await?;
                 sqlx::query("UPDATE person_units SET valid_to = $2 WHERE unit_id = $1 AND valid_to IS NULL")
                     .bind(s).bind(&eff).execute(&mut *tx).await?;
+                // One open stay a unit: someone already working at the target (or at two of the
+                // merged units) gets no second one.
                 for person in staff {
-                    sqlx::query("INSERT INTO person_units (person_id, unit_id, valid_from) VALUES ($1, $2, $3)")
+                    sqlx::query(
+                        "INSERT INTO person_units (person_id, unit_id, valid_from) SELECT $1, $2, $3 WHERE NOT EXISTS
+                           (SELECT 1 FROM person_units WHERE person_id = $1 AND unit_id = $2 AND valid_to IS NULL)")
                         .bind(person).bind(target).bind(&eff).execute(&mut *tx).await?;
                 }
                 // The source itself closes, and so does its own parent link.

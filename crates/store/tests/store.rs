@@ -583,3 +583,68 @@ both_backends!(requests_refuse_at_filing_what_cannot_be_answered, |db: bdtx_test
     let r = db.request(id).await.unwrap().unwrap();
     assert_eq!((r.status.as_str(), r.resolution.as_deref()), ("rejected", Some("Đã có hồ sơ")));
 });
+
+// A merge keeps the person's working login and fills the kept record's gaps; no merge (of people
+// or of units) and no move leaves two open stays at one unit.
+both_backends!(merges_keep_the_login_and_one_open_stay_a_unit, |db: bdtx_testkit::TestDb| async move {
+    let (_m, _p, _c, a, b) = small_tree(&db).await;
+    let mut one = person("Nguyễn Văn An", Some("001085012345"));
+    one.email = Some("an@truong.edu.vn".into());
+    let old = db.create_person(None, &one, a, d("2020-09-01")).await.unwrap();
+    let mut two = person("Nguyễn Văn An", None);
+    two.phone = Some("0987000111".into());
+    two.email = None;
+    let new = db.create_person(None, &two, a, d("2025-09-01")).await.unwrap();
+    // The old record's account is in use; the new one's was never activated but holds a role.
+    let active =
+        db.create_account("an.old", Some(old), Some(bdtx_store::password::hash("mat-khau-dai-1"))).await.unwrap();
+    let (token, _) = db.create_session(active).await.unwrap();
+    let pending = db.ensure_account(new).await.unwrap();
+    db.grant_role(None, pending.id, Role::CoreTeacher, a).await.unwrap();
+    let listed = db.duplicate_candidates(None, 10).await.unwrap();
+    let flags: Vec<_> = listed[0].people.iter().map(|p| (p.id, p.account_active)).collect();
+    assert_eq!(flags, vec![(old, true), (new, false)]);
+
+    db.merge_people(None, new, &[old]).await.unwrap();
+    let acc = db.account(active).await.unwrap().unwrap();
+    assert_eq!((acc.person_id, acc.disabled), (Some(new), false), "the account in use is the kept person's");
+    assert!(db.session(&token).await.unwrap().is_some(), "its sessions go on");
+    assert_eq!(db.principal(active).await.unwrap().unwrap().grants[0].role, Role::CoreTeacher, "roles moved to it");
+    let acc = db.account(pending.id).await.unwrap().unwrap();
+    assert_eq!((acc.person_id, acc.disabled), (Some(old), true), "the unused one is kept, disabled");
+    assert_eq!(db.login("an.old", "mat-khau-dai-1").await.unwrap(), LoginOutcome::Ok(active));
+    let kept = db.person(new).await.unwrap().unwrap();
+    assert_eq!(
+        (kept.national_id.as_deref(), kept.email.as_deref(), kept.phone.as_deref()),
+        (Some("001085012345"), Some("an@truong.edu.vn"), Some("0987000111"))
+    );
+    assert_eq!(db.person(old).await.unwrap().unwrap().national_id, None, "the national ID moved");
+    // The earlier open stay at the school is the kept person's; the later one, closed, stays behind.
+    let stays = db.stays(new).await.unwrap();
+    assert_eq!(stays.len(), 1);
+    assert_eq!((stays[0].unit_id, stays[0].valid_from.as_str(), stays[0].valid_to.as_deref()), (a, "2020-09-01", None));
+    let left = db.stays(old).await.unwrap();
+    assert_eq!((left.len(), left[0].valid_from.as_str()), (1, "2025-09-01"));
+    assert!(left[0].valid_to.is_some());
+    let log = db.audit_list(None, None, 1).await.unwrap();
+    let detail: serde_json::Value = serde_json::from_str(log[0].after_json.as_deref().unwrap()).unwrap();
+    assert_eq!(detail["national_id_moved"], serde_json::json!({"from": old, "national_id": "001085012345"}));
+    assert!(log[0].before_json.as_deref().unwrap().contains("\"national_id\":null"));
+
+    // Moving to where one already works is refused.
+    assert!(matches!(db.move_person(None, new, a, d("2026-01-01")).await, Err(StoreError::Invalid(_))));
+    // Someone working at two schools merged into one of them gets no second open stay there.
+    let mut three = person("Lê Thị Hoa", None);
+    three.phone = Some("0900000003".into());
+    let hoa = db.create_person(None, &three, a, d("2025-09-01")).await.unwrap();
+    three.email = Some("hoa@truong.edu.vn".into());
+    three.phone = Some("0900000004".into());
+    three.full_name = "Lê Thị Hoa".into();
+    let hoa2 = db.create_person(None, &three, b, d("2025-09-01")).await.unwrap();
+    db.merge_people(None, hoa, &[hoa2]).await.unwrap();
+    assert_eq!(db.stays(hoa).await.unwrap().iter().filter(|s| s.valid_to.is_none()).count(), 2);
+    db.merge_units(None, Restructure::Merge, &[b], Some(a), None, d("2026-07-01")).await.unwrap();
+    let open: Vec<_> = db.stays(hoa).await.unwrap().into_iter().filter(|s| s.valid_to.is_none()).collect();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0].unit_id, a);
+});

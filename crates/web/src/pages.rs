@@ -606,7 +606,8 @@ async fn unlock_submit(State(st): State<AppState>, auth: Auth, Path(id): Path<i6
 #[template(path = "duplicates.html")]
 struct DuplicatesPage {
     ctx: Ctx,
-    groups: Vec<bdtx_store::merge::DuplicateGroup>,
+    /// Each group, and whether the caller may merge it (`decide`); others show no merge controls.
+    groups: Vec<(bdtx_store::merge::DuplicateGroup, bool)>,
 }
 
 async fn duplicates_page(
@@ -615,8 +616,10 @@ async fn duplicates_page(
     auth: Auth,
     Query(q): Query<AuditQuery>,
 ) -> Result<DuplicatesPage, AppError> {
+    let within = crate::access::scope(&st, &auth.principal, q.unit, bdtx_domain::authz::Action::ViewPerson).await?;
     let groups = service::duplicates(&st, &auth.principal, q.unit).await?;
-    Ok(DuplicatesPage { ctx, groups })
+    let mergeable = service::may_merge(&st, &auth.principal, within, &groups).await?;
+    Ok(DuplicatesPage { ctx, groups: groups.into_iter().zip(mergeable).collect() })
 }
 
 #[derive(Deserialize)]
@@ -627,8 +630,19 @@ struct MergeForm {
 }
 
 async fn merge_submit(State(st): State<AppState>, auth: Auth, Form(f): Form<MergeForm>) -> Result<Response, AppError> {
-    let keep = f.keep.ok_or_else(|| AppError::invalid("person", "required"))?;
-    let others: Vec<i64> = f.ids.split(',').filter_map(|s| s.trim().parse().ok()).filter(|id| *id != keep).collect();
+    let keep = f.keep.ok_or_else(|| AppError::invalid("keep", "required"))?;
+    let mut ids = Vec::new();
+    for s in f.ids.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let id: i64 = s.parse().map_err(|_| AppError::invalid("ids", "invalid"))?;
+        if ids.contains(&id) {
+            return Err(AppError::invalid("ids", "duplicate"));
+        }
+        ids.push(id);
+    }
+    if !ids.contains(&keep) {
+        return Err(AppError::invalid("keep", "not_in_group"));
+    }
+    let others: Vec<i64> = ids.into_iter().filter(|id| *id != keep).collect();
     service::merge_people(&st, &auth.principal, keep, &others).await?;
     Ok(see_other(&format!("/people/{keep}?ok=people.merged")))
 }

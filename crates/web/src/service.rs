@@ -653,12 +653,61 @@ pub async fn duplicates(
     Ok(st.db.duplicate_candidates(within, 200).await?)
 }
 
-/// Merge `others` into `keep`: the caller must be allowed to change the identity of every one.
+/// Whether the caller may merge each group of `groups` (found in `within`): change the identity
+/// of every one of its people. Decided once for the whole subtree when that is allowed there,
+/// else person by person.
+pub async fn may_merge(
+    st: &AppState,
+    p: &Principal,
+    within: Option<i64>,
+    groups: &[bdtx_store::merge::DuplicateGroup],
+) -> Result<Vec<bool>, AppError> {
+    let action = Action::EditPerson(FieldGroup::Identity);
+    let everywhere = match within {
+        None => p.can(action, &Target::global()),
+        Some(u) => p.can(action, &unit_target(st, u).await?.1),
+    };
+    if everywhere {
+        return Ok(vec![true; groups.len()]);
+    }
+    let mut out = Vec::with_capacity(groups.len());
+    for g in groups {
+        let mut ok = true;
+        for person in &g.people {
+            let (_, t) = person_target(st, person.id).await?;
+            if !p.can(action, &t) {
+                ok = false;
+                break;
+            }
+        }
+        out.push(ok);
+    }
+    Ok(out)
+}
+
+/// Merge `others` into `keep`: the caller must be allowed to change the identity of every one;
+/// they must be distinct active records, each a candidate duplicate of the kept one (same
+/// national ID, e-mail, phone, or name and birth date), else nothing is merged.
 pub async fn merge_people(st: &AppState, p: &Principal, keep: i64, others: &[i64]) -> Result<(), AppError> {
+    if others.is_empty() {
+        return Err(AppError::invalid("others", "required"));
+    }
+    let mut seen = std::collections::HashSet::from([keep]);
+    if !others.iter().all(|o| seen.insert(*o)) {
+        return Err(AppError::invalid("others", "duplicate"));
+    }
+    let mut people = Vec::with_capacity(others.len() + 1);
     for id in std::iter::once(&keep).chain(others) {
-        let (_, t) = person_target(st, *id).await?;
+        let (person, t) = person_target(st, *id).await?;
         require(p, Action::ViewPerson, &t)?;
         require(p, Action::EditPerson(FieldGroup::Identity), &t)?;
+        if person.status != "active" {
+            return Err(AppError::invalid(if *id == keep { "keep" } else { "others" }, "not_active"));
+        }
+        people.push(person.fields());
+    }
+    if people[1..].iter().any(|o| bdtx_domain::people::duplicate_reason(&people[0], o).is_none()) {
+        return Err(AppError::invalid("others", "not_duplicate"));
     }
     st.db.merge_people(Some(p.account_id), keep, others).await?;
     st.auth_cache.invalidate_all();

@@ -1013,3 +1013,109 @@ both_backends!(requests_refuse_what_cannot_be_answered, |db: TestDb| async move 
     let at = |name: &str| head.iter().position(|h| h == name).unwrap_or_else(|| panic!("{name} in {head:?}"));
     assert_eq!((row[at("Tình trạng")].as_str(), row[at("Kết quả xử lý")].as_str()), ("Đã xử lý", "Đã sửa"));
 });
+
+// The audit's case: a teacher imported again as a new record (another phone, no CCCD, an
+// account never activated) at the same school; the commune admin keeps the new record. The
+// teacher keeps a working login (the active account becomes the kept person's), the kept record
+// gets the CCCD and e-mail, one open stay is left at the school, and the merge is explained in
+// the audit. Crafted merges of unrelated people are refused; a principal sees no merge controls.
+both_backends!(merging_keeps_the_login_and_refuses_unrelated_people, |db: TestDb| async move {
+    let app = start(db, 1000).await;
+    let gv_account = app.db.account_by_username("giaovien").await.unwrap().unwrap();
+    let gv = gv_account.person_id.unwrap();
+    let from = app.db.stays(gv).await.unwrap()[0].valid_from.clone();
+    let from = chrono::NaiveDate::parse_from_str(&from, "%Y-%m-%d").unwrap();
+    // At Tiểu học Kim Đông, whose principal is hieutruong, in xa.admin's commune.
+    let school = app.unit_id("NB-KS02-TH-KIMDONG").await;
+    if app.db.person_chain(gv).await.unwrap()[0] != school {
+        app.db.move_person(None, gv, school, from + chrono::Days::new(10)).await.unwrap();
+    }
+    let mut original = app.db.person(gv).await.unwrap().unwrap().fields();
+    if original.email.is_none() {
+        original.email = Some("an.nguyen@kimdong.edu.vn".into());
+        app.db.update_person(None, gv, &original).await.unwrap();
+    }
+    assert!(original.national_id.is_some());
+    let mut again = original.clone();
+    again.national_id = None;
+    again.email = None;
+    again.phone = Some("0987000111".into());
+    let dup = app.db.create_person(None, &again, school, from + chrono::Days::new(30)).await.unwrap();
+    let pending = app.db.ensure_account(dup).await.unwrap();
+    assert!(!pending.activated());
+    // The teacher is logged in while the merge happens.
+    let teacher = app.browser();
+    app.form_login(&teacher, "giaovien").await;
+
+    // The principal sees the group but no merge controls (merging takes the commune's right).
+    let ht = app.browser();
+    app.form_login(&ht, "hieutruong").await;
+    let page = ht.get(app.url("/people/duplicates")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(&format!("/people/{dup}\"")), "the group is listed");
+    assert!(!page.contains("action=\"/people/merge\"") && !page.contains("name=\"keep\""), "no merge controls");
+    assert!(page.contains("Bạn không có quyền gộp"));
+
+    let c = app.browser();
+    let csrf = app.form_login(&c, "xa.admin").await;
+    let page = c.get(app.url("/people/duplicates")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("action=\"/people/merge\""));
+    assert!(page.contains("Có tài khoản đang dùng"), "the record with an account in use is shown");
+    let merge = async |ids: String, keep: i64| {
+        c.post(app.url("/people/merge"))
+            .form(&[("_csrf", csrf.clone()), ("ids", ids), ("keep", keep.to_string())])
+            .send()
+            .await
+            .unwrap()
+    };
+    // Crafted merges: an unrelated colleague, a kept id outside the ids, a repeated id.
+    let query = bdtx_store::people::PeopleQuery { q: String::new(), within: Some(school), limit: 50, offset: 0 };
+    let colleague =
+        app.db.search_people(&query).await.unwrap().into_iter().find(|p| p.id != gv && p.id != dup).unwrap();
+    let r = merge(format!("{},{dup}", colleague.id), dup).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("không có dấu hiệu trùng với hồ sơ giữ lại"));
+    let r = merge(format!("{gv},{dup}"), colleague.id).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("phải là một trong các hồ sơ được gộp"));
+    assert_eq!(merge(format!("{gv},{gv},{dup}"), dup).await.status(), 422);
+    assert_eq!(merge(format!("{gv},x"), gv).await.status(), 422);
+    let (s, _) = app
+        .api(
+            &app.token("xa.admin").await,
+            Method::POST,
+            &format!("/api/v1/people/{dup}/merge"),
+            Some(json!({"others": [colleague.id]})),
+        )
+        .await;
+    assert_eq!(s, 422, "the API refuses too");
+    assert_eq!(app.db.person(colleague.id).await.unwrap().unwrap().status, "active", "refusals change nothing");
+
+    let r = merge(format!("{gv},{dup}"), dup).await;
+    assert_eq!(r.status(), 303);
+    // The teacher's session and password still work, now on the kept record.
+    assert_eq!(teacher.get(app.url("/")).send().await.unwrap().status(), 200);
+    app.token("giaovien").await;
+    let account = app.db.account_by_username("giaovien").await.unwrap().unwrap();
+    assert_eq!((account.person_id, account.disabled), (Some(dup), false));
+    let pending = app.db.account(pending.id).await.unwrap().unwrap();
+    assert_eq!((pending.person_id, pending.disabled), (Some(gv), true), "the unused account is kept, disabled");
+    // The kept record has the CCCD and e-mail; the closed one no longer holds the CCCD.
+    let kept = app.db.person(dup).await.unwrap().unwrap();
+    assert_eq!((&kept.national_id, &kept.email, &kept.phone), (&original.national_id, &original.email, &again.phone));
+    let closed = app.db.person(gv).await.unwrap().unwrap();
+    assert_eq!((closed.status.as_str(), closed.merged_into, closed.national_id), ("merged", Some(dup), None));
+    // One open stay at the school; the other is history of the closed record.
+    let open: Vec<_> = app.db.stays(dup).await.unwrap().into_iter().filter(|s| s.valid_to.is_none()).collect();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0].unit_id, school);
+    assert!(app.db.stays(gv).await.unwrap().iter().all(|s| s.valid_to.is_some()));
+    let page = c.get(app.url(&format!("/people/{dup}"))).send().await.unwrap().text().await.unwrap();
+    assert_eq!(page.matches("– nay").count(), 1, "one current stay on the profile");
+    // The audit tells where the CCCD and the account came from.
+    let log = app.db.audit_list(None, None, 1).await.unwrap();
+    let detail: Value = serde_json::from_str(log[0].after_json.as_deref().unwrap()).unwrap();
+    assert_eq!(log[0].action, "person.merge");
+    assert_eq!(detail["national_id_moved"]["from"], gv);
+    assert_eq!(detail["filled"]["email"]["from"], gv);
+    assert_eq!(detail["moved"][gv.to_string()]["account"]["replaced"], pending.id);
+});
