@@ -1387,7 +1387,11 @@ pub static MESSAGES: &[(&str, &str, &str)] = &[
     ("people.move", "Chuyển công tác", "Move to another unit"),
     ("people.move_date", "Từ ngày (dd/mm/yyyy)", "From (dd/mm/yyyy)"),
     ("people.retire", "Nghỉ hưu / thôi công tác", "Retire / leave"),
-    ("people.retire_date", "Từ ngày (dd/mm/yyyy)", "From (dd/mm/yyyy)"),
+    (
+        "people.retire_date",
+        "Từ ngày (dd/mm/yyyy), ghi nhận khi đã đến ngày",
+        "From (dd/mm/yyyy), recorded once that day has come",
+    ),
     ("people.status", "Tình trạng", "Status"),
     ("status.active", "Đang công tác", "Working"),
     ("status.retired", "Đã nghỉ hưu / thôi công tác", "Retired / left"),
