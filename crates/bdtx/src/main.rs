@@ -169,6 +169,42 @@ async fn main() -> Result<()> {
         )
         .init();
     let cli = Cli::parse();
+    // Connecting to a SQLite URL creates the database: what needs none, or must not create one,
+    // is settled first.
+    if let Command::Generate { what: GenerateWhat::Roster { people, out, seed } } = &cli.command {
+        let started = std::time::Instant::now();
+        bdtx_roster::generate::generate(*people, *seed, out)?;
+        println!(
+            "Đã tạo {people} dòng vào {} trong {:.1}s (seed {seed}).",
+            out.display(),
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
+    if let Command::Import { what: ImportWhat::Roster { file, dry_run, .. } } = &cli.command {
+        let readable = std::fs::File::open(file).and_then(|f| f.metadata()).and_then(|m| {
+            if m.is_dir() {
+                Err(std::io::Error::other("đây là một thư mục, không phải tệp"))
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = readable {
+            eprintln!("Không đọc được tệp {}: {e}. Chưa có gì được ghi.", file.display());
+            std::process::exit(2);
+        }
+        if *dry_run
+            && let Some(db_file) = bdtx_store::sqlite_file(&cli.database_url)
+            && !db_file.exists()
+        {
+            eprintln!(
+                "Cơ sở dữ liệu {} chưa tồn tại: chạy thử không tạo cơ sở dữ liệu. \
+                 Hãy tạo nó trước (bdtx migrate) hoặc kiểm tra lại --database-url.",
+                db_file.display()
+            );
+            std::process::exit(2);
+        }
+    }
     let files_dir = cli.files_dir.clone().unwrap_or_else(|| default_files_dir(&cli.database_url));
     let files = bdtx_course::FileStore::new(files_dir.clone());
     let db = Db::connect(&cli.database_url)
@@ -283,7 +319,10 @@ async fn main() -> Result<()> {
                 actor: None,
                 within: None,
                 overrides,
-                limits: bdtx_roster::read::Limits { max_bytes: max_mb * 1024 * 1024, ..Default::default() },
+                limits: bdtx_roster::read::Limits {
+                    max_bytes: max_mb.saturating_mul(1024 * 1024),
+                    ..Default::default()
+                },
                 from,
             };
             let code = import_roster(&db, &file, &opts, errors).await?;
@@ -330,15 +369,7 @@ async fn main() -> Result<()> {
                 n as f64 / secs.max(1e-9)
             );
         }
-        Command::Generate { what: GenerateWhat::Roster { people, out, seed } } => {
-            let started = std::time::Instant::now();
-            bdtx_roster::generate::generate(people, seed, &out)?;
-            println!(
-                "Đã tạo {people} dòng vào {} trong {:.1}s (seed {seed}).",
-                out.display(),
-                started.elapsed().as_secs_f64()
-            );
-        }
+        Command::Generate { .. } => unreachable!("generated above, without a database"),
     }
     Ok(())
 }

@@ -86,3 +86,70 @@ both_backends!(binary_migrates_seeds_backs_up_and_serves, |db: TestDb| async mov
     assert!(up, "server answered /healthz");
     assert_eq!(login.unwrap().status(), 200);
 });
+
+/// The binary in `dir`, with only the arguments given (no database from the environment).
+fn bdtx_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_bdtx"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("BDTX_DATABASE_URL")
+        .env_remove("BDTX_FILES_DIR")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run bdtx")
+}
+
+const ROSTER: &str = "STT,Họ và tên,Ngày sinh,Số CCCD,Tỉnh,Xã/Phường,Trường,Cấp học,Chức vụ\n\
+    1,Hoàng Thị Thuý,12/03/1995,037195001001,Ninh Bình,Xã Kim Đông,Trường Tiểu học Kim Đông,TH,Giáo viên\n\
+    2,Phạm Văn Cường,31/02/1990,037090001004,Ninh Bình,Xã Kim Đông,Trường Tiểu học Kim Đông,TH,Giáo viên\n";
+
+#[test]
+fn commands_create_no_database_they_do_not_need() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let stderr = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
+    // generating a roster needs no database: none appears in ./data
+    ok(&bdtx_in(d, &["generate", "roster", "--people", "10", "--out", "ds.csv"]));
+    assert!(d.join("ds.csv").exists());
+    assert!(!d.join("data").exists(), "generate created ./data");
+    // a dry run on a database that does not exist says so and creates nothing
+    let url = format!("sqlite://{}", d.join("new.db").display());
+    let out = bdtx_in(d, &["import", "roster", "ds.csv", "--dry-run", "--database-url", &url]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("chưa tồn tại") && stderr(&out).contains("new.db"), "{}", stderr(&out));
+    assert!(!d.join("new.db").exists(), "the dry run created the database");
+    // a missing input file is named before any database is opened
+    for extra in [&[][..], &["--dry-run"][..]] {
+        let mut args = vec!["import", "roster", "khong-co.csv", "--database-url", &url];
+        args.extend_from_slice(extra);
+        let out = bdtx_in(d, &args);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains("Không đọc được tệp khong-co.csv"), "{}", stderr(&out));
+        assert!(!d.join("new.db").exists(), "an import of a missing file created the database");
+    }
+}
+
+#[test]
+fn an_unwritable_error_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let stderr = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
+    let url = format!("sqlite://{}", d.join("bdtx.db").display());
+    ok(&bdtx_in(d, &["migrate", "--database-url", &url]));
+    std::fs::write(d.join("ds.csv"), ROSTER).unwrap();
+    let bad = "/nonexistent/dir/x.xlsx";
+    // planned in batches (dry run) and streamed into an empty database (first load)
+    for extra in [&["--dry-run"][..], &[][..]] {
+        let mut args = vec!["import", "roster", "ds.csv", "--create-units", "--errors", bad, "--database-url", &url];
+        args.extend_from_slice(extra);
+        let out = bdtx_in(d, &args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("không ghi được tệp danh sách lỗi /nonexistent/dir/x.xlsx"), "{err}");
+        assert!(!err.contains("không đọc được tệp"), "{err}");
+    }
+    // a huge --max-mb is no overflow panic
+    let out =
+        bdtx_in(d, &["import", "roster", "ds.csv", "--dry-run", "--max-mb", "17592186044416", "--database-url", &url]);
+    assert_eq!(out.status.code(), Some(1), "one row rejected: {}", stderr(&out));
+}

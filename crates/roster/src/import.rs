@@ -50,6 +50,9 @@ pub enum ImportError {
          (mỗi trường trọn vẹn); các trường còn lại chưa được ghi: nhập lại cùng tệp để ghi tiếp"
     )]
     Interrupted { source: StoreError, units_created: usize, added: usize, updated: usize },
+    /// The error .xlsx could not be written: named, so the file read is not blamed.
+    #[error("không ghi được tệp danh sách lỗi {}: {msg}", path.display())]
+    ErrorsFile { path: std::path::PathBuf, msg: String },
 }
 
 /// What a batched import has committed so far.
@@ -1548,7 +1551,7 @@ pub fn write_errors_xlsx(src: &Path, report: &Report, limits: Limits, out: &Path
     // Streamed (constant memory: a national re-import can reject a few hundred thousand rows).
     // Every row is read again, but only those in error are copied out, as text (nothing from
     // the file becomes a formula), the file's own columns first and the reasons last.
-    let io = |e: std::io::Error| ImportError::Read(ReadError::Io(e.to_string()));
+    let io = |e: std::io::Error| ImportError::ErrorsFile { path: out.to_path_buf(), msg: e.to_string() };
     let mut sheet: Option<(crate::xlsx::StreamingXlsx, usize)> = None;
     let mut written = 0usize;
     let mut line: Vec<String> = Vec::new();

@@ -233,6 +233,16 @@ impl Db {
     }
 }
 
+/// The file of a SQLite URL, as [`Db::connect`] reads it (`None` for PostgreSQL or an in-memory
+/// database): lets a caller that must not create a database see whether it exists.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let opts = SqliteConnectOptions::from_str(url.strip_prefix("sqlite:").map(|_| url)?).ok()?;
+    let f = opts.get_filename();
+    let in_memory =
+        f.as_os_str().is_empty() || f.to_str().is_some_and(|f| f.starts_with(':') || f.contains("mode=memory"));
+    (!in_memory).then(|| f.to_path_buf())
+}
+
 /// Hide the password of a database URL for logs and messages.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

@@ -207,12 +207,24 @@ impl Db {
         if stays.iter().any(|s| s.valid_to.is_none() && s.valid_from >= d) {
             return Err(bdtx_domain::Invalid::one("date", "overlap").into());
         }
-        // A move to where the person already works would only split their open stay in two.
-        if stays.iter().any(|s| s.valid_to.is_none() && s.unit_id == unit_id) {
-            return Err(bdtx_domain::Invalid::one("unit", "already_there").into());
-        }
-        if self.unit(unit_id).await?.is_none() {
+        let Some(unit) = self.unit(unit_id).await? else {
             return Err(bdtx_domain::Invalid::one("unit", "not_found").into());
+        };
+        // Only a unit open on the move's date takes people in; the message names the unit and its dates.
+        if unit.valid_to.as_ref().is_some_and(|t| *t <= d) {
+            let to = bdtx_domain::dates::show(unit.valid_to.as_deref().unwrap_or_default());
+            let field = format!("{} – {} (ngừng hoạt động từ {to})", unit.code, unit.name);
+            return Err(bdtx_domain::Invalid::one(&field, "closed_before_move").into());
+        }
+        if unit.valid_from > d {
+            let from = bdtx_domain::dates::show(&unit.valid_from);
+            let field = format!("{} – {} (hoạt động từ {from})", unit.code, unit.name);
+            return Err(bdtx_domain::Invalid::one(&field, "not_open_at_move").into());
+        }
+        // Moving to where one already works would leave two open stays at the same unit.
+        if stays.iter().any(|s| s.valid_to.is_none() && s.unit_id == unit_id) {
+            let field = format!("{} – {}", unit.code, unit.name);
+            return Err(bdtx_domain::Invalid::one(&field, "already_there").into());
         }
         let detail = serde_json::json!({"to_unit": unit_id, "date": d}).to_string();
         on!(self, p => {
@@ -233,6 +245,11 @@ impl Db {
         let p = self.person(person_id).await?.ok_or(StoreError::NotFound)?;
         if p.status != "active" {
             return Err(bdtx_domain::Invalid::one("person", "not_active").into());
+        }
+        // The record is marked retired when it is written, so a retirement is recorded on or after
+        // its date, never ahead of it (until then the person still works and is listed).
+        if date > today() {
+            return Err(bdtx_domain::Invalid::one("date", "retire_future").into());
         }
         let d = iso(date);
         let stays = self.stays(person_id).await?;

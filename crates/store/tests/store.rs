@@ -648,3 +648,38 @@ both_backends!(merges_keep_the_login_and_one_open_stay_a_unit, |db: bdtx_testkit
     assert_eq!(open.len(), 1, "{open:?}");
     assert_eq!(open[0].unit_id, a);
 });
+
+both_backends!(moves_need_an_open_other_unit_and_retirements_their_date, |db: bdtx_testkit::TestDb| async move {
+    let (_m, _p, c, a, _b) = small_tree(&db).await;
+    let closed = NewUnit {
+        valid_to: Some(d("2025-08-01")),
+        ..nu("TH-CU", UnitKind::School, "Trường cũ", Some(c), "2025-07-01")
+    };
+    let closed = db.create_unit(None, &closed).await.unwrap();
+    let later =
+        db.create_unit(None, &nu("TH-MOI", UnitKind::School, "Trường mới", Some(c), "2099-09-01")).await.unwrap();
+    let an = db.create_person(None, &person("Nguyễn Văn An", Some("001085012345")), a, d("2025-09-01")).await.unwrap();
+    let today = bdtx_domain::dates::today();
+    let audits = audit_count(&db).await;
+    let refused = |r: Result<(), StoreError>| match r {
+        Err(StoreError::Invalid(i)) => (i.errors[0].field.clone(), i.errors[0].code),
+        other => panic!("{other:?}"),
+    };
+    // a unit closed on the move's date, one not yet open, the unit one already works at
+    let (field, code) = refused(db.move_person(None, an, closed, today).await);
+    assert_eq!(code, "closed_before_move");
+    assert!(field.contains("TH-CU") && field.contains("01/08/2025"), "{field}");
+    assert_eq!(refused(db.move_person(None, an, later, today).await).1, "not_open_at_move");
+    assert_eq!(refused(db.move_person(None, an, a, today).await).1, "already_there");
+    assert_eq!(db.stays(an).await.unwrap().len(), 1);
+    // a retirement is recorded on its date, not ahead of it
+    let ahead = today + chrono::Days::new(3);
+    assert_eq!(refused(db.retire_person(None, an, ahead).await), ("date".to_string(), "retire_future"));
+    assert_eq!(db.person(an).await.unwrap().unwrap().status, "active");
+    assert_eq!(audit_count(&db).await, audits, "refusals change nothing");
+    let q = PeopleQuery { q: "nguyen van an".into(), within: None, limit: 50, offset: 0 };
+    assert_eq!(db.search_people(&q).await.unwrap().len(), 1);
+    db.retire_person(None, an, today).await.unwrap();
+    assert_eq!(db.person(an).await.unwrap().unwrap().status, "retired");
+    assert!(db.search_people(&q).await.unwrap().is_empty());
+});

@@ -1403,7 +1403,11 @@ pub static MESSAGES: &[(&str, &str, &str)] = &[
     ("people.move", "Chuyển công tác", "Move to another unit"),
     ("people.move_date", "Từ ngày (dd/mm/yyyy)", "From (dd/mm/yyyy)"),
     ("people.retire", "Nghỉ hưu / thôi công tác", "Retire / leave"),
-    ("people.retire_date", "Từ ngày (dd/mm/yyyy)", "From (dd/mm/yyyy)"),
+    (
+        "people.retire_date",
+        "Từ ngày (dd/mm/yyyy), ghi nhận khi đã đến ngày",
+        "From (dd/mm/yyyy), recorded once that day has come",
+    ),
     ("people.status", "Tình trạng", "Status"),
     ("status.active", "Đang công tác", "Working"),
     ("status.retired", "Đã nghỉ hưu / thôi công tác", "Retired / left"),
@@ -1564,6 +1568,26 @@ pub static MESSAGES: &[(&str, &str, &str)] = &[
     ("code.duplicate", "bị lặp", "is repeated"),
     ("code.not_allowed", "không được phép", "is not allowed"),
     ("code.not_active", "không còn hoạt động", "is no longer active"),
+    (
+        "code.closed_before_move",
+        "đơn vị đã ngừng hoạt động vào ngày chuyển đến, không thể chuyển đến (hãy chọn đơn vị kế tục)",
+        "the unit is closed on the date of the move and cannot take people in (choose its successor)",
+    ),
+    (
+        "code.not_open_at_move",
+        "đơn vị chưa hoạt động vào ngày chuyển đến",
+        "the unit is not yet open on the date of the move",
+    ),
+    (
+        "code.already_there",
+        "người này đang công tác tại đơn vị này, không cần chuyển",
+        "the person already works at this unit",
+    ),
+    (
+        "code.retire_future",
+        "ngày nghỉ hưu / thôi công tác chưa đến: hãy ghi nhận từ ngày đó trở đi (đến ngày đó người này vẫn đang công tác)",
+        "the retirement date has not come yet: record it on or after that day (until then the person still works)",
+    ),
     (
         "code.rename_one_to_new",
         "đổi tên chỉ áp dụng cho một đơn vị thành đơn vị mới",

@@ -585,15 +585,13 @@ both_backends!(admins_add_units_people_core_status_roles_and_moves, |db: TestDb|
     // retirement: the stay closes, history stays, the record remains reachable
     let (s, _) = post(&province, &format!("/api/v1/people/{new_id}/retire"), json!({"date": "31/13/2026"})).await;
     assert_eq!(s, 422);
-    let (s, _) = post(&province, &format!("/api/v1/people/{new_id}/retire"), json!({"date": "01/12/2026"})).await;
+    let (s, _) = post(&province, &format!("/api/v1/people/{new_id}/retire"), json!({"date": "01/01/2020"})).await;
     assert_eq!(s, 422, "before the pending move to the THPT school");
-    let (s, _) = post(&province, &format!("/api/v1/people/{new_id}/retire"), json!({"date": "01/06/2027"})).await;
-    assert_eq!(s, 204);
+    // a retirement ahead of its date is refused (people_move_and_retire_checks tests it further)
+    let (s, _) = post(&province, &format!("/api/v1/people/{new_id}/retire"), json!({"date": "01/06/2099"})).await;
+    assert_eq!(s, 422);
     let (_, v) = app.get(&province, &format!("/api/v1/people/{new_id}")).await;
-    assert_eq!(v["person"]["status"], "retired");
-    assert!(v["stays"].as_array().unwrap().iter().all(|s| !s["valid_to"].is_null()), "{v}");
-    let (s, _) = post(&province, &format!("/api/v1/people/{new_id}/retire"), json!({"date": "02/06/2027"})).await;
-    assert_eq!(s, 422, "already retired");
+    assert_eq!(v["person"]["status"], "active");
     // the page forms go through the same checks
     let c = app.browser();
     let csrf = app.form_login(&c, "hieutruong").await;
@@ -1118,4 +1116,66 @@ both_backends!(merging_keeps_the_login_and_refuses_unrelated_people, |db: TestDb
     assert_eq!(detail["national_id_moved"]["from"], gv);
     assert_eq!(detail["filled"]["email"]["from"], gv);
     assert_eq!(detail["moved"][gv.to_string()]["account"]["replaced"], pending.id);
+});
+
+both_backends!(people_move_and_retire_checks, |db: TestDb| async move {
+    let app = start(db, 1000).await;
+    let province = app.token("so.admin").await;
+    let school = app.unit_id("NB-KS02-TH-KIMDONG").await;
+    let post = |t: &str, path: &str, body: Value| {
+        let (t, path) = (t.to_string(), path.to_string());
+        let app = &app;
+        async move { app.api(&t, Method::POST, &path, Some(body)).await }
+    };
+    let today = bdtx_domain::dates::today();
+    let show = |d: chrono::NaiveDate| d.format("%d/%m/%Y").to_string();
+    let soon = show(today + chrono::Days::new(5));
+    let teacher = json!({"unit_id": school, "full_name": "Trịnh Thị Hưu", "birth_date": "02/02/1967",
+        "national_id": "037167000888", "position": "teacher", "levels": "TH", "from": "01/09/2000"});
+    let (s, p) = post(&province, "/api/v1/people", teacher).await;
+    assert_eq!(s, 201, "{p}");
+    let id = p["id"].as_i64().unwrap();
+    let stays = |v: &Value| v["stays"].as_array().unwrap().len();
+    // a move to a unit closed on the move's date is refused, naming the unit and when it closed
+    for (code, closed) in [("NB-KS01", "01/07/2026"), ("NB_OLD-KS", "01/07/2025")] {
+        let (s, e) =
+            post(&province, &format!("/api/v1/people/{id}/move"), json!({"unit_code": code, "date": soon})).await;
+        assert_eq!(s, 422, "{code}: {e}");
+        let msg = e["error"]["fields"][0]["message"].as_str().unwrap();
+        assert!(msg.contains(code) && msg.contains(&format!("ngừng hoạt động từ {closed}")), "{msg}");
+    }
+    // a move to the unit one already works at is refused: never two open stays there
+    let (s, e) =
+        post(&province, &format!("/api/v1/people/{id}/move"), json!({"unit_code": "NB-KS02-TH-KIMDONG", "date": soon}))
+            .await;
+    assert_eq!(s, 422, "{e}");
+    assert!(e["error"]["fields"][0]["message"].as_str().unwrap().contains("đang công tác tại đơn vị này"), "{e}");
+    let (_, v) = app.get(&province, &format!("/api/v1/people/{id}")).await;
+    assert_eq!(stays(&v), 1, "{v}");
+    // a retirement ahead of its date is refused on the page with a Vietnamese message; she stays listed
+    let c = app.browser();
+    let csrf = app.form_login(&c, "xa.admin").await;
+    let retire = |date: String| {
+        let (c, csrf) = (&c, &csrf);
+        let url = app.url(&format!("/people/{id}/retire"));
+        async move { c.post(url).form(&[("_csrf", csrf.as_str()), ("date", date.as_str())]).send().await.unwrap() }
+    };
+    let r = retire(soon.clone()).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("ngày nghỉ hưu / thôi công tác chưa đến"));
+    let (_, v) = app.get(&province, &format!("/api/v1/people/{id}")).await;
+    assert_eq!((v["person"]["status"].as_str(), stays(&v)), (Some("active"), 1), "{v}");
+    assert!(v["stays"][0]["valid_to"].is_null(), "{v}");
+    let found = |v: &Value| v["items"].as_array().unwrap().iter().any(|p| p["id"] == id);
+    let search = format!("/api/v1/people?q={}", urlencoding("Trịnh Thị Hưu"));
+    assert!(found(&app.get(&province, &search).await.1));
+    // on its date it takes effect: retired, out of today's lists
+    let r = retire(show(today)).await;
+    assert_eq!(r.status(), 303);
+    let (_, v) = app.get(&province, &format!("/api/v1/people/{id}")).await;
+    assert_eq!(v["person"]["status"], "retired");
+    assert!(v["stays"].as_array().unwrap().iter().all(|s| !s["valid_to"].is_null()), "{v}");
+    assert!(!found(&app.get(&province, &search).await.1));
+    let (s, _) = post(&province, &format!("/api/v1/people/{id}/retire"), json!({"date": show(today)})).await;
+    assert_eq!(s, 422, "already retired");
 });
