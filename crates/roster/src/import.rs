@@ -352,8 +352,11 @@ fn resolve(
     create: bool,
 ) -> Result<Place, &'static str> {
     if !r.school_code.is_empty() {
+        // A code names any unit people work at: a school, or the office of a commune or a Sở
+        // (whose staff an export lists with their office's code).
         return match idx.by_code.get(&r.school_code.to_uppercase()) {
-            Some((id, kind)) if kind == "school" && idx.allowed(*id) => Ok(Place::Existing(*id)),
+            Some((id, kind)) if kind != "ministry" && idx.allowed(*id) => Ok(Place::Existing(*id)),
+            Some((_, kind)) if kind != "ministry" => Err("unit_out_of_scope"),
             _ => Err("unit_not_found"),
         };
     }
@@ -376,6 +379,7 @@ fn resolve(
         let found = idx.schools.get(&(p, commune.unwrap_or(0), key.clone()));
         match found.map(|v| v.as_slice()) {
             Some([one]) if idx.allowed(*one) => return Ok(Place::Existing(*one)),
+            Some([_]) => return Err("unit_out_of_scope"),
             Some([_, _, ..]) => return Err("unit_ambiguous"),
             _ => {}
         }

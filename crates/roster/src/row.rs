@@ -51,6 +51,7 @@ pub fn message(code: &str) -> &'static str {
         "invalid_position" => "chức vụ không nhận ra (Giáo viên, Hiệu trưởng, Phó hiệu trưởng, …)",
         "unit_not_found" => "không tìm thấy trường này trong hệ thống (kiểm tra tên/mã trường, xã, tỉnh)",
         "unit_ambiguous" => "tên trường trùng nhiều đơn vị; hãy ghi mã trường",
+        "unit_out_of_scope" => "trường này thuộc đơn vị ngoài phạm vi quản lý của bạn",
         "duplicate_in_file" => "trùng với một dòng khác trong tệp (cùng người)",
         "duplicate_id_in_file" => "số CCCD đã có ở một dòng khác trong tệp",
         "identity_conflict" => {

@@ -462,6 +462,11 @@ both_backends!(an_import_neither_reassigns_an_id_nor_reaches_out_of_scope_nor_re
     let r = run(&db, &write(dir.path(), "binh.csv", &moved), &scoped).await.unwrap();
     assert_eq!(r.errors.iter().map(|e| e.code).collect::<Vec<_>>(), ["person_out_of_scope"]);
     assert_eq!(r.updated, 0);
+    // nor may it name the primary school, which is there but not its own
+    let elsewhere = rows.replace("Tiếng Anh", "Tin học");
+    let r = run(&db, &write(dir.path(), "th.csv", &elsewhere), &scoped).await.unwrap();
+    let codes: Vec<_> = r.errors.iter().map(|e| (e.row_no, e.code)).collect();
+    assert_eq!(codes, [(2, "unit_out_of_scope"), (3, "unit_out_of_scope")], "Hòa, of the THCS, is its own");
     assert_eq!(person("037088001002").await, binh);
     // the province (no scope limit) may move him; the update's audit keeps every field before
     let r = run(&db, &write(dir.path(), "binh.csv", &moved), &opts()).await.unwrap();

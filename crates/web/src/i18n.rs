@@ -1262,7 +1262,6 @@ pub static MESSAGES: &[(&str, &str, &str)] = &[
         "không có dấu hiệu trùng với hồ sơ giữ lại (cần cùng số CCCD, cùng email, cùng số điện thoại, hoặc cùng họ tên và ngày sinh); nếu đúng là một người, hãy sửa thông tin hồ sơ trước rồi gộp",
         "shows no sign of being the kept record's person (same national ID, e-mail, phone, or name and birth date); if it is the same person, correct the record first",
     ),
-    ("code.already_there", "người này hiện đang công tác tại đơn vị này", "the person already works at this unit"),
     ("dup.merge", "Gộp", "Merge"),
     ("people.merged", "Đã gộp hồ sơ.", "Records merged."),
     ("nav.requests", "Đề nghị điều chỉnh/bổ sung", "Correction/addition requests"),
