@@ -447,7 +447,10 @@ async fn import_roster(
     }
     for e in report.errors.iter().take(20) {
         let col = e.field.map(|f| f.heading()).unwrap_or("");
-        println!("  dòng {}, cột {col}: {} («{}»)", e.row_no, bdtx_roster::row::message(e.code), e.value);
+        // a value is shown up to 80 characters (a cell may hold 32,767)
+        let value: String = e.value.chars().take(80).collect();
+        let more = if e.value.chars().nth(80).is_some() { "…" } else { "" };
+        println!("  dòng {}, cột {col}: {} («{value}{more}»)", e.row_no, bdtx_roster::row::message(e.code));
     }
     if report.errors.len() > 20 {
         println!("  … và {} lỗi khác", report.errors.len() - 20);

@@ -86,6 +86,40 @@ pub struct Similar {
     pub existing: Vec<i64>,
 }
 
+/// A row that changes someone on record: who, and which columns change.
+#[derive(Debug, Clone)]
+pub struct Update {
+    pub row_no: usize,
+    pub person_id: i64,
+    pub full_name: String,
+    pub changed: Vec<Field>,
+}
+
+/// How many updates a report lists one by one (all are counted).
+pub const UPDATES_LISTED: usize = 500;
+
+/// The columns whose values differ between someone's record and what a row writes.
+fn changed_fields(old: &PersonFields, new: &PersonFields, moved: bool) -> Vec<Field> {
+    let mut changed = Vec::new();
+    let mut check = |differs: bool, f: Field| {
+        if differs {
+            changed.push(f)
+        }
+    };
+    check(old.full_name != new.full_name, Field::FullName);
+    check(old.birth_date != new.birth_date, Field::BirthDate);
+    check(old.gender != new.gender, Field::Gender);
+    check(old.national_id != new.national_id, Field::NationalId);
+    check(old.phone != new.phone, Field::Phone);
+    check(old.email != new.email, Field::Email);
+    check(moved, Field::School);
+    check(old.levels != new.levels, Field::Levels);
+    check(old.main_subject != new.main_subject, Field::MainSubject);
+    check(old.other_subjects != new.other_subjects, Field::OtherSubjects);
+    check(old.position != new.position, Field::Position);
+    changed
+}
+
 #[derive(Debug, Default)]
 pub struct Report {
     pub headers: Vec<String>,
@@ -104,6 +138,8 @@ pub struct Report {
     /// The good rows of those units with something to write (row numbers, in order): the error
     /// file lists them too, so that the fixed file brings each unit whole.
     pub waiting: Vec<usize>,
+    /// The first [`UPDATES_LISTED`] rows that change someone (a preview shows whom and what).
+    pub updates: Vec<Update>,
 }
 
 impl Report {
@@ -1487,6 +1523,14 @@ async fn write(
                         unchanged += 1;
                     } else {
                         updated += 1;
+                        if report.updates.len() < UPDATES_LISTED {
+                            report.updates.push(Update {
+                                row_no: r.row_no,
+                                person_id: id,
+                                full_name: old.full_name.clone(),
+                                changed: changed_fields(&old, &merged, move_to.is_some()),
+                            });
+                        }
                         batch.changes.push(PersonChange { id, fields: merged, move_to });
                     }
                 }

@@ -86,6 +86,8 @@ both_backends!(import_reimport_update_and_hold_back, |db: TestDb| async move {
     let f2 = write(dir.path(), "ds2.csv", &changed);
     let r = run(&db, &f2, &opts()).await.unwrap();
     assert_eq!((r.added, r.updated, r.unchanged), (0, 1, 2), "{:?}", r.errors);
+    let updates: Vec<_> = r.updates.iter().map(|u| (u.row_no, u.full_name.as_str(), u.changed.clone())).collect();
+    assert_eq!(updates, [(2, "Hoàng Thị Thúy", vec![bdtx_roster::columns::Field::Phone])], "whom and what");
     let hoa = db.person(hoa[0].id).await.unwrap().unwrap();
     assert_eq!(hoa.email.as_deref(), Some("le.hoa@kimdong.edu.vn"));
     // a row in error holds back its whole school; other schools go in

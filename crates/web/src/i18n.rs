@@ -1216,6 +1216,9 @@ pub static MESSAGES: &[(&str, &str, &str)] = &[
     ("roster.column", "Cột", "Column"),
     ("roster.reason", "Lý do", "Reason"),
     ("roster.value", "Giá trị", "Value"),
+    ("roster.person", "Người", "Person"),
+    ("roster.changes", "Cột thay đổi", "Columns that change"),
+    ("roster.more", "dòng cập nhật khác", "more rows to update"),
     (
         "roster.accept_similar",
         "Vẫn nhập các dòng giống người đã có như người mới",

@@ -645,7 +645,7 @@ both_backends!(roster_upload_preview_errors_apply_and_export, |db: TestDb| async
         html.contains("id=\"added\">1<"),
         "only the TH teacher: the THCS school is held back, the THPT school is outside the commune"
     );
-    assert!(html.contains("không phải ngày hợp lệ") && html.contains("không tìm thấy trường"), "errors in Vietnamese");
+    assert!(html.contains("không phải ngày hợp lệ") && html.contains("ngoài phạm vi quản lý"), "errors in Vietnamese");
     let token = {
         let i = html.find("name=\"token\" value=\"").unwrap() + "name=\"token\" value=\"".len();
         html[i..i + 32].to_string()
@@ -680,6 +680,18 @@ both_backends!(roster_upload_preview_errors_apply_and_export, |db: TestDb| async
         .await
         .unwrap();
     assert!(r.text().await.unwrap().contains("id=\"added\">0<"));
+    // a row that changes someone: the preview says whom and which columns
+    let phone = "Họ và tên,Ngày sinh,Số CCCD,Trường,Điện thoại\n\
+                 Hoàng Văn Tùng,05/05/1990,037090007001,Trường Tiểu học Kim Đông,0912345678\n";
+    let r = c
+        .post(app.url(&format!("/roster/upload?_csrf={csrf}")))
+        .multipart(part(phone.as_bytes().to_vec(), "sdt.csv"))
+        .send()
+        .await
+        .unwrap();
+    let html = r.text().await.unwrap();
+    let updates = &html[html.find("id=\"updates\"").expect("the updates listed")..];
+    assert!(updates.contains("Hoàng Văn Tùng</a></td><td>Điện thoại</td>"), "{updates}");
     // another account cannot apply someone else's upload
     let other = app.browser();
     let ocsrf = app.form_login(&other, "so.admin").await;
