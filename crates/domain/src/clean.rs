@@ -1464,7 +1464,10 @@ mod tests {
     fn clean_name_takes_out_invisible_characters_after_the_legacy_repair() {
         assert_eq!(clean_name("Nguy\u{200B}ễn Văn\u{FEFF} An\u{AD}").0, "Nguyễn Văn An");
         // in TCVN3 read as Windows-1252 glyphs the soft hyphen is "ư": repaired, not taken out
-        assert_eq!(clean_name(&unicode_to_tcvn3("Trương Thị Hường")), ("Trương Thị Hường".to_string(), Some(Legacy::Tcvn3)));
+        assert_eq!(
+            clean_name(&unicode_to_tcvn3("Trương Thị Hường")),
+            ("Trương Thị Hường".to_string(), Some(Legacy::Tcvn3))
+        );
     }
 
     #[test]

@@ -5,9 +5,11 @@ use chrono::{Datelike, NaiveDate};
 
 use std::borrow::Cow;
 
-use bdtx_domain::clean::{Legacy, clean_name, repair_legacy_cow};
-use bdtx_domain::people::{PersonDraft, PersonFields, normalize_national_id, normalize_phone, validate};
-use bdtx_domain::text::{clean, fold};
+use bdtx_domain::clean::{clean_name, repair_legacy_cow};
+use bdtx_domain::people::{
+    PersonDraft, PersonFields, PhoneProblem, is_legacy_id, name_bad_char, normalize_national_id, parse_phone, validate,
+};
+use bdtx_domain::text::{clean, fold, is_invisible};
 
 use crate::columns::{Field, Mapping};
 use crate::read::StringRecord;
@@ -55,19 +57,75 @@ pub fn message(code: &str) -> &'static str {
         "identity_conflict" => "trùng số CCCD với một người khác đã có trong hệ thống",
         "legacy_encoding" => "đã chuyển từ mã TCVN3/VNI sang Unicode",
         "leading_zeros" => "đã bổ sung số 0 ở đầu (Excel làm mất)",
-        "legacy_id" => "số CMND cũ 9 chữ số",
+        "legacy_id" => "số CMND cũ 9 chữ số: nên cập nhật số CCCD 12 chữ số",
         "birth_in_future" => "ngày sinh ở tương lai",
+        "year_only" => "chỉ có năm sinh, cần ngày/tháng/năm (dd/mm/yyyy)",
+        "birth_implausible" => {
+            "ngày sinh không hợp lý: giáo viên, cán bộ quản lý sinh từ năm 1940 và đã đủ 18 tuổi \
+             (ô có thể là một số ngày kiểu Excel bị hiểu sai: hãy ghi dd/mm/yyyy)"
+        }
+        "invalid_name_char" => "họ tên có ký tự không được phép (chỉ dùng chữ cái, dấu cách và ' - .)",
+        "old_mobile" => {
+            "số di động 11 số cũ không có trong bảng chuyển đổi năm 2018 (0162→032, 0120→070, 0123→083, …): \
+             hãy ghi số 10 chữ số hiện dùng"
+        }
+        "phone_renumbered" => "đã đổi số di động 11 số cũ sang số 10 chữ số (chuyển đổi năm 2018)",
         _ => "không hợp lệ",
     }
 }
 
-/// Dates as people write them: dd/mm/yyyy, d/m/yy, dd-mm-yyyy, dd.mm.yyyy, ISO, or an Excel
-/// serial number. Two-digit years are read as the most recent past year.
+/// The earliest birth year taken as plausible for a teacher or manager on the roster.
+pub const BIRTH_EARLIEST_YEAR: i32 = 1940;
+/// The youngest age taken as plausible for a teacher or manager on the roster.
+pub const MIN_AGE_YEARS: u32 = 18;
+
+/// A birth date cell: empty (`None`), a plausible date, or the code of what is wrong with it:
+/// `invalid_date`, `year_only` (a bare year such as "1990", never read as an Excel serial
+/// day), `birth_in_future`, or `birth_implausible` (before [`BIRTH_EARLIEST_YEAR`] or younger
+/// than [`MIN_AGE_YEARS`]: an Excel serial number such as 45000 gives such a date).
+pub fn parse_birth_date(s: &str, today: NaiveDate) -> Result<Option<NaiveDate>, &'static str> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    if s.len() == 4
+        && s.bytes().all(|b| b.is_ascii_digit())
+        && (1900..=today.year()).contains(&s.parse::<i32>().unwrap_or(0))
+    {
+        return Err("year_only");
+    }
+    let d = parse_flexible_date(s, today).ok_or("invalid_date")?;
+    if d >= today {
+        return Err("birth_in_future");
+    }
+    let earliest = NaiveDate::from_ymd_opt(BIRTH_EARLIEST_YEAR, 1, 1).expect("a date");
+    let latest = today.checked_sub_months(chrono::Months::new(12 * MIN_AGE_YEARS)).unwrap_or(today);
+    if d < earliest || d > latest {
+        return Err("birth_implausible");
+    }
+    Ok(Some(d))
+}
+
+/// Dates as people write them: dd/mm/yyyy, d/m/yy, dd-mm-yyyy, dd.mm.yyyy, ISO (with or without
+/// a time: "1990-03-05 00:00:00", "1990-03-05T00:00:00"), or an Excel serial number. Two-digit
+/// years are read as the most recent past year. Whether the date is plausible is the caller's
+/// ([`parse_birth_date`]).
 pub fn parse_flexible_date(s: &str, today: NaiveDate) -> Option<NaiveDate> {
     let s = s.trim();
     if s.is_empty() {
         return None;
     }
+    // A time of day after the date ("12/03/1990 00:00:00", "1990-03-05T00:00:00.000Z").
+    let s = match s.split_once([' ', 'T']) {
+        Some((date, time))
+            if !time.is_empty()
+                && time.contains(':')
+                && time.trim().chars().all(|c| c.is_ascii_digit() || matches!(c, ':' | '.' | 'Z' | '+' | '-')) =>
+        {
+            date
+        }
+        _ => s,
+    };
     if s.chars().all(|c| c.is_ascii_digit()) && s.len() <= 5 {
         let n: i64 = s.parse().ok()?;
         if (1..=80_000).contains(&n) {
@@ -83,7 +141,6 @@ pub fn parse_flexible_date(s: &str, today: NaiveDate) -> Option<NaiveDate> {
     {
         return Some(d);
     }
-    let s = s.split([' ', 'T']).next().unwrap_or(s); // "12/03/1990 00:00:00"
     let mut parts = s.split(['/', '-', '.']);
     let (Some(day), Some(month), Some(year), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return None;
@@ -171,7 +228,36 @@ fn cell<'a>(m: &Mapping, cells: &'a StringRecord, f: Field) -> &'a str {
     m.get(f).and_then(|i| cells.get(i)).unwrap_or("")
 }
 
-/// Clean and check one row. `legacy` says the file's text arrived as legacy 8-bit bytes.
+/// Every cell of a row as the checks read it: converted from TCVN3/VNI when it looks like such
+/// text (one mechanism for every column: names, units, subjects, gender, position, …; a
+/// `legacy_encoding` warning per column converted), then without invisible characters (zero-width
+/// space and joiners, byte-order mark, soft hyphen, taken out after the conversion since TCVN3
+/// glyphs use the soft hyphen for "ư"). Borrowed when nothing changes (nearly always).
+fn repaired_cells<'a>(
+    m: &Mapping,
+    cells: &'a StringRecord,
+    warnings: &mut Vec<(Field, &'static str)>,
+) -> [Cow<'a, str>; Field::ALL.len()] {
+    Field::ALL.map(|f| {
+        let raw = cell(m, cells, f);
+        let (text, legacy) = if raw.is_ascii() { (Cow::Borrowed(raw), None) } else { repair_legacy_cow(raw) };
+        if legacy.is_some() {
+            warnings.push((f, "legacy_encoding"));
+        }
+        if text.contains(is_invisible) {
+            Cow::Owned(text.chars().filter(|&c| !is_invisible(c)).collect())
+        } else {
+            text
+        }
+    })
+}
+
+/// A character as an error names it: itself, or its code point when it does not show.
+fn show_char(c: char) -> String {
+    if c.is_control() || c.is_whitespace() || is_invisible(c) { format!("U+{:04X}", c as u32) } else { c.to_string() }
+}
+
+/// Clean and check one row.
 pub fn parse_row(
     m: &Mapping,
     row_no: usize,
@@ -180,37 +266,21 @@ pub fn parse_row(
 ) -> Result<ParsedRow, Vec<RowError>> {
     let mut warnings = Vec::new();
     let mut errors = Vec::new();
-    let get = |f: Field| cell(m, cells, f);
+    let repaired = repaired_cells(m, cells, &mut warnings);
+    let get = |f: Field| -> &str { &repaired[f as usize] };
     let mut err = |field: Field, code: &'static str, value: String| {
         errors.push(RowError { row_no, field: Some(field), code, value })
     };
-    // Every text cell may come from an old TCVN3/VNI file.
-    let text = |f: Field, warnings: &mut Vec<(Field, &'static str)>| -> String {
-        let (s, legacy) = repair_legacy_cow(get(f));
-        if legacy.is_some() {
-            warnings.push((f, "legacy_encoding"));
-        }
-        clean(&s)
-    };
-    let (full_name, legacy): (String, Option<Legacy>) = clean_name(get(Field::FullName));
-    if legacy.is_some() {
-        warnings.push((Field::FullName, "legacy_encoding"));
-    }
+    let text = |f: Field| -> String { clean(get(f)) };
+    // The name's cell is repaired already: `clean_name` finds nothing more to convert.
+    let (full_name, _) = clean_name(get(Field::FullName));
     let birth = get(Field::BirthDate);
-    let birth_date = match parse_flexible_date(birth, today) {
-        None if birth.trim().is_empty() => None,
-        None => {
-            err(Field::BirthDate, "invalid_date", birth.to_string());
-            None
-        }
-        Some(d) if d >= today => {
-            err(Field::BirthDate, "birth_in_future", birth.to_string());
-            None
-        }
-        Some(d) => Some(d),
-    };
+    let birth_date = parse_birth_date(birth, today).unwrap_or_else(|code| {
+        err(Field::BirthDate, code, birth.to_string());
+        None
+    });
     let g = get(Field::Gender);
-    let gender = gender(g).unwrap_or_else(|_| {
+    let gender = gender(g.trim()).unwrap_or_else(|_| {
         err(Field::Gender, "invalid_gender", g.to_string());
         None
     });
@@ -232,7 +302,7 @@ pub fn parse_row(
             };
         match normalize_national_id(&padded) {
             Some(id) => {
-                if id.len() == 9 {
+                if is_legacy_id(&id) {
                     warnings.push((Field::NationalId, "legacy_id"));
                 }
                 Some(id)
@@ -252,18 +322,24 @@ pub fn parse_row(
             warnings.push((Field::Phone, "leading_zeros"));
             format!("0{}", digits().collect::<String>()).into()
         } else {
-            phone_raw.into()
+            phone_raw.trim().into()
         };
-        match normalize_phone(&fixed) {
-            Some(p) => Some(p),
-            None => {
-                err(Field::Phone, "invalid_phone", phone_raw.to_string());
+        match parse_phone(&fixed) {
+            Ok((p, renumbered)) => {
+                if renumbered {
+                    warnings.push((Field::Phone, "phone_renumbered"));
+                }
+                Some(p)
+            }
+            Err(problem) => {
+                let code = if problem == PhoneProblem::OldMobile { "old_mobile" } else { "invalid_phone" };
+                err(Field::Phone, code, phone_raw.to_string());
                 None
             }
         }
     };
     let pos_raw = get(Field::Position);
-    let position = position(pos_raw).unwrap_or_else(|_| {
+    let position = position(clean(pos_raw).as_str()).unwrap_or_else(|_| {
         err(Field::Position, "invalid_position", pos_raw.to_string());
         "teacher"
     });
@@ -276,19 +352,27 @@ pub fn parse_row(
         email: Some(get(Field::Email).to_string()),
         position: Some(position.into()),
         levels: Some(levels(get(Field::Levels))),
-        main_subject: Some(text(Field::MainSubject, &mut warnings)),
-        other_subjects: Some(text(Field::OtherSubjects, &mut warnings)),
+        main_subject: Some(text(Field::MainSubject)),
+        other_subjects: Some(text(Field::OtherSubjects)),
     };
     let validated = validate(&draft, None);
-    let province = text(Field::Province, &mut warnings);
-    let commune = text(Field::Commune, &mut warnings);
-    let school = text(Field::School, &mut warnings);
+    let province = text(Field::Province);
+    let commune = text(Field::Commune);
+    let school = text(Field::School);
     let school_code = get(Field::SchoolCode).trim().to_string();
     let core = core(get(Field::Core));
     match validated {
         Err(inv) => {
             for e in inv.errors {
                 let field = Field::parse(&e.field);
+                // A name with a character a name cannot hold: the error names the character.
+                if field == Some(Field::FullName)
+                    && e.code == "invalid"
+                    && let Some(c) = draft.full_name.as_deref().and_then(name_bad_char)
+                {
+                    errors.push(RowError { row_no, field, code: "invalid_name_char", value: show_char(c) });
+                    continue;
+                }
                 let value = field.map(|f| get(f).to_string()).unwrap_or_default();
                 errors.push(RowError { row_no, field, code: e.code, value });
             }
