@@ -516,4 +516,118 @@ mod tests {
         assert!(got.contains(&(Some(Field::Email), "invalid_email")), "{got:?}");
         assert!(e.iter().all(|e| e.row_no == 7));
     }
+
+    fn one_row(headers: &[&str], cells: &[&str]) -> Result<ParsedRow, Vec<RowError>> {
+        let headers: Vec<String> = headers.iter().map(|s| s.to_string()).collect();
+        let m = map_headers(&headers, &[]).unwrap();
+        let cells: Vec<String> = cells.iter().map(|s| s.to_string()).collect();
+        parse_row(&m, 2, &cells.into(), today())
+    }
+
+    fn codes(r: Result<ParsedRow, Vec<RowError>>) -> Vec<(Option<Field>, &'static str, String)> {
+        r.unwrap_err().into_iter().map(|e| (e.field, e.code, e.value)).collect()
+    }
+
+    #[test]
+    fn every_text_column_is_converted_from_legacy_glyphs() {
+        let h = ["Họ và tên", "Giới tính", "Chức vụ", "Môn dạy", "Trường"];
+        // TCVN3 (.VnTime), as an .xlsx typed in those fonts holds it
+        let r = one_row(&h, &["NguyÔn ThÞ Hoa", "N\u{F7}", "Gi¸o viªn", "To¸n", "Tr\u{AD}êng TH Kim §«ng"]).unwrap();
+        assert_eq!(r.fields.full_name, "Nguyễn Thị Hoa");
+        assert_eq!(r.fields.gender.as_deref(), Some("F"));
+        assert_eq!(r.fields.position.as_str(), "teacher");
+        assert_eq!(r.fields.main_subject.as_deref(), Some("Toán"));
+        assert_eq!(r.school, "Trường TH Kim Đông");
+        assert!(r.warnings.contains(&(Field::Gender, "legacy_encoding")), "{:?}", r.warnings);
+        assert!(r.warnings.contains(&(Field::Position, "legacy_encoding")), "{:?}", r.warnings);
+        let r = one_row(&h, &["Traàn Vaên Nam", "Nam", "HiÖu tr\u{AD}ëng", "", "Trường A"]).unwrap();
+        assert_eq!(r.fields.position.as_str(), "principal");
+        // VNI-Windows
+        let r = one_row(&h, &["Traàn Thò Mai", "Nöõ", "Giaùo vieân", "Ngöõ vaên", "Tröôøng TH An Bình"]).unwrap();
+        assert_eq!(r.fields.full_name, "Trần Thị Mai");
+        assert_eq!(r.fields.gender.as_deref(), Some("F"));
+        assert_eq!(r.fields.position.as_str(), "teacher");
+        assert_eq!(r.fields.main_subject.as_deref(), Some("Ngữ văn"));
+        assert_eq!(r.school, "Trường TH An Bình");
+    }
+
+    #[test]
+    fn birth_dates_must_be_plausible() {
+        let h = ["Họ và tên", "Ngày sinh", "Trường"];
+        let row = |d: &str| one_row(&h, &["Lê An", d, "Trường A"]);
+        for year in ["1990", "1984", " 1983 "] {
+            assert_eq!(codes(row(year)), vec![(Some(Field::BirthDate), "year_only", year.to_string())], "{year}");
+        }
+        // Excel serials: a plausible one is a date, others are errors
+        assert_eq!(row("31236").unwrap().fields.birth_date, NaiveDate::from_ymd_opt(1985, 7, 8));
+        assert_eq!(codes(row("45000")), vec![(Some(Field::BirthDate), "birth_implausible", "45000".to_string())]);
+        assert_eq!(codes(row("12")), vec![(Some(Field::BirthDate), "birth_implausible", "12".to_string())]);
+        // bounds: from 01/01/1940, at least 18 years old
+        assert_eq!(codes(row("31/12/1939"))[0].1, "birth_implausible");
+        assert!(row("01/01/1940").is_ok());
+        assert!(row("25/11/2008").is_ok());
+        assert_eq!(codes(row("26/11/2008"))[0].1, "birth_implausible");
+        assert_eq!(codes(row("01/01/2030"))[0].1, "birth_in_future");
+        assert_eq!(parse_birth_date("", today()), Ok(None));
+        assert!(message("year_only").contains("chỉ có năm sinh"));
+    }
+
+    #[test]
+    fn iso_dates_with_a_time_are_dates() {
+        let d = NaiveDate::from_ymd_opt(1990, 3, 5);
+        for s in ["1990-03-05 00:00:00", "1990-03-05T00:00:00", "1990-03-05T00:00:00.000Z", "1990-03-05 08:30"] {
+            assert_eq!(parse_flexible_date(s, today()), d, "{s}");
+        }
+        assert_eq!(parse_flexible_date("1990-03-05 hôm ấy", today()), None);
+    }
+
+    #[test]
+    fn phones_after_plus_84_and_old_mobiles() {
+        let h = ["Họ và tên", "Điện thoại", "Trường"];
+        let row = |p: &str| one_row(&h, &["Lê An", p, "Trường A"]);
+        assert_eq!(row("+840912345606").unwrap().fields.phone.as_deref(), Some("0912345606"));
+        assert_eq!(row("+84 (0) 912 345 619").unwrap().fields.phone.as_deref(), Some("0912345619"));
+        let r = row("0162 345 6789").unwrap();
+        assert_eq!(r.fields.phone.as_deref(), Some("0323456789"));
+        assert_eq!(r.warnings, vec![(Field::Phone, "phone_renumbered")]);
+        assert_eq!(codes(row("01912345615")), vec![(Some(Field::Phone), "old_mobile", "01912345615".to_string())]);
+    }
+
+    #[test]
+    fn zero_width_characters_are_taken_out() {
+        let h = ["Họ và tên", "Số CCCD", "Điện thoại", "Trường"];
+        let r = one_row(
+            &h,
+            &["Nguy\u{200B}ễn Văn\u{200C} An\u{FEFF}", "0010\u{200B}85012345", "0912\u{AD}345678", "Trường\u{200D} A"],
+        )
+        .unwrap();
+        assert_eq!(r.fields.full_name, "Nguyễn Văn An");
+        assert_eq!(r.fields.national_id.as_deref(), Some("001085012345"));
+        assert_eq!(r.fields.phone.as_deref(), Some("0912345678"));
+        assert_eq!(r.school, "Trường A");
+        let plain = one_row(&h, &["Nguyễn Văn An", "001085012345", "0912345678", "Trường A"]).unwrap();
+        assert_eq!(r.fields.identity_key(), plain.fields.identity_key());
+    }
+
+    #[test]
+    fn a_formula_is_not_a_name() {
+        let h = ["Họ và tên", "Trường"];
+        let e = codes(one_row(&h, &["=HYPERLINK(\"http://evil\",\"x\")", "Trường A"]));
+        assert_eq!(e, vec![(Some(Field::FullName), "invalid_name_char", "=".to_string())]);
+        assert_eq!(codes(one_row(&h, &["Lê An 2", "Trường A"]))[0].2, "2");
+        assert_eq!(codes(one_row(&h, &["Lê\u{7}An", "Trường A"]))[0].2, "U+0007");
+        assert!(one_row(&h, &["H'Hen Niê", "Trường A"]).is_ok());
+        assert!(one_row(&h, &["Nguyễn-Trần Thị B.", "Trường A"]).is_ok());
+    }
+
+    #[test]
+    fn an_old_9_digit_id_is_flagged_on_its_row() {
+        let h = ["Họ và tên", "Số CCCD", "Trường"];
+        let r = one_row(&h, &["Lê An", "123456789", "Trường A"]).unwrap();
+        assert_eq!(r.fields.national_id.as_deref(), Some("123456789"));
+        assert_eq!(r.warnings, vec![(Field::NationalId, "legacy_id")]);
+        assert!(message("legacy_id").contains("CMND"));
+        let r = one_row(&h, &["Lê An", "001085012345", "Trường A"]).unwrap();
+        assert!(r.warnings.is_empty());
+    }
 }
