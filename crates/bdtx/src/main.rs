@@ -400,6 +400,9 @@ async fn import_roster(
         report.units_created,
         report.warnings
     );
+    if let Some(enc) = report.encoding.filter(|e| e.is_legacy()) {
+        println!("Bảng mã của tệp: {}.", enc.label());
+    }
     if !report.unknown_columns.is_empty() {
         println!("Cột không dùng: {}", report.unknown_columns.join(", "));
     }

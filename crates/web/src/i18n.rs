@@ -1206,6 +1206,7 @@ pub static MESSAGES: &[(&str, &str, &str)] = &[
     ("roster.errors", "Dòng lỗi", "Rows in error"),
     ("roster.repaired", "Đã tự sửa (mã cũ, số 0 đầu, …)", "Repaired (legacy encoding, leading zeros, …)"),
     ("roster.unknown_columns", "Cột không dùng", "Columns not used"),
+    ("roster.encoding", "Bảng mã của tệp", "File encoding"),
     (
         "roster.held_back",
         "Đơn vị chưa nhập vì có dòng lỗi (số dòng hợp lệ đang chờ)",
