@@ -240,7 +240,10 @@ fn repaired_cells<'a>(
 ) -> [Cow<'a, str>; Field::ALL.len()] {
     Field::ALL.map(|f| {
         let raw = cell(m, cells, f);
-        let (text, legacy) = if raw.is_ascii() { (Cow::Borrowed(raw), None) } else { repair_legacy_cow(raw) };
+        if raw.is_ascii() {
+            return Cow::Borrowed(raw); // neither legacy codes nor invisible characters are ASCII
+        }
+        let (text, legacy) = repair_legacy_cow(raw);
         if legacy.is_some() {
             warnings.push((f, "legacy_encoding"));
         }
