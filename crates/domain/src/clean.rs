@@ -895,6 +895,22 @@ pub fn vietnamese_score(s: &str) -> i64 {
     score
 }
 
+/// Text in `legacy` converted to Unicode, whatever detection says of it alone: for a cell too
+/// short to tell ("Sè" is a word in Unicode and "Số" in TCVN3) whose neighbours in the same row
+/// were detected as that encoding. `None` when the text cannot be such legacy text (ASCII only,
+/// or Unicode-only letters) or when its conversion reads as less Vietnamese
+/// ([`vietnamese_score`]) than the text itself.
+pub fn convert_like_neighbours(s: &str, legacy: Legacy) -> Option<String> {
+    if s.is_ascii() || !may_be_legacy(s) {
+        return None;
+    }
+    let converted = match legacy {
+        Legacy::Tcvn3 => tcvn3_to_unicode(s),
+        Legacy::Vni => vni_to_unicode(s),
+    };
+    (converted != s && vietnamese_score(&converted) >= vietnamese_score(s)).then_some(converted)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Names
 // ---------------------------------------------------------------------------------------------
@@ -1488,6 +1504,11 @@ mod tests {
             let (text, got) = repair_legacy(glyphs);
             assert_eq!((text.as_str(), got), (unicode, Some(legacy)), "{glyphs}");
         }
+        // too short to tell alone ("Sè" is a Unicode word too): converted like its neighbours
+        assert_eq!(repair_legacy("Sè CCCD"), ("Sè CCCD".to_string(), None));
+        assert_eq!(convert_like_neighbours("Sè CCCD", Legacy::Tcvn3).as_deref(), Some("Số CCCD"));
+        assert_eq!(convert_like_neighbours("Hà Nội", Legacy::Tcvn3), None);
+        assert_eq!(convert_like_neighbours("CCCD", Legacy::Tcvn3), None);
     }
 
     #[test]

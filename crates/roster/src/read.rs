@@ -130,11 +130,18 @@ fn is_utf8_head(head: &[u8]) -> bool {
 
 /// The header row with its headings repaired when they look like TCVN3/VNI glyphs (a workbook
 /// typed in .VnTime fonts, or such text saved as UTF-8): headings are converted like data.
+/// A heading too short to tell alone ("Sè CCCD") is converted like the others.
 fn repair_headings(rec: StringRecord) -> StringRecord {
-    if rec.iter().all(|h| bdtx_domain::clean::repair_legacy_cow(h).1.is_none()) {
+    use bdtx_domain::clean::{convert_like_neighbours, repair_legacy_cow};
+    let Some(legacy) = rec.iter().find_map(|h| repair_legacy_cow(h).1) else {
         return rec;
-    }
-    rec.iter().map(|h| bdtx_domain::clean::repair_legacy_cow(h).0.into_owned()).collect()
+    };
+    rec.iter()
+        .map(|h| match repair_legacy_cow(h) {
+            (fixed, Some(_)) => fixed.into_owned(),
+            (same, None) => convert_like_neighbours(&same, legacy).unwrap_or_else(|| same.into_owned()),
+        })
+        .collect()
 }
 
 /// Excel-style cell name: column index 0 → A, row number 1-based.

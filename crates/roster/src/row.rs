@@ -5,7 +5,7 @@ use chrono::{Datelike, NaiveDate};
 
 use std::borrow::Cow;
 
-use bdtx_domain::clean::{clean_name, repair_legacy_cow};
+use bdtx_domain::clean::{clean_name, convert_like_neighbours, repair_legacy_cow};
 use bdtx_domain::people::{
     PersonDraft, PersonFields, PhoneProblem, is_legacy_id, name_bad_char, normalize_national_id, parse_phone, validate,
 };
@@ -238,21 +238,33 @@ fn repaired_cells<'a>(
     cells: &'a StringRecord,
     warnings: &mut Vec<(Field, &'static str)>,
 ) -> [Cow<'a, str>; Field::ALL.len()] {
-    Field::ALL.map(|f| {
+    let mut row_legacy = None;
+    let mut repaired = Field::ALL.map(|f| {
         let raw = cell(m, cells, f);
         if raw.is_ascii() {
             return Cow::Borrowed(raw); // neither legacy codes nor invisible characters are ASCII
         }
         let (text, legacy) = repair_legacy_cow(raw);
         if legacy.is_some() {
+            row_legacy = row_legacy.or(legacy);
+            warnings.push((f, "legacy_encoding"));
+        }
+        text
+    });
+    for (f, text) in Field::ALL.into_iter().zip(repaired.iter_mut()) {
+        // A cell too short to tell alone ("Sè" is a Unicode word too) in a row of legacy text.
+        if let Some(legacy) = row_legacy
+            && !warnings.contains(&(f, "legacy_encoding"))
+            && let Some(fixed) = convert_like_neighbours(text, legacy)
+        {
+            *text = Cow::Owned(fixed);
             warnings.push((f, "legacy_encoding"));
         }
         if text.contains(is_invisible) {
-            Cow::Owned(text.chars().filter(|&c| !is_invisible(c)).collect())
-        } else {
-            text
+            *text = Cow::Owned(text.chars().filter(|&c| !is_invisible(c)).collect());
         }
-    })
+    }
+    repaired
 }
 
 /// A character as an error names it: itself, or its code point when it does not show.
@@ -545,6 +557,9 @@ mod tests {
         assert!(r.warnings.contains(&(Field::Position, "legacy_encoding")), "{:?}", r.warnings);
         let r = one_row(&h, &["Traàn Vaên Nam", "Nam", "HiÖu tr\u{AD}ëng", "", "Trường A"]).unwrap();
         assert_eq!(r.fields.position.as_str(), "principal");
+        // a cell too short to tell alone is converted like the rest of its row: "Sè" (TCVN3 "Số")
+        let r = one_row(&h, &["NguyÔn V¨n An", "Nam", "Gi¸o viªn", "Sè häc", "Tr\u{AD}êng A"]).unwrap();
+        assert_eq!(r.fields.main_subject.as_deref(), Some("Số học"));
         // VNI-Windows
         let r = one_row(&h, &["Traàn Thò Mai", "Nöõ", "Giaùo vieân", "Ngöõ vaên", "Tröôøng TH An Bình"]).unwrap();
         assert_eq!(r.fields.full_name, "Trần Thị Mai");

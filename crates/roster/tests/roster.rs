@@ -472,4 +472,26 @@ both_backends!(whole_legacy_8bit_files_import_end_to_end, |db: TestDb| async mov
     assert_eq!(r.encoding, Some(bdtx_roster::read::TextEncoding::Windows1258));
     assert_eq!(name_of("037185003001").await.0, "Phạm Quốc Việt");
     assert_eq!(name_of("037190003002").await.0, "Lê Thị Ánh Tuyết");
+    // an .xlsx typed in .VnTime fonts: its cells hold TCVN3 glyphs, headings included
+    let text = bdtx_domain::clean::unicode_to_tcvn3(&list(
+        ["Đỗ Văn Hưng", "Vũ Thị Ngọc Hà"],
+        ["037185004001", "037190004002"],
+    ));
+    let f = dir.path().join("vntime.xlsx");
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (r, line) in text.lines().enumerate() {
+        for (c, v) in line.split(',').enumerate() {
+            ws.write_string(r as u32, c as u16, v).unwrap();
+        }
+    }
+    wb.save(&f).unwrap();
+    let r = run(&db, &f, &opts()).await.unwrap();
+    assert_eq!((r.added, r.errors.len()), (2, 0), "{:?}", r.errors);
+    assert_eq!(r.headers[1], "Họ và tên");
+    assert_eq!(r.headers[4], "Số CCCD", "a heading too short to tell alone is converted like the others");
+    assert_eq!(
+        name_of("037190004002").await,
+        ("Vũ Thị Ngọc Hà".to_string(), Some("F".to_string()), "principal".to_string(), Some("Ngữ văn".to_string()))
+    );
 });
