@@ -436,6 +436,9 @@ async fn import_roster(
         report.units_created,
         report.warnings
     );
+    if let Some(enc) = report.encoding.filter(|e| e.is_legacy()) {
+        println!("Bảng mã của tệp: {}.", enc.label());
+    }
     if !report.unknown_columns.is_empty() {
         println!("Cột không dùng: {}", report.unknown_columns.join(", "));
     }
@@ -454,6 +457,10 @@ async fn import_roster(
     }
     if report.errors.len() > 20 {
         println!("  … và {} lỗi khác", report.errors.len() - 20);
+    }
+    for n in report.notes.iter().take(10) {
+        let col = n.field.map(|f| f.heading()).unwrap_or("");
+        println!("  lưu ý dòng {}, cột {col}: {}", n.row_no, bdtx_roster::row::message(n.code));
     }
     if !report.held_back.is_empty() {
         println!(

@@ -878,6 +878,39 @@ pub fn repair_legacy_cow(s: &str) -> (Cow<'_, str>, Option<Legacy>) {
     }
 }
 
+/// How Vietnamese a decoded text looks, to choose among the decodings of an 8-bit file (which of
+/// Windows-1258, TCVN3, VNI-Windows gives words): each token (between spaces, ASCII punctuation
+/// and digits) holding a non-ASCII character counts +1 when it is a well-formed syllable written
+/// "abc", "Abc" or "ABC", −1 otherwise ("Nguyêþn", "NguyÔn", "V¨n"); plain ASCII tokens count 0.
+/// Combining marks are composed first.
+pub fn vietnamese_score(s: &str) -> i64 {
+    let s = nfc(s);
+    let mut score = 0;
+    for token in s.split(|c: char| c.is_whitespace() || c.is_ascii_punctuation() || c.is_ascii_digit()) {
+        if token.is_ascii() {
+            continue;
+        }
+        score += if is_syllable(token, true, true) { 1 } else { -1 };
+    }
+    score
+}
+
+/// Text in `legacy` converted to Unicode, whatever detection says of it alone: for a cell too
+/// short to tell ("Sè" is a word in Unicode and "Số" in TCVN3) whose neighbours in the same row
+/// were detected as that encoding. `None` when the text cannot be such legacy text (ASCII only,
+/// or Unicode-only letters) or when its conversion reads as less Vietnamese
+/// ([`vietnamese_score`]) than the text itself.
+pub fn convert_like_neighbours(s: &str, legacy: Legacy) -> Option<String> {
+    if s.is_ascii() || !may_be_legacy(s) {
+        return None;
+    }
+    let converted = match legacy {
+        Legacy::Tcvn3 => tcvn3_to_unicode(s),
+        Legacy::Vni => vni_to_unicode(s),
+    };
+    (converted != s && vietnamese_score(&converted) >= vietnamese_score(s)).then_some(converted)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Names
 // ---------------------------------------------------------------------------------------------
@@ -1441,5 +1474,53 @@ mod tests {
         for s in NAMES {
             assert_eq!(clean_name(s), (s.to_string(), None), "{s}");
         }
+    }
+
+    #[test]
+    fn clean_name_takes_out_invisible_characters_after_the_legacy_repair() {
+        assert_eq!(clean_name("Nguy\u{200B}ễn Văn\u{FEFF} An\u{AD}").0, "Nguyễn Văn An");
+        // in TCVN3 read as Windows-1252 glyphs the soft hyphen is "ư": repaired, not taken out
+        assert_eq!(
+            clean_name(&unicode_to_tcvn3("Trương Thị Hường")),
+            ("Trương Thị Hường".to_string(), Some(Legacy::Tcvn3))
+        );
+    }
+
+    #[test]
+    fn short_cells_and_headings_of_every_column_are_repaired() {
+        for (glyphs, unicode, legacy) in [
+            ("N\u{F7}", "Nữ", Legacy::Tcvn3),
+            ("Gi¸o viªn", "Giáo viên", Legacy::Tcvn3),
+            ("HiÖu tr\u{AD}ëng", "Hiệu trưởng", Legacy::Tcvn3),
+            ("Hä vµ tªn", "Họ và tên", Legacy::Tcvn3),
+            ("Ngµy sinh", "Ngày sinh", Legacy::Tcvn3),
+            ("Giíi tÝnh", "Giới tính", Legacy::Tcvn3),
+            ("Chøc vô", "Chức vụ", Legacy::Tcvn3),
+            ("Giaùo vieân", "Giáo viên", Legacy::Vni),
+            ("Nöõ", "Nữ", Legacy::Vni),
+            ("Hoï vaø teân", "Họ và tên", Legacy::Vni),
+            ("Giôùi tính", "Giới tính", Legacy::Vni),
+        ] {
+            let (text, got) = repair_legacy(glyphs);
+            assert_eq!((text.as_str(), got), (unicode, Some(legacy)), "{glyphs}");
+        }
+        // too short to tell alone ("Sè" is a Unicode word too): converted like its neighbours
+        assert_eq!(repair_legacy("Sè CCCD"), ("Sè CCCD".to_string(), None));
+        assert_eq!(convert_like_neighbours("Sè CCCD", Legacy::Tcvn3).as_deref(), Some("Số CCCD"));
+        assert_eq!(convert_like_neighbours("Hà Nội", Legacy::Tcvn3), None);
+        assert_eq!(convert_like_neighbours("CCCD", Legacy::Tcvn3), None);
+    }
+
+    #[test]
+    fn the_score_tells_the_right_decoding() {
+        let good = "Họ và tên;Giới tính;Chức vụ\nNguyễn Văn Đạt;Nữ;Giáo viên\nTRẦN THỊ HƯỜNG;Nam;Hiệu trưởng";
+        assert!(vietnamese_score(good) >= 10, "{}", vietnamese_score(good));
+        // combining tone marks (Windows-1258) count once composed
+        let nfd: String = good.nfd().collect();
+        assert_eq!(vietnamese_score(&nfd), vietnamese_score(good));
+        for bad in ["Nguyêþn Vãn Ðaòt", "NguyÔn V¨n §¹t", "Nguyeãn Vaên Ñaït"] {
+            assert!(vietnamese_score(bad) < 0, "{bad}: {}", vietnamese_score(bad));
+        }
+        assert_eq!(vietnamese_score("Nguyen Van An; 12/03/1990"), 0);
     }
 }

@@ -16,15 +16,61 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
         .filter(|d| (1900..=2200).contains(&chrono::Datelike::year(d)))
 }
 
-/// Dates as people write them: dd/mm/yyyy, d/m/yy, dd-mm-yyyy, dd.mm.yyyy, ISO, or an Excel
-/// serial number. Two-digit years are read as the most recent past year. The
-/// one parser of the dates people type about a person (the roster import, person forms, Mẫu số 4).
+/// The earliest birth year taken as plausible for a teacher or manager on the roster.
+pub const BIRTH_EARLIEST_YEAR: i32 = 1940;
+/// The youngest age taken as plausible for a teacher or manager on the roster.
+pub const MIN_AGE_YEARS: u32 = 18;
+
+/// A birth date cell: empty (`None`), a plausible date, or the code of what is wrong with it:
+/// `invalid_date`, `year_only` (a bare year such as "1990", never read as an Excel serial
+/// day), `birth_in_future`, or `birth_implausible` (before [`BIRTH_EARLIEST_YEAR`] or younger
+/// than [`MIN_AGE_YEARS`]: an Excel serial number such as 45000 gives such a date).
+pub fn parse_birth_date(s: &str, today: NaiveDate) -> Result<Option<NaiveDate>, &'static str> {
+    use chrono::Datelike;
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    if s.len() == 4
+        && s.bytes().all(|b| b.is_ascii_digit())
+        && (1900..=today.year()).contains(&s.parse::<i32>().unwrap_or(0))
+    {
+        return Err("year_only");
+    }
+    let d = parse_flexible_date(s, today).ok_or("invalid_date")?;
+    if d >= today {
+        return Err("birth_in_future");
+    }
+    let earliest = NaiveDate::from_ymd_opt(BIRTH_EARLIEST_YEAR, 1, 1).expect("a date");
+    let latest = today.checked_sub_months(chrono::Months::new(12 * MIN_AGE_YEARS)).unwrap_or(today);
+    if d < earliest || d > latest {
+        return Err("birth_implausible");
+    }
+    Ok(Some(d))
+}
+
+/// Dates as people write them: dd/mm/yyyy, d/m/yy, dd-mm-yyyy, dd.mm.yyyy, ISO (with or without
+/// a time: "1990-03-05 00:00:00", "1990-03-05T00:00:00"), or an Excel serial number. Two-digit
+/// years are read as the most recent past year. The one parser of the dates people type about a
+/// person (the roster import, person forms, Mẫu số 4); whether a birth date is plausible is
+/// [`parse_birth_date`]'s.
 pub fn parse_flexible_date(s: &str, today: NaiveDate) -> Option<NaiveDate> {
     use chrono::Datelike;
     let s = s.trim();
     if s.is_empty() {
         return None;
     }
+    // A time of day after the date ("12/03/1990 00:00:00", "1990-03-05T00:00:00.000Z").
+    let s = match s.split_once([' ', 'T']) {
+        Some((date, time))
+            if !time.is_empty()
+                && time.contains(':')
+                && time.trim().chars().all(|c| c.is_ascii_digit() || matches!(c, ':' | '.' | 'Z' | '+' | '-')) =>
+        {
+            date
+        }
+        _ => s,
+    };
     if s.chars().all(|c| c.is_ascii_digit()) && s.len() <= 5 {
         let n: i64 = s.parse().ok()?;
         if (1..=80_000).contains(&n) {
@@ -40,7 +86,6 @@ pub fn parse_flexible_date(s: &str, today: NaiveDate) -> Option<NaiveDate> {
     {
         return Some(d);
     }
-    let s = s.split([' ', 'T']).next().unwrap_or(s); // "12/03/1990 00:00:00"
     let mut parts = s.split(['/', '-', '.']);
     let (Some(day), Some(month), Some(year), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return None;

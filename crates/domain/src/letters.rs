@@ -148,7 +148,8 @@ pub(crate) fn is_plain_nfc_letter(c: char) -> bool {
     if c.is_ascii() {
         !c.is_whitespace()
     } else {
-        entry(c).is_some_and(|e| e.flags & (NFC_STARTER | WHITESPACE) == NFC_STARTER)
+        // The soft hyphen is invisible: cleaning takes it out (`text::is_invisible`).
+        c != '\u{AD}' && entry(c).is_some_and(|e| e.flags & (NFC_STARTER | WHITESPACE) == NFC_STARTER)
     }
 }
 

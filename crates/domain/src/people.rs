@@ -169,22 +169,103 @@ pub fn duplicate_reason(a: &PersonFields, b: &PersonFields) -> Option<&'static s
     }
 }
 
-/// Vietnamese mobile/landline: 0xxxxxxxxx (10 digits) or +84xxxxxxxxx, separators ignored.
-/// Returns the canonical 0-prefixed form.
+/// Vietnamese mobile/landline: 0xxxxxxxxx (10 digits), a landline 02xxxxxxxxx (11 digits, the
+/// area codes since 2017), or +84 / 84 followed by the number without its 0 (a "(0)" or 0 written
+/// after the country code is dropped: "+84 (0) 912 345 678"); separators ignored. Old 11-digit
+/// mobiles (01xx…) are converted by the 2018 renumbering ([`renumber_2018`]). Returns the
+/// canonical 0-prefixed form.
 pub fn normalize_phone(s: &str) -> Option<String> {
-    if s.starts_with('0') && (10..=11).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(s.to_string()); // canonical already
+    parse_phone(s).ok().map(|(p, _)| p)
+}
+
+/// Why a phone number is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhoneProblem {
+    /// Not a Vietnamese number at all.
+    Invalid,
+    /// An 11-digit 01xx… mobile whose prefix the 2018 renumbering does not list.
+    OldMobile,
+}
+
+/// [`normalize_phone`], telling whether an old 11-digit mobile was renumbered (`true`) and why a
+/// number is refused.
+pub fn parse_phone(s: &str) -> Result<(String, bool), PhoneProblem> {
+    let canonical = |d: &str| d.starts_with('0') && d.bytes().all(|b| b.is_ascii_digit());
+    if canonical(s) && (s.len() == 10 || (s.len() == 11 && s.starts_with("02"))) {
+        return Ok((s.to_string(), false)); // canonical already
     }
     let digits: String = s.chars().filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')')).collect();
     let local = if let Some(rest) = digits.strip_prefix("+84") {
-        format!("0{rest}")
-    } else if let Some(rest) = digits.strip_prefix("84").filter(|r| r.len() == 9) {
-        format!("0{rest}")
+        // "+84 0912…" and "+84 (0) 912…": the trunk 0 written after the country code
+        format!("0{}", rest.strip_prefix('0').unwrap_or(rest))
+    } else if let Some(rest) = digits.strip_prefix("0084").or_else(|| digits.strip_prefix("84")) {
+        // A local number starts with 0: "84…" is the country code.
+        format!("0{}", rest.strip_prefix('0').unwrap_or(rest))
     } else {
         digits
     };
-    let ok = local.starts_with('0') && (10..=11).contains(&local.len()) && local.chars().all(|c| c.is_ascii_digit());
-    ok.then_some(local)
+    if !canonical(&local) {
+        return Err(PhoneProblem::Invalid);
+    }
+    match local.len() {
+        10 => Ok((local, false)),
+        11 if local.starts_with("02") => Ok((local, false)),
+        11 if local.starts_with("01") => renumber_2018(&local).map(|p| (p, true)).ok_or(PhoneProblem::OldMobile),
+        _ => Err(PhoneProblem::Invalid),
+    }
+}
+
+/// The 2018 renumbering of 11-digit mobiles (Ministry of Information and Communications,
+/// Decision 798/QĐ-BTTTT, done by 15/11/2018): the old 4-digit prefix → the new 3-digit one.
+pub const RENUMBERING_2018: [(&str, &str); 21] = [
+    // Viettel
+    ("0162", "032"),
+    ("0163", "033"),
+    ("0164", "034"),
+    ("0165", "035"),
+    ("0166", "036"),
+    ("0167", "037"),
+    ("0168", "038"),
+    ("0169", "039"),
+    // MobiFone
+    ("0120", "070"),
+    ("0121", "079"),
+    ("0122", "077"),
+    ("0126", "076"),
+    ("0128", "078"),
+    // VinaPhone
+    ("0123", "083"),
+    ("0124", "084"),
+    ("0125", "085"),
+    ("0127", "081"),
+    ("0129", "082"),
+    // Vietnamobile
+    ("0186", "056"),
+    ("0188", "058"),
+    // Gmobile
+    ("0199", "059"),
+];
+
+/// An old 11-digit mobile (01xx + 7 digits) as its 10-digit number since 2018; `None` when its
+/// prefix was not renumbered (no such network).
+pub fn renumber_2018(old: &str) -> Option<String> {
+    if old.len() != 11 || !old.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (prefix, rest) = old.split_at(4);
+    RENUMBERING_2018.iter().find(|(o, _)| *o == prefix).map(|(_, n)| format!("{n}{rest}"))
+}
+
+/// The first character a person's name may not hold, if any. A name is letters (of any script;
+/// Vietnamese expected), combining marks, spaces and the marks ' ’ - . (as in "H'Hen",
+/// "Nguyễn-Trần", "Ng. Văn"); digits, "=", "(", quotes, "@" and the like are refused, so a
+/// formula or a link typed as a name never gets in.
+pub fn name_bad_char(name: &str) -> Option<char> {
+    name.chars().find(|&c| {
+        !(c.is_alphabetic()
+            || unicode_normalization::char::is_combining_mark(c)
+            || matches!(c, ' ' | '\'' | '\u{2019}' | '-' | '.'))
+    })
 }
 
 /// National ID: 12 digits (CCCD) or the old 9-digit CMND (accepted; flagged by `is_legacy_id`).
@@ -196,6 +277,7 @@ pub fn normalize_national_id(s: &str) -> Option<String> {
     (matches!(d.len(), 9 | 12) && d.chars().all(|c| c.is_ascii_digit())).then_some(d)
 }
 
+/// Whether a normalized national ID is the old 9-digit CMND (accepted, flagged on import).
 pub fn is_legacy_id(id: &str) -> bool {
     id.len() == 9
 }
@@ -230,16 +312,17 @@ pub fn validate(draft: &PersonDraft, base: Option<&PersonFields>) -> Result<Pers
     if full_name.chars().count() > MAX_NAME {
         c.add("full_name", "too_long");
     }
-    if !full_name.is_empty() && full_name.chars().any(|ch| ch.is_ascii_digit() || ch.is_control()) {
+    if name_bad_char(&full_name).is_some() {
         c.add("full_name", "invalid");
     }
     let birth_date = match &draft.birth_date {
         Some(s) if s.trim().is_empty() => None,
-        // The roster import's parser (d/m/yy, dd-mm-yyyy, …): one way to read a birth date.
-        Some(s) => match crate::dates::parse_flexible_date(s, crate::dates::today()) {
-            Some(d) if d < crate::dates::today() => Some(d),
-            _ => {
-                c.add("birth_date", "invalid_date");
+        // The roster import's reading (d/m/yy, dd-mm-yyyy, …, a plausible age): one way to read
+        // a birth date.
+        Some(s) => match crate::dates::parse_birth_date(s, crate::dates::today()) {
+            Ok(d) => d,
+            Err(code) => {
+                c.add("birth_date", code);
                 None
             }
         },
@@ -439,6 +522,46 @@ mod tests {
         assert_eq!(p.identity_key(), "nd:nguyen van an|1985-09-02|0912345678");
         d.national_id = Some("001085012345".into());
         assert_eq!(validate(&d, None).unwrap().identity_key(), "id:001085012345");
+    }
+
+    #[test]
+    fn phones_with_the_trunk_zero_after_the_country_code() {
+        for s in ["+840912345606", "+84 (0) 912 345 606", "0084 912 345 606", "84912345606", "840912345606"] {
+            assert_eq!(normalize_phone(s).as_deref(), Some("0912345606"), "{s}");
+        }
+        assert_eq!(normalize_phone("+84 24 3825 1234").as_deref(), Some("02438251234"));
+        // 11 digits are a landline (02…) or an old mobile (01…), nothing else
+        assert_eq!(normalize_phone("09123456789"), None);
+    }
+
+    #[test]
+    fn old_11_digit_mobiles_are_renumbered_by_the_2018_table() {
+        assert_eq!(parse_phone("01623456789"), Ok(("0323456789".into(), true)));
+        assert_eq!(parse_phone("0169 345 6789"), Ok(("0393456789".into(), true)));
+        assert_eq!(parse_phone("+84 1203456789"), Ok(("0703456789".into(), true)));
+        assert_eq!(parse_phone("01993456789"), Ok(("0593456789".into(), true)));
+        assert_eq!(normalize_phone("01283456789").as_deref(), Some("0783456789"));
+        // no network had 0191: refused, not stored as it is
+        assert_eq!(parse_phone("01912345615"), Err(PhoneProblem::OldMobile));
+        assert_eq!(normalize_phone("01912345615"), None);
+        assert_eq!(parse_phone("0912345678"), Ok(("0912345678".into(), false)));
+        assert_eq!(parse_phone("abc"), Err(PhoneProblem::Invalid));
+        assert_eq!(RENUMBERING_2018.len(), 21);
+    }
+
+    #[test]
+    fn names_are_letters_spaces_and_a_few_marks() {
+        for ok in ["Nguyễn Văn An", "H'Hen Niê", "Nguyễn-Trần Thị B.", "Ng. Văn Tư", "Ksor H\u{2019}Bia", "Ли Мин"]
+        {
+            assert_eq!(name_bad_char(ok), None, "{ok}");
+        }
+        assert_eq!(name_bad_char("=HYPERLINK(\"http://evil\",\"x\")"), Some('='));
+        assert_eq!(name_bad_char("Nguyễn Văn 2"), Some('2'));
+        assert_eq!(name_bad_char("An@x"), Some('@'));
+        assert_eq!(name_bad_char("An\tBình"), Some('\t'));
+        let e = validate(&draft("=HYPERLINK(\"http://evil\",\"x\")"), None).unwrap_err();
+        assert_eq!(e.errors[0].field, "full_name");
+        assert_eq!(e.errors[0].code, "invalid");
     }
 
     #[test]

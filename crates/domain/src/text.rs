@@ -13,7 +13,15 @@ use unicode_normalization::char::is_combining_mark;
 
 use crate::letters;
 
-/// NFC-normalise, trim and collapse runs of whitespace into one space.
+/// Characters that show nothing but make two texts differ (zero-width space, non-joiner and
+/// joiner, word joiner, byte-order mark, soft hyphen): cleaning takes them out. (A TCVN3 text
+/// read as Windows-1252 glyphs uses the soft hyphen for "ư": repair legacy text first.)
+pub fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{AD}')
+}
+
+/// NFC-normalise, take out invisible characters ([`is_invisible`]), trim and collapse runs of
+/// whitespace into one space.
 pub fn clean(s: &str) -> String {
     // Fast path: most cells are already NFC with single spaces.
     if is_tidy_nfc(s) {
@@ -64,12 +72,16 @@ fn is_tidy_nfc_slow(s: &str) -> bool {
     let tidy = !s.starts_with(char::is_whitespace)
         && !s.ends_with(char::is_whitespace)
         && !s.contains("  ")
-        && !s.contains(|c: char| c.is_whitespace() && c != ' ');
+        && !s.contains(|c: char| (c.is_whitespace() && c != ' ') || is_invisible(c));
     tidy && unicode_normalization::is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes
 }
 
 fn clean_slow(s: &str) -> String {
-    let nfc: String = s.nfc().collect();
+    let nfc: String = if s.contains(is_invisible) {
+        s.chars().filter(|&c| !is_invisible(c)).nfc().collect()
+    } else {
+        s.nfc().collect()
+    };
     let mut out = String::with_capacity(nfc.len());
     for word in nfc.split_whitespace() {
         if !out.is_empty() {
@@ -300,6 +312,21 @@ mod tests {
     }
 
     #[test]
+    fn clean_takes_out_invisible_characters() {
+        for s in [
+            "Nguy\u{200B}ễn Văn An",
+            "Nguyễn\u{200C} Văn\u{200D} An",
+            "\u{FEFF}Nguyễn Văn An",
+            "Nguy\u{AD}ễn Văn\u{2060} An",
+        ] {
+            assert_eq!(clean(s), "Nguyễn Văn An", "{s:?}");
+            assert_eq!(fold(&clean(s)), "nguyen van an", "{s:?}");
+        }
+        // between two spaces: one space is left
+        assert_eq!(clean("Văn \u{200B} An"), "Văn An");
+    }
+
+    #[test]
     fn multiline_keeps_paragraphs() {
         assert_eq!(clean_multiline("\n  Dòng  1 \r\n\n\n\nDòng 2\n\n"), "Dòng 1\n\nDòng 2");
     }
@@ -375,6 +402,9 @@ mod tests {
             "Nguyễn\u{303}",
             "a\u{345}",
             "Hà Nội\n",
+            "Ngu\u{200B}yễn",
+            "Nguyễn\u{AD}",
+            "\u{FEFF}An",
         ] {
             assert_eq!(is_tidy_nfc(s), is_tidy_nfc_slow(s), "{s:?}");
             assert_eq!(clean(s), clean_slow(s), "{s:?}");

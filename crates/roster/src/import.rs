@@ -98,6 +98,21 @@ pub struct Update {
 /// How many updates a report lists one by one (all are counted).
 pub const UPDATES_LISTED: usize = 500;
 
+/// How many row notes a report lists one by one (all are counted in `warnings`).
+pub const NOTES_LISTED: usize = 1000;
+
+impl Report {
+    /// Count a good row's warnings and list them while there is room.
+    fn note(&mut self, row_no: usize, warnings: &[(Field, &'static str)]) {
+        self.warnings += warnings.len();
+        for (field, code) in warnings {
+            if self.notes.len() < NOTES_LISTED {
+                self.notes.push(RowError { row_no, field: Some(*field), code, value: String::new() });
+            }
+        }
+    }
+}
+
 /// The columns whose values differ between someone's record and what a row writes.
 fn changed_fields(old: &PersonFields, new: &PersonFields, moved: bool) -> Vec<Field> {
     let mut changed = Vec::new();
@@ -131,6 +146,9 @@ pub struct Report {
     pub unchanged: usize,
     pub units_created: usize,
     pub warnings: usize,
+    /// What was repaired or is worth a look, row by row (an old 9-digit ID, a renumbered
+    /// phone, text converted from a legacy encoding…): the first [`NOTES_LISTED`].
+    pub notes: Vec<RowError>,
     pub similar: Vec<Similar>,
     pub errors: Vec<RowError>,
     /// Units not written because some of their rows need fixing: (unit name, rows held back).
@@ -775,7 +793,7 @@ async fn import_batched(
         for (result, cells) in parse_chunk(m, std::mem::take(pending), today, &|r| r) {
             match result {
                 Ok(r) => {
-                    report.warnings += r.warnings.len();
+                    report.note(r.row_no, &r.warnings);
                     match &mut sink {
                         Sink::Keep(rows) => rows.push(r),
                         Sink::Plan(planner) => planner.row(r, report),
@@ -991,7 +1009,7 @@ struct Cleaned {
 
 enum CleanedRow {
     /// A good row; its person is the next one in `people`.
-    Good { row_no: usize, unit: UnitKey, warnings: usize },
+    Good { row_no: usize, unit: UnitKey, warnings: Vec<(Field, &'static str)> },
     /// A row in error keeps its cells (to find its unit and hold it back).
     Bad { errors: Vec<RowError>, cells: StringRecord },
 }
@@ -1006,7 +1024,7 @@ fn clean_rows(m: std::sync::Arc<Mapping>, rows: Vec<(usize, StringRecord)>, toda
                 let unit = UnitKey::of(&r);
                 let core = r.core.map(|m| (m, r.fields.main_subject.clone().unwrap_or_default()));
                 people.push(PersonRow::new(r.fields, core));
-                CleanedRow::Good { row_no: r.row_no, unit, warnings: r.warnings.len() }
+                CleanedRow::Good { row_no: r.row_no, unit, warnings: r.warnings }
             }
             Err(errors) => CleanedRow::Bad { errors, cells },
         });
@@ -1205,7 +1223,7 @@ fn read_and_plan(
                 let person = &people[j];
                 let at = j;
                 j += 1;
-                st.report.warnings += warnings;
+                st.report.note(row_no, &warnings);
                 // A national file names each school a few dozen times: resolve each once. The
                 // answer depends only on the unit columns; a planned school still gathers every
                 // row's levels.

@@ -52,8 +52,98 @@ pub enum ReadError {
 pub enum TextEncoding {
     Utf8,
     Utf16,
-    /// Not UTF-8: read as Windows-1252 bytes (old TCVN3/VNI files), to be repaired per cell.
+    /// Windows-1258, what Excel writes as "CSV" on a Vietnamese Windows: tone marks as combining
+    /// characters, composed to NFC.
+    Windows1258,
+    /// TCVN3 (.VnTime) bytes, the whole file converted (headings included).
+    Tcvn3,
+    /// VNI-Windows bytes, the whole file converted (headings included).
+    Vni,
+    /// 8-bit text that none of those decodes into Vietnamese words: read as Windows-1252, each
+    /// cell repaired on its own when it looks like TCVN3/VNI.
     Legacy8Bit,
+}
+
+impl TextEncoding {
+    /// The encoding as the report names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            TextEncoding::Utf8 => "UTF-8",
+            TextEncoding::Utf16 => "UTF-16",
+            TextEncoding::Windows1258 => "Windows-1258 (CSV của Excel tiếng Việt), đã chuyển sang Unicode",
+            TextEncoding::Tcvn3 => "TCVN3 (.VnTime), đã chuyển sang Unicode",
+            TextEncoding::Vni => "VNI-Windows, đã chuyển sang Unicode",
+            TextEncoding::Legacy8Bit => "mã 8-bit không rõ (đọc như Windows-1252)",
+        }
+    }
+
+    /// Whether the text arrived in an old 8-bit encoding (converted on the way in).
+    pub fn is_legacy(self) -> bool {
+        !matches!(self, TextEncoding::Utf8 | TextEncoding::Utf16)
+    }
+}
+
+/// The 8-bit encoding of text that is not UTF-8: of Windows-1258, TCVN3 and VNI-Windows, the one
+/// whose decoding gives the most Vietnamese words ([`vietnamese_score`]); when none gives more
+/// good words than bad ones, [`TextEncoding::Legacy8Bit`]. On a tie Windows-1258 goes first
+/// (today's Excel), then TCVN3, then VNI.
+///
+/// [`vietnamese_score`]: bdtx_domain::clean::vietnamese_score
+pub fn guess_8bit(sample: &[u8]) -> TextEncoding {
+    let mut best = (0, TextEncoding::Legacy8Bit);
+    for enc in [TextEncoding::Windows1258, TextEncoding::Tcvn3, TextEncoding::Vni] {
+        let score = bdtx_domain::clean::vietnamese_score(&decode_8bit(sample, enc));
+        if score > best.0 {
+            best = (score, enc);
+        }
+    }
+    best.1
+}
+
+/// 8-bit bytes as Unicode text (NFC) in the given encoding; [`TextEncoding::Legacy8Bit`] (and
+/// anything else) as Windows-1252 glyphs.
+pub fn decode_8bit(bytes: &[u8], enc: TextEncoding) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    if let Ok(ascii) = std::str::from_utf8(bytes)
+        && ascii.is_ascii()
+    {
+        return ascii.to_string();
+    }
+    match enc {
+        TextEncoding::Windows1258 => encoding_rs::WINDOWS_1258.decode_without_bom_handling(bytes).0.nfc().collect(),
+        TextEncoding::Tcvn3 => {
+            bdtx_domain::clean::tcvn3_to_unicode(&encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0)
+        }
+        TextEncoding::Vni => {
+            bdtx_domain::clean::vni_to_unicode(&encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0)
+        }
+        _ => encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned(),
+    }
+}
+
+/// The valid UTF-8 prefix test of a file's first bytes: a sequence cut at the end of the sample
+/// does not count against it.
+fn is_utf8_head(head: &[u8]) -> bool {
+    match std::str::from_utf8(head) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none(),
+    }
+}
+
+/// The header row with its headings repaired when they look like TCVN3/VNI glyphs (a workbook
+/// typed in .VnTime fonts, or such text saved as UTF-8): headings are converted like data.
+/// A heading too short to tell alone ("Sè CCCD") is converted like the others.
+fn repair_headings(rec: StringRecord) -> StringRecord {
+    use bdtx_domain::clean::{convert_like_neighbours, repair_legacy_cow};
+    let Some(legacy) = rec.iter().find_map(|h| repair_legacy_cow(h).1) else {
+        return rec;
+    };
+    rec.iter()
+        .map(|h| match repair_legacy_cow(h) {
+            (fixed, Some(_)) => fixed.into_owned(),
+            (same, None) => convert_like_neighbours(&same, legacy).unwrap_or_else(|| same.into_owned()),
+        })
+        .collect()
 }
 
 /// Excel-style cell name: column index 0 → A, row number 1-based.
@@ -198,9 +288,11 @@ fn check(limits: Limits, row: usize, rec: &StringRecord) -> Result<(), ReadError
     Ok(())
 }
 
-/// The rows of a CSV, UTF-8 (a byte-order mark is skipped) or else legacy 8-bit text: a row
-/// that is not valid UTF-8 is read as Windows-1252 bytes (old TCVN3/VNI files; the cells are
-/// repaired later), and the file is then reported as legacy text.
+/// The rows of a CSV, UTF-8 (a byte-order mark is skipped) or else legacy 8-bit text. When the
+/// file's first bytes are not UTF-8, its encoding is chosen from them ([`guess_8bit`]: Windows-1258,
+/// TCVN3 or VNI-Windows) and every row, the headings included, is decoded with it. When they
+/// are, a later row that is not is decoded with the encoding guessed from that row. Text no
+/// encoding explains is read as Windows-1252 glyphs (cells repaired later, one by one).
 fn csv_records<E: From<ReadError>>(
     mut input: impl std::io::Read,
     limits: Limits,
@@ -213,6 +305,8 @@ fn csv_records<E: From<ReadError>>(
     (&mut input).take(HEAD as u64).read_to_end(&mut head).map_err(io)?;
     let start = if head.starts_with(&[0xEF, 0xBB, 0xBF]) { 3 } else { 0 };
     let delim = delimiter(&String::from_utf8_lossy(&head[start..]));
+    // The whole file's 8-bit encoding, when its first bytes already tell it is not UTF-8.
+    let mut eight_bit = (!is_utf8_head(&head[start..])).then(|| guess_8bit(&head[start..]));
     let mut head = std::io::Cursor::new(head);
     head.set_position(start as u64);
     let mut rdr = csv::ReaderBuilder::new()
@@ -228,18 +322,31 @@ fn csv_records<E: From<ReadError>>(
             Ok(false) => break,
             Ok(true) => {
                 row += 1;
-                let rec = match StringRecord::from_byte_record(std::mem::take(&mut bytes)) {
-                    Ok(rec) => rec,
-                    Err(e) => {
-                        enc = TextEncoding::Legacy8Bit;
-                        let raw = e.into_byte_record();
-                        raw.iter().map(|cell| encoding_rs::WINDOWS_1252.decode(cell).0).collect()
+                let rec = match eight_bit {
+                    Some(e8) => {
+                        enc = e8;
+                        bytes.iter().map(|cell| decode_8bit(cell, e8)).collect()
                     }
+                    None => match StringRecord::from_byte_record(std::mem::take(&mut bytes)) {
+                        Ok(rec) => rec,
+                        Err(e) => {
+                            let raw = e.into_byte_record();
+                            let mut sample = Vec::with_capacity(raw.as_slice().len() + raw.len());
+                            for cell in raw.iter() {
+                                sample.extend_from_slice(cell);
+                                sample.push(b' ');
+                            }
+                            let e8 = guess_8bit(&sample);
+                            (eight_bit, enc) = (Some(e8), e8);
+                            raw.iter().map(|cell| decode_8bit(cell, e8)).collect()
+                        }
+                    },
                 };
                 if rec.iter().all(|c| c.trim().is_empty()) {
                     continue;
                 }
                 check(limits, row, &rec)?;
+                let rec = if any { rec } else { repair_headings(rec) };
                 any = true;
                 f(row, rec)?;
             }
@@ -274,6 +381,7 @@ fn xlsx_records<E: From<ReadError>>(
                 if cells.iter().any(|c| !c.trim().is_empty()) {
                     let rec = StringRecord::from(cells);
                     check(limits, r as usize + 1, &rec)?;
+                    let rec = if any { rec } else { repair_headings(rec) };
                     any = true;
                     f(r as usize + 1, rec)?;
                 }
@@ -330,7 +438,12 @@ fn cell_text(v: &DataRef<'_>) -> String {
         DataRef::String(s) => s.clone(),
         DataRef::SharedString(s) => s.to_string(),
         DataRef::Bool(b) => b.to_string(),
-        // Dates arrive as Excel serial numbers; the date parser understands them.
+        // A cell formatted as a date: its day in ISO, in the workbook's date system (1900 or,
+        // with `<workbookPr date1904="1"/>`, 1904: the same serial is 1,462 days later).
+        DataRef::DateTime(d) if d.is_datetime() => {
+            let (y, m, day, ..) = d.to_ymd_hms_milli();
+            format!("{y:04}-{m:02}-{day:02}")
+        }
         DataRef::DateTime(d) => format!("{}", d.as_f64().trunc() as i64),
         DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => s.clone(),
         DataRef::Error(_) | DataRef::Empty => String::new(),
@@ -376,21 +489,132 @@ mod tests {
         assert!(matches!(rows(big.as_bytes()), Err(ReadError::CellTooBig { .. })));
     }
 
-    #[test]
-    fn legacy_bytes_are_read_as_windows_1252() {
-        let mut bytes = b"Ho ten\n".to_vec();
-        bytes.extend([b'N', b'g', b'u', b'y', 0xD4, b'n']); // "NguyÔn" in TCVN3
-        let mut enc = None;
+    fn rows_enc(bytes: &[u8]) -> (TextEncoding, Vec<Vec<String>>) {
         let mut out = Vec::new();
-        let e = for_each_row_in(&bytes, Limits::default(), &mut |_, c| {
+        let enc = for_each_row_in(bytes, Limits::default(), &mut |_, c| {
             out.push(c);
             Ok::<_, ReadError>(())
-        });
-        if let Ok(x) = e {
-            enc = Some(x);
+        })
+        .unwrap();
+        (enc, out)
+    }
+
+    #[test]
+    fn legacy_bytes_are_decoded_by_the_encoding_that_gives_vietnamese_words() {
+        let mut bytes = b"Ho ten\n".to_vec();
+        bytes.extend([b'N', b'g', b'u', b'y', 0xD4, b'n']); // "Nguyễn" in TCVN3
+        let (enc, out) = rows_enc(&bytes);
+        assert_eq!(enc, TextEncoding::Tcvn3);
+        assert_eq!(out[1][0], "Nguyễn");
+        // bytes no encoding makes words of: Windows-1252 glyphs, repaired per cell later
+        let (enc, out) = rows_enc(b"Ho ten\nx\xA4\xA4\xA4y\n");
+        assert_eq!(enc, TextEncoding::Legacy8Bit);
+        assert_eq!(out[1][0], "x\u{A4}\u{A4}\u{A4}y");
+    }
+
+    /// The heading row and two rows of a school's list, as Unicode.
+    const LIST: &str = "Họ và tên;Ngày sinh;Giới tính;Chức vụ;Trường\n\
+                        Nguyễn Văn Đạt;02/09/1985;Nam;Giáo viên;Trường TH Kim Đông\n\
+                        Trần Thị Hường;15/04/1990;Nữ;Hiệu trưởng;Trường TH Kim Đông\n";
+
+    fn expected() -> Vec<Vec<String>> {
+        LIST.lines().map(|l| l.split(';').map(String::from).collect()).collect()
+    }
+
+    /// Unicode → Windows-1258 bytes as Excel writes them: base letters (â ê ô ơ ư ă đ are
+    /// letters of the code page) followed by a combining tone mark.
+    fn to_cp1258(s: &str) -> Vec<u8> {
+        use unicode_normalization::UnicodeNormalization;
+        let mut out = Vec::new();
+        for c in s.nfc() {
+            let mut buf = [0; 4];
+            let (bytes, _, bad) = encoding_rs::WINDOWS_1258.encode(c.encode_utf8(&mut buf));
+            if !bad {
+                out.extend_from_slice(&bytes);
+                continue;
+            }
+            // the letter without its tone, then the tone
+            let d: Vec<char> = std::iter::once(c).nfd().collect();
+            let is_tone = |m: &char| matches!(m, '\u{300}' | '\u{301}' | '\u{303}' | '\u{309}' | '\u{323}');
+            let tone = *d.iter().find(|m| is_tone(m)).unwrap();
+            let base: String = d.iter().filter(|m| !is_tone(m)).collect::<String>().nfc().collect();
+            let (b, _, bad) = encoding_rs::WINDOWS_1258.encode(&base);
+            assert!(!bad, "{c}");
+            out.extend_from_slice(&b);
+            let mut buf = [0; 4];
+            let (t, _, bad) = encoding_rs::WINDOWS_1258.encode(tone.encode_utf8(&mut buf));
+            assert!(!bad, "{c}");
+            out.extend_from_slice(&t);
         }
-        assert_eq!(enc, Some(TextEncoding::Legacy8Bit));
-        assert_eq!(out[1][0], "NguyÔn");
+        out
+    }
+
+    fn to_8bit(glyphs: &str) -> Vec<u8> {
+        let (b, _, bad) = encoding_rs::WINDOWS_1252.encode(glyphs);
+        assert!(!bad);
+        b.into_owned()
+    }
+
+    #[test]
+    fn whole_legacy_files_are_converted_headings_included() {
+        let tcvn3 = to_8bit(&bdtx_domain::clean::unicode_to_tcvn3(LIST));
+        assert_eq!(rows_enc(&tcvn3), (TextEncoding::Tcvn3, expected()));
+        let vni = to_8bit(&bdtx_domain::clean::unicode_to_vni(LIST));
+        assert_eq!(rows_enc(&vni), (TextEncoding::Vni, expected()));
+        let cp1258 = to_cp1258(LIST);
+        assert!(cp1258.contains(&0xDE) && cp1258.contains(&0xF2), "tone marks as combining bytes");
+        assert_eq!(rows_enc(&cp1258), (TextEncoding::Windows1258, expected()));
+        // the 8-bit guess on its own
+        assert_eq!(guess_8bit(&cp1258), TextEncoding::Windows1258);
+        assert_eq!(guess_8bit(&tcvn3), TextEncoding::Tcvn3);
+        assert_eq!(guess_8bit(&vni), TextEncoding::Vni);
+    }
+
+    #[test]
+    fn headings_in_legacy_glyphs_are_converted_in_utf8_text() {
+        // TCVN3 text saved as UTF-8 (glyphs of a .VnTime workbook): the headings too
+        let glyphs = bdtx_domain::clean::unicode_to_tcvn3(LIST);
+        let (enc, out) = rows_enc(glyphs.as_bytes());
+        assert_eq!(enc, TextEncoding::Utf8);
+        assert_eq!(out[0], expected()[0]);
+    }
+
+    #[test]
+    fn xlsx_dates_follow_the_workbook_date_system() {
+        use std::io::{Read, Write};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.xlsx");
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        let date = rust_xlsxwriter::Format::new().set_num_format("dd/mm/yyyy");
+        ws.write_string(0, 0, "Ngày sinh").unwrap();
+        // 31/03/1985 in the 1900 system
+        ws.write_number_with_format(1, 0, 31137.0, &date).unwrap();
+        ws.write_string(2, 0, "1990-03-05T00:00:00").unwrap();
+        wb.save(&path).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let (_, out) = rows_enc(&bytes);
+        assert_eq!(out[1][0], "1985-03-31");
+        assert_eq!(out[2][0], "1990-03-05T00:00:00");
+        // the same workbook in the 1904 date system: the serial 31137 is 1,462 days later
+        let mut zin = zip::ZipArchive::new(std::io::Cursor::new(&bytes)).unwrap();
+        let mut zout = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for i in 0..zin.len() {
+            let mut f = zin.by_index(i).unwrap();
+            let mut data = Vec::new();
+            f.read_to_end(&mut data).unwrap();
+            let name = f.name().unwrap().to_string();
+            if name == "xl/workbook.xml" {
+                let xml = String::from_utf8(data).unwrap();
+                assert!(xml.contains("<workbookPr"), "{xml}");
+                data = xml.replacen("<workbookPr", "<workbookPr date1904=\"1\"", 1).into_bytes();
+            }
+            zout.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+            zout.write_all(&data).unwrap();
+        }
+        let bytes = zout.finish().unwrap().into_inner();
+        let (_, out) = rows_enc(&bytes);
+        assert_eq!(out[1][0], "1989-04-01");
     }
 
     #[test]
@@ -424,8 +648,8 @@ mod tests {
             Ok::<_, ReadError>(())
         })
         .unwrap();
-        assert_eq!(enc, TextEncoding::Legacy8Bit);
-        assert_eq!(last.unwrap(), vec!["NguyÔn".to_string(), "A".to_string()]);
+        assert_eq!(enc, TextEncoding::Tcvn3);
+        assert_eq!(last.unwrap(), vec!["Nguyễn".to_string(), "A".to_string()]);
         // a limit smaller than the file: nothing is read
         let small = Limits { max_bytes: 1024, ..Limits::default() };
         assert!(matches!(for_each_row(&path, small, |_, _| Ok::<_, ReadError>(())), Err(ReadError::TooBig { .. })));

@@ -54,6 +54,10 @@ both_backends!(import_reimport_update_and_hold_back, |db: TestDb| async move {
     // apply
     let r = run(&db, &f, &opts()).await.unwrap();
     assert_eq!((r.added, r.updated, r.unchanged), (3, 0, 0), "{:?} {:?}", r.errors, r.held_back);
+    // what was repaired is listed row by row (Bình's ID lost its leading zero in Excel)
+    let notes: Vec<_> = r.notes.iter().map(|n| (n.row_no, n.field, n.code)).collect();
+    assert!(notes.contains(&(3, Some(bdtx_roster::columns::Field::NationalId), "leading_zeros")), "{notes:?}");
+    assert_eq!(r.notes.len(), r.warnings);
     assert_eq!(count(&db, "SELECT COUNT(*) FROM people").await, people_before + 3);
     let binh = db
         .search_people(&bdtx_store::people::PeopleQuery {
@@ -225,6 +229,17 @@ both_backends!(generated_roster_creates_units_and_round_trips_through_xlsx, |db:
     let mut sorted = given.clone();
     sorted.sort_by(|a, b| bdtx_domain::text::collate(a, b));
     assert_eq!(given, sorted);
+    // a text a spreadsheet would take for a formula leaves guarded, and comes back as it was
+    on!(&db.db, p => sqlx::query("UPDATE people SET main_subject = '=1+1' WHERE id = (SELECT MIN(id) FROM people)")
+        .execute(p).await.map(|_| ()))
+    .unwrap();
+    let mut out = Vec::new();
+    bdtx_roster::export::export_csv(&db, None, &mut out).await.unwrap();
+    assert!(String::from_utf8_lossy(&out).contains(",'=1+1,"));
+    let csv = dir.path().join("xuat.csv");
+    std::fs::write(&csv, out).unwrap();
+    let r = run(&db, &csv, &opts()).await.unwrap();
+    assert_eq!((r.added, r.updated, r.unchanged), (0, 0, people), "{:?}", r.updates.first());
 });
 
 /// People with their unit, comparable across databases (ids differ, identity keys do not).
@@ -539,3 +554,102 @@ both_backends!(
         assert_eq!(count(&db, "SELECT COUNT(*) FROM people").await as usize, 1 + added + r.added);
     }
 );
+
+/// Unicode → Windows-1258 bytes as Excel writes them: a base letter of the code page (â ê ô ơ
+/// ư ă đ are), then the tone as a combining byte.
+fn to_cp1258(s: &str) -> Vec<u8> {
+    use unicode_normalization::UnicodeNormalization;
+    let is_tone = |m: &char| matches!(m, '\u{300}' | '\u{301}' | '\u{303}' | '\u{309}' | '\u{323}');
+    let mut out = Vec::new();
+    for c in s.nfc() {
+        let d: Vec<char> = std::iter::once(c).nfd().collect();
+        let base: String = d.iter().filter(|m| !is_tone(m)).collect::<String>().nfc().collect();
+        let one = |t: &str| {
+            let (b, _, bad) = encoding_rs::WINDOWS_1258.encode(t);
+            assert!(!bad, "{t}");
+            b.into_owned()
+        };
+        match d.iter().find(|m| is_tone(m)) {
+            Some(t) => {
+                out.extend(one(&base));
+                out.extend(one(&t.to_string()));
+            }
+            None => out.extend(one(&c.to_string())),
+        }
+    }
+    out
+}
+
+both_backends!(whole_legacy_8bit_files_import_end_to_end, |db: TestDb| async move {
+    bdtx_store::demo::seed(&db, bdtx_store::demo::DemoSize { teachers_per_school: 1 }).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let list = |names: [&str; 2], ids: [&str; 2]| {
+        format!(
+            "{HEAD}1,{},02/09/1985,Nam,{},0915002001,,Ninh Bình,Xã Kim Đông,Trường Tiểu học Kim Đông,Tiểu học,Toán,Giáo viên,\n\
+             2,{},15/04/1990,Nữ,{},0915002002,,Ninh Bình,Xã Kim Đông,Trường Tiểu học Kim Đông,Tiểu học,Ngữ văn,Hiệu trưởng,\n",
+            names[0], ids[0], names[1], ids[1]
+        )
+    };
+    let name_of = |id: &'static str| {
+        let db = &db;
+        async move {
+            on!(&db.db, p => sqlx::query_as::<_, (String, Option<String>, String, Option<String>)>(
+                "SELECT full_name, gender, position, main_subject FROM people WHERE national_id = $1")
+                .bind(id).fetch_one(p).await)
+            .unwrap()
+        }
+    };
+    // TCVN3 (.VnTime): every byte of the file, headings included
+    let glyphs = bdtx_domain::clean::unicode_to_tcvn3(&list(
+        ["Nguyễn Văn Đạt", "Trương Thị Hường"],
+        ["037185002001", "037190002002"],
+    ));
+    let (tcvn3, _, bad) = encoding_rs::WINDOWS_1252.encode(&glyphs);
+    assert!(!bad && std::str::from_utf8(&tcvn3).is_err());
+    let f = dir.path().join("tcvn3.csv");
+    std::fs::write(&f, &tcvn3).unwrap();
+    let r = run(&db, &f, &opts()).await.unwrap();
+    assert_eq!((r.added, r.errors.len()), (2, 0), "{:?}", r.errors);
+    assert_eq!(r.encoding, Some(bdtx_roster::read::TextEncoding::Tcvn3));
+    assert_eq!(r.headers[1], "Họ và tên");
+    assert_eq!(
+        name_of("037185002001").await,
+        ("Nguyễn Văn Đạt".to_string(), Some("M".to_string()), "teacher".to_string(), Some("Toán".to_string()))
+    );
+    assert_eq!(
+        name_of("037190002002").await,
+        ("Trương Thị Hường".to_string(), Some("F".to_string()), "principal".to_string(), Some("Ngữ văn".to_string()))
+    );
+    // Windows-1258 (Excel's "CSV" on a Vietnamese Windows): tone marks as combining bytes
+    let cp1258 = to_cp1258(&list(["Phạm Quốc Việt", "Lê Thị Ánh Tuyết"], ["037185003001", "037190003002"]));
+    assert!(std::str::from_utf8(&cp1258).is_err());
+    let f = dir.path().join("cp1258.csv");
+    std::fs::write(&f, &cp1258).unwrap();
+    let r = run(&db, &f, &opts()).await.unwrap();
+    assert_eq!((r.added, r.errors.len()), (2, 0), "{:?}", r.errors);
+    assert_eq!(r.encoding, Some(bdtx_roster::read::TextEncoding::Windows1258));
+    assert_eq!(name_of("037185003001").await.0, "Phạm Quốc Việt");
+    assert_eq!(name_of("037190003002").await.0, "Lê Thị Ánh Tuyết");
+    // an .xlsx typed in .VnTime fonts: its cells hold TCVN3 glyphs, headings included
+    let text = bdtx_domain::clean::unicode_to_tcvn3(&list(
+        ["Đỗ Văn Hưng", "Vũ Thị Ngọc Hà"],
+        ["037185004001", "037190004002"],
+    ));
+    let f = dir.path().join("vntime.xlsx");
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (r, line) in text.lines().enumerate() {
+        for (c, v) in line.split(',').enumerate() {
+            ws.write_string(r as u32, c as u16, v).unwrap();
+        }
+    }
+    wb.save(&f).unwrap();
+    let r = run(&db, &f, &opts()).await.unwrap();
+    assert_eq!((r.added, r.errors.len()), (2, 0), "{:?}", r.errors);
+    assert_eq!(r.headers[1], "Họ và tên");
+    assert_eq!(r.headers[4], "Số CCCD", "a heading too short to tell alone is converted like the others");
+    assert_eq!(
+        name_of("037190004002").await,
+        ("Vũ Thị Ngọc Hà".to_string(), Some("F".to_string()), "principal".to_string(), Some("Ngữ văn".to_string()))
+    );
+});

@@ -1206,6 +1206,7 @@ pub static MESSAGES: &[(&str, &str, &str)] = &[
     ("roster.errors", "Dòng lỗi", "Rows in error"),
     ("roster.repaired", "Đã tự sửa (mã cũ, số 0 đầu, …)", "Repaired (legacy encoding, leading zeros, …)"),
     ("roster.unknown_columns", "Cột không dùng", "Columns not used"),
+    ("roster.encoding", "Bảng mã của tệp", "File encoding"),
     (
         "roster.held_back",
         "Đơn vị chưa nhập vì có dòng lỗi (số dòng hợp lệ đang chờ)",
@@ -1525,6 +1526,13 @@ pub static MESSAGES: &[(&str, &str, &str)] = &[
     ("code.too_long", "quá dài", "is too long"),
     ("code.invalid", "không hợp lệ", "is not valid"),
     ("code.invalid_date", "không phải ngày hợp lệ (dd/mm/yyyy)", "is not a valid date (dd/mm/yyyy)"),
+    ("code.year_only", "chỉ có năm sinh, cần ngày/tháng/năm (dd/mm/yyyy)", "a year only: day/month/year needed"),
+    ("code.birth_in_future", "ngày sinh ở tương lai", "a birth date in the future"),
+    (
+        "code.birth_implausible",
+        "ngày sinh không hợp lý (trước năm 1940 hoặc chưa đủ 18 tuổi)",
+        "an implausible birth date (before 1940, or younger than 18)",
+    ),
     ("code.invalid_phone", "không phải số điện thoại Việt Nam hợp lệ", "is not a valid Vietnamese phone number"),
     ("code.invalid_email", "không phải địa chỉ email hợp lệ", "is not a valid e-mail address"),
     (

@@ -748,6 +748,20 @@ both_backends!(roster_upload_preview_errors_apply_and_export, |db: TestDb| async
         .unwrap();
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains(".xls"));
+    // a Windows-1258 CSV (Excel's "CSV" on a Vietnamese Windows, tone marks as combining bytes):
+    // read as Vietnamese, and the page says which encoding it was
+    let mut cp1258 = b"Ho\xF2 va\xCC t\xEAn,Tr\xFD\xF5\xCCng\n".to_vec();
+    cp1258.extend(b"Nguy\xEA\xDEn V\xE3n U\xECt,Tr\xFD\xF5\xCCng Ti\xEA\xD2u ho\xF2c Kim \xD0\xF4ng\n");
+    let r = c
+        .post(app.url(&format!("/roster/upload?_csrf={csrf}")))
+        .multipart(part(cp1258, "excel.csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"added\">1<"), "{html}");
+    assert!(html.contains("id=\"encoding\">Windows-1258"), "{html}");
     // export of the commune's roster, Vietnamese order, as CSV and xlsx; learners cannot export
     let r = c.get(app.url("/roster/export?format=csv")).send().await.unwrap();
     assert_eq!(r.status(), 200);
