@@ -706,7 +706,13 @@ struct Codec {
 }
 
 const TCVN3_CODEC: Codec =
-    Codec { is_code: is_tcvn3_code, decode: |w| Some(tcvn3_to_unicode(w)), exotic: is_tcvn3_vn1, telltale: |_| false };
+    // "§" is TCVN3's "Đ": no Unicode name holds it, and "§ç", "§Æng", "§inh" start many names.
+    Codec {
+        is_code: is_tcvn3_code,
+        decode: |w| Some(tcvn3_to_unicode(w)),
+        exotic: is_tcvn3_vn1,
+        telltale: |w| w.starts_with('§'),
+    };
 
 const VNI_CODEC: Codec = Codec {
     is_code: is_vni_code,
@@ -755,7 +761,7 @@ fn evidence(s: &str, codec: &Codec) -> Evidence {
         if !(codec.decode)(w).is_some_and(|d| is_syllable(&d, false, true)) {
             ev.against += 1;
         } else if (codec.telltale)(w) || !is_syllable(w, true, true) {
-            if ascii > 0 {
+            if ascii > 0 || (codec.telltale)(w) {
                 ev.strong += 1;
             } else if w.chars().all(|c| ('\u{A1}'..='\u{FF}').contains(&c)) {
                 ev.weak += 1;
@@ -1463,6 +1469,9 @@ mod tests {
     fn clean_name_pipeline() {
         assert_eq!(clean_name("NguyÔn  V¨n   Hïng "), ("Nguyễn Văn Hùng".to_string(), Some(Legacy::Tcvn3)));
         assert_eq!(clean_name("TRAÀN THÒ MAI"), ("Trần Thị Mai".to_string(), Some(Legacy::Vni)));
+        // one legacy word only, its "Đ" the telltale (the generated roster's "§ç" rows)
+        assert_eq!(clean_name("§ç Minh Trung"), ("Đỗ Minh Trung".to_string(), Some(Legacy::Tcvn3)));
+        assert_eq!(clean_name("§inh Lan"), ("Đinh Lan".to_string(), Some(Legacy::Tcvn3)));
         assert_eq!(clean_name("  nguyễn thị thuý  HOÀ "), ("Nguyễn Thị Thúy Hòa".to_string(), None));
         let nfd: String = "ĐỖ thị   khoẻ".nfd().collect();
         assert_eq!(clean_name(&nfd), ("Đỗ Thị Khỏe".to_string(), None));
