@@ -171,11 +171,18 @@ pub fn map_headers(headers: &[String], overrides: &[(String, Field)]) -> Result<
         if norm.is_empty() || IGNORED.contains(&norm.as_str()) {
             continue;
         }
+        let known = |norm: &str| Field::ALL.into_iter().find(|f| f.synonyms().contains(&norm));
         let field = overrides
             .iter()
             .find(|(head, _)| normalize_heading(head) == norm)
             .map(|(_, f)| *f)
-            .or_else(|| Field::ALL.into_iter().find(|f| f.synonyms().contains(&norm.as_str())));
+            .or_else(|| known(&norm))
+            // a heading in legacy glyphs too short to be told from Unicode ("Sè CCCD" is TCVN3's
+            // "Số CCCD"): known by what it converts to
+            .or_else(|| {
+                use bdtx_domain::clean::{tcvn3_to_unicode, vni_to_unicode};
+                [tcvn3_to_unicode(h), vni_to_unicode(h)].iter().find_map(|c| known(&normalize_heading(c)))
+            });
         match field {
             Some(f) => {
                 if m.get(f).is_some() {

@@ -132,7 +132,9 @@ fn is_utf8_head(head: &[u8]) -> bool {
 
 /// The header row with its headings repaired when they look like TCVN3/VNI glyphs (a workbook
 /// typed in .VnTime fonts, or such text saved as UTF-8): headings are converted like data.
-/// A heading too short to tell alone ("Sè CCCD") is converted like the others.
+/// A heading too short to tell alone is converted like the others when that reads as more
+/// Vietnamese; one that reads as well either way ("Sè CCCD") is known by its conversion when the
+/// headings are mapped (`columns::map_headers`).
 fn repair_headings(rec: StringRecord) -> StringRecord {
     use bdtx_domain::clean::{convert_like_neighbours, repair_legacy_cow};
     let Some(legacy) = rec.iter().find_map(|h| repair_legacy_cow(h).1) else {
