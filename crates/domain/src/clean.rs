@@ -955,8 +955,14 @@ pub fn capitalize_name(s: &str) -> String {
 /// Returns the encoding that was repaired, if any.
 pub fn clean_name(s: &str) -> (String, Option<Legacy>) {
     let (repaired, legacy) = repair_legacy_cow(s);
-    let cleaned = crate::text::clean_cow(&repaired);
-    (capitalize_name(&tone_placement_cow(&cleaned)), legacy)
+    (clean_repaired_name(&repaired), legacy)
+}
+
+/// [`clean_name`] of a name whose legacy encoding is repaired already (the roster's rows repair
+/// every cell first): the same cleaning without detecting the encoding a second time.
+pub fn clean_repaired_name(s: &str) -> String {
+    let cleaned = crate::text::clean_cow(s);
+    capitalize_name(&tone_placement_cow(&cleaned))
 }
 
 // ---- encoders (Unicode → legacy): for test data and the synthetic roster generator --------------------------

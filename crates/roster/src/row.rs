@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 
 use std::borrow::Cow;
 
-use bdtx_domain::clean::{clean_name, convert_like_neighbours, repair_legacy_cow};
+use bdtx_domain::clean::{clean_repaired_name, convert_like_neighbours, repair_legacy_cow};
 use bdtx_domain::people::{
     PersonDraft, PersonFields, PhoneProblem, is_legacy_id, name_bad_char, normalize_national_id, parse_phone, validate,
 };
@@ -224,8 +224,8 @@ pub fn parse_row(
         errors.push(RowError { row_no, field: Some(field), code, value })
     };
     let text = |f: Field| -> String { clean(get(f)) };
-    // The name's cell is repaired already: `clean_name` finds nothing more to convert.
-    let (full_name, _) = clean_name(get(Field::FullName));
+    // The name's cell is repaired already (`repaired_cells`): cleaned without a second detection.
+    let full_name = clean_repaired_name(get(Field::FullName));
     let birth = get(Field::BirthDate);
     let birth_date = parse_birth_date(birth, today).unwrap_or_else(|code| {
         err(Field::BirthDate, code, birth.to_string());
