@@ -273,17 +273,23 @@ impl Db {
             }
         };
         // The statements, from fixed text and placeholders only: $1 is today, $2… the values.
-        let head = format!(
-            "{SELECT}$1 AND (pu.valid_to IS NULL OR pu.valid_to > $1)) AS unit_id FROM people p WHERE p.status <> 'merged'"
-        );
+        let head = |from: &str| {
+            format!(
+                "{SELECT}$1 AND (pu.valid_to IS NULL OR pu.valid_to > $1)) AS unit_id FROM {from} WHERE p.status <> 'merged'"
+            )
+        };
         let statements: Vec<(String, &[String])> = match only {
-            None => vec![(head, &[])],
+            // Everyone: the table in its own order. SQLite would otherwise walk the partial
+            // identity index (its condition is this one) and look each row up from there: a
+            // national index took 2.5 s more.
+            None if matches!(self, Db::Sqlite(..)) => vec![(head("people p NOT INDEXED"), &[])],
+            None => vec![(head("people p"), &[])],
             Some((keys, names)) => [("p.identity_key", keys), ("p.name_folded", names)]
                 .into_iter()
                 .flat_map(|(column, values)| values.chunks(CHUNK).map(move |chunk| (column, chunk)))
                 .map(|(column, chunk)| {
                     let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-                    (format!("{head} AND {column} IN ({})", marks.join(", ")), chunk)
+                    (format!("{} AND {column} IN ({})", head("people p"), marks.join(", ")), chunk)
                 })
                 .collect(),
         };
