@@ -164,6 +164,18 @@ impl Mapping {
 
 /// Recognise the headings; `overrides` maps a heading (as written) to a field for files whose
 /// headings differ. Needs a name column and a school (name or code).
+/// The field a heading names by itself (without `--map`), if any.
+pub fn known(heading: &str) -> Option<Field> {
+    let by_name = |norm: &str| Field::ALL.into_iter().find(|f| f.synonyms().contains(&norm));
+    by_name(&normalize_heading(heading))
+        // a heading in legacy glyphs too short to be told from Unicode ("Sè CCCD" is TCVN3's
+        // "Số CCCD"): known by what it converts to
+        .or_else(|| {
+            use bdtx_domain::clean::{tcvn3_to_unicode, vni_to_unicode};
+            [tcvn3_to_unicode(heading), vni_to_unicode(heading)].iter().find_map(|c| by_name(&normalize_heading(c)))
+        })
+}
+
 pub fn map_headers(headers: &[String], overrides: &[(String, Field)]) -> Result<Mapping, MappingError> {
     let mut m = Mapping::default();
     for (i, h) in headers.iter().enumerate() {
@@ -171,18 +183,8 @@ pub fn map_headers(headers: &[String], overrides: &[(String, Field)]) -> Result<
         if norm.is_empty() || IGNORED.contains(&norm.as_str()) {
             continue;
         }
-        let known = |norm: &str| Field::ALL.into_iter().find(|f| f.synonyms().contains(&norm));
-        let field = overrides
-            .iter()
-            .find(|(head, _)| normalize_heading(head) == norm)
-            .map(|(_, f)| *f)
-            .or_else(|| known(&norm))
-            // a heading in legacy glyphs too short to be told from Unicode ("Sè CCCD" is TCVN3's
-            // "Số CCCD"): known by what it converts to
-            .or_else(|| {
-                use bdtx_domain::clean::{tcvn3_to_unicode, vni_to_unicode};
-                [tcvn3_to_unicode(h), vni_to_unicode(h)].iter().find_map(|c| known(&normalize_heading(c)))
-            });
+        let field =
+            overrides.iter().find(|(head, _)| normalize_heading(head) == norm).map(|(_, f)| *f).or_else(|| known(h));
         match field {
             Some(f) => {
                 if m.get(f).is_some() {

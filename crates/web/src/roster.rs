@@ -196,6 +196,14 @@ async fn preview(
         Err(ImportError::Mapping(e)) => {
             let headers = bdtx_roster::read::headers(&path, limits()).map_err(|e| AppError::Internal(e.to_string()))?;
             let fields = Field::ALL.iter().map(|f| (f.key(), f.heading())).collect();
+            // each column offered as what its heading already names, if anything
+            let headers = headers
+                .into_iter()
+                .map(|h| {
+                    let known = bdtx_roster::columns::known(&h).map(|f| f.key()).unwrap_or("");
+                    (h, known)
+                })
+                .collect();
             let page = MapPage { ctx, token, file_name, headers, fields, error: e.to_string() };
             Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
@@ -228,7 +236,8 @@ struct MapPage {
     ctx: Ctx,
     token: String,
     file_name: String,
-    headers: Vec<String>,
+    /// The file's headings, each with the field it names by itself ("" for none).
+    headers: Vec<(String, &'static str)>,
     fields: Vec<(&'static str, &'static str)>,
     error: String,
 }

@@ -713,6 +713,18 @@ both_backends!(roster_upload_preview_errors_apply_and_export, |db: TestDb| async
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
     assert!(html.contains("Chọn ý nghĩa các cột") && html.contains("name=\"col_1\""));
+    assert!(!html.contains(" selected>"), "no heading of this file names a field");
+    // a heading the roster knows is offered as what it names, the others as ignored
+    let some = "Tên GV,Ngày sinh\nLương Văn Khải,01/01/1990\n";
+    let r = c
+        .post(app.url(&format!("/roster/upload?_csrf={csrf}")))
+        .multipart(part(some.as_bytes().to_vec(), "mot-phan.csv"))
+        .send()
+        .await
+        .unwrap();
+    let page = r.text().await.unwrap();
+    assert!(page.contains("<option value=\"birth_date\" selected>"), "{page}");
+    assert_eq!(page.matches(" selected>").count(), 1);
     let token2 = {
         let i = html.find("name=\"token\" value=\"").unwrap() + "name=\"token\" value=\"".len();
         html[i..i + 32].to_string()
