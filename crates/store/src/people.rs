@@ -100,9 +100,9 @@ impl Db {
         unit_id: i64,
         from: NaiveDate,
     ) -> Result<i64> {
-        if self.unit(unit_id).await?.is_none() {
-            return Err(bdtx_domain::Invalid::one("unit", "not_found").into());
-        }
+        // (a new person's start may predate the unit's record: staff of a unit re-created by a
+        // restructuring keep their start; only a closed unit is refused)
+        self.unit_open_on(unit_id, &iso(from), false).await?;
         let t = now();
         on!(self, p => {
             let mut tx = p.begin_write().await?;
@@ -200,6 +200,25 @@ impl Db {
         Ok(chain)
     }
 
+    /// The unit, when it takes people in on `d` (ISO): it exists, is not closed by then and,
+    /// with `opened`, has opened by then; the message names the unit and its dates.
+    async fn unit_open_on(&self, unit_id: i64, d: &str, opened: bool) -> Result<crate::units::Unit> {
+        let Some(unit) = self.unit(unit_id).await? else {
+            return Err(bdtx_domain::Invalid::one("unit", "not_found").into());
+        };
+        if unit.valid_to.as_deref().is_some_and(|t| t <= d) {
+            let to = bdtx_domain::dates::show(unit.valid_to.as_deref().unwrap_or_default());
+            let field = format!("{} – {} (ngừng hoạt động từ {to})", unit.code, unit.name);
+            return Err(bdtx_domain::Invalid::one(&field, "closed_before_move").into());
+        }
+        if opened && unit.valid_from.as_str() > d {
+            let from = bdtx_domain::dates::show(&unit.valid_from);
+            let field = format!("{} – {} (hoạt động từ {from})", unit.code, unit.name);
+            return Err(bdtx_domain::Invalid::one(&field, "not_open_at_move").into());
+        }
+        Ok(unit)
+    }
+
     /// A person moves to another unit from `date` (their history keeps the old one).
     pub async fn move_person(&self, actor: Option<i64>, person_id: i64, unit_id: i64, date: NaiveDate) -> Result<()> {
         let stays = self.stays(person_id).await?;
@@ -207,20 +226,7 @@ impl Db {
         if stays.iter().any(|s| s.valid_to.is_none() && s.valid_from >= d) {
             return Err(bdtx_domain::Invalid::one("date", "overlap").into());
         }
-        let Some(unit) = self.unit(unit_id).await? else {
-            return Err(bdtx_domain::Invalid::one("unit", "not_found").into());
-        };
-        // Only a unit open on the move's date takes people in; the message names the unit and its dates.
-        if unit.valid_to.as_ref().is_some_and(|t| *t <= d) {
-            let to = bdtx_domain::dates::show(unit.valid_to.as_deref().unwrap_or_default());
-            let field = format!("{} – {} (ngừng hoạt động từ {to})", unit.code, unit.name);
-            return Err(bdtx_domain::Invalid::one(&field, "closed_before_move").into());
-        }
-        if unit.valid_from > d {
-            let from = bdtx_domain::dates::show(&unit.valid_from);
-            let field = format!("{} – {} (hoạt động từ {from})", unit.code, unit.name);
-            return Err(bdtx_domain::Invalid::one(&field, "not_open_at_move").into());
-        }
+        let unit = self.unit_open_on(unit_id, &d, true).await?;
         // Moving to where one already works would leave two open stays at the same unit.
         if stays.iter().any(|s| s.valid_to.is_none() && s.unit_id == unit_id) {
             let field = format!("{} – {}", unit.code, unit.name);

@@ -672,6 +672,10 @@ both_backends!(moves_need_an_open_other_unit_and_retirements_their_date, |db: bd
     assert_eq!(refused(db.move_person(None, an, later, today).await).1, "not_open_at_move");
     assert_eq!(refused(db.move_person(None, an, a, today).await).1, "already_there");
     assert_eq!(db.stays(an).await.unwrap().len(), 1);
+    // nor does a new person start at a closed unit
+    let refused_new = |r: Result<i64, StoreError>| refused(r.map(|_| ()));
+    let new = db.create_person(None, &person("Trần Thị Bình", None), closed, today).await;
+    assert_eq!(refused_new(new).1, "closed_before_move");
     // a retirement is recorded on its date, not ahead of it
     let ahead = today + chrono::Days::new(3);
     assert_eq!(refused(db.retire_person(None, an, ahead).await), ("date".to_string(), "retire_future"));

@@ -1580,14 +1580,10 @@ pub static MESSAGES: &[(&str, &str, &str)] = &[
     ("code.not_active", "không còn hoạt động", "is no longer active"),
     (
         "code.closed_before_move",
-        "đơn vị đã ngừng hoạt động vào ngày chuyển đến, không thể chuyển đến (hãy chọn đơn vị kế tục)",
-        "the unit is closed on the date of the move and cannot take people in (choose its successor)",
+        "đơn vị đã ngừng hoạt động vào ngày này, không nhận người đến công tác (hãy chọn đơn vị kế tục)",
+        "the unit is closed on that date and takes no one in (choose its successor)",
     ),
-    (
-        "code.not_open_at_move",
-        "đơn vị chưa hoạt động vào ngày chuyển đến",
-        "the unit is not yet open on the date of the move",
-    ),
+    ("code.not_open_at_move", "đơn vị chưa hoạt động vào ngày này", "the unit is not yet open on that date"),
     (
         "code.already_there",
         "người này đang công tác tại đơn vị này, không cần chuyển",
