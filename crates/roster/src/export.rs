@@ -38,12 +38,13 @@ pub enum ExportError {
     Io(#[from] std::io::Error),
 }
 
-/// Make a text safe from formula injection in spreadsheet programs.
+/// The first characters that make a spreadsheet program read a cell as a formula.
+pub(crate) const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Make a text safe from formula injection in spreadsheet programs (an apostrophe before it,
+/// which the import takes off again: `row::unguarded`).
 pub fn neutralize(s: &str) -> std::borrow::Cow<'_, str> {
-    match s.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}").into(),
-        _ => s.into(),
-    }
+    if s.starts_with(FORMULA_STARTS) { format!("'{s}").into() } else { s.into() }
 }
 
 pub(crate) fn position_vi(p: &str) -> &'static str {

@@ -195,11 +195,11 @@ fn repaired_cells<'a>(
 }
 
 /// A cell without the apostrophe an export puts before a text that a spreadsheet would take
-/// for a formula (`'=…`, `'+…`, `'-…`, `'@…`, see `export::neutralize`): an exported list
+/// for a formula (`'=…`, `'+…`, … see `export::neutralize`): an exported list
 /// imports back unchanged.
 fn unguarded(cell: &str) -> &str {
     match cell.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(['=', '+', '-', '@']) => rest,
+        Some(rest) if rest.starts_with(crate::export::FORMULA_STARTS) => rest,
         _ => cell,
     }
 }

@@ -39,6 +39,31 @@ pub struct DuplicateGroup {
     pub people: Vec<Candidate>,
 }
 
+/// An account that gives way to another in a merge: its roles the other lacks move to the other,
+/// it is disabled and its sessions end. Evaluates to the ids of the roles moved.
+macro_rules! hand_over_account {
+    ($tx:expr, $from:expr, $to:expr) => {{
+        let grants: Vec<i64> = sqlx::query_scalar(
+            "SELECT g.id FROM role_grants g WHERE g.account_id = $1 AND NOT EXISTS
+               (SELECT 1 FROM role_grants x WHERE x.account_id = $2 AND x.role = g.role AND x.unit_id = g.unit_id)",
+        )
+        .bind($from)
+        .bind($to)
+        .fetch_all(&mut *$tx)
+        .await?;
+        for g in &grants {
+            sqlx::query("UPDATE role_grants SET account_id = $2 WHERE id = $1")
+                .bind(g)
+                .bind($to)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        sqlx::query("UPDATE accounts SET disabled = TRUE WHERE id = $1").bind($from).execute(&mut *$tx).await?;
+        sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind($from).execute(&mut *$tx).await?;
+        grants
+    }};
+}
+
 impl Db {
     /// Candidate duplicates among active people working today in `within`'s subtree (all when
     /// `None`), at most `limit` groups.
@@ -237,30 +262,15 @@ impl Db {
                             // other one, disabled, goes to the closed record (one account a person).
                             sqlx::query("UPDATE accounts SET person_id = NULL WHERE id = $1").bind(k).execute(&mut *tx).await?;
                             sqlx::query("UPDATE accounts SET person_id = $2 WHERE id = $1").bind(a).bind(keep).execute(&mut *tx).await?;
-                            sqlx::query("UPDATE accounts SET person_id = $2, disabled = TRUE WHERE id = $1").bind(k).bind(o).execute(&mut *tx).await?;
-                            let grants: Vec<i64> = sqlx::query_scalar(
-                                "SELECT g.id FROM role_grants g WHERE g.account_id = $1 AND NOT EXISTS
-                                   (SELECT 1 FROM role_grants x WHERE x.account_id = $2 AND x.role = g.role AND x.unit_id = g.unit_id)")
-                                .bind(k).bind(a).fetch_all(&mut *tx).await?;
-                            for g in &grants {
-                                sqlx::query("UPDATE role_grants SET account_id = $2 WHERE id = $1").bind(g).bind(a).execute(&mut *tx).await?;
-                            }
-                            sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(k).execute(&mut *tx).await?;
+                            sqlx::query("UPDATE accounts SET person_id = $2 WHERE id = $1").bind(k).bind(o).execute(&mut *tx).await?;
+                            let grants = hand_over_account!(tx, k, a);
                             account_note = serde_json::json!({"account": a, "moved": true, "replaced": k,
                                 "replaced_disabled": true, "replaced_to": o, "roles_moved": grants});
                             kept_account = Some((a, true));
                         }
                         Some((k, _)) => {
                             // One account per person: roles move to the kept account, this one is disabled.
-                            let grants: Vec<i64> = sqlx::query_scalar(
-                                "SELECT g.id FROM role_grants g WHERE g.account_id = $1 AND NOT EXISTS
-                                   (SELECT 1 FROM role_grants x WHERE x.account_id = $2 AND x.role = g.role AND x.unit_id = g.unit_id)")
-                                .bind(a).bind(k).fetch_all(&mut *tx).await?;
-                            for g in &grants {
-                                sqlx::query("UPDATE role_grants SET account_id = $2 WHERE id = $1").bind(g).bind(k).execute(&mut *tx).await?;
-                            }
-                            sqlx::query("UPDATE accounts SET disabled = TRUE WHERE id = $1").bind(a).execute(&mut *tx).await?;
-                            sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(a).execute(&mut *tx).await?;
+                            let grants = hand_over_account!(tx, a, k);
                             account_note = serde_json::json!({"account": a, "disabled": true, "roles_moved": grants});
                         }
                     }
